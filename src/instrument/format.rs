@@ -1,0 +1,276 @@
+//! The instrument file format, version 1 (JSON).
+//!
+//! Human-readable metadata with compact maps. A map is either a constant
+//! number or `{"encoding": "f32le-base64", "data": "..."}` (row-major,
+//! `width × height` little-endian f32). The mask is a constant (1: the whole
+//! grid is body) or `{"encoding": "u8-base64", ...}` with one byte per node:
+//! 0 void, 1 body, 2 clamp. The full reference is `docs/instrument-format.md`.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::physics::body::Boundary;
+
+/// The value of the `format` field.
+pub const FORMAT_TAG: &str = "neirosynth-instrument";
+/// The file-format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// An instrument file as stored on disk (before validation).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentFile {
+    /// Always [`FORMAT_TAG`].
+    pub format: String,
+    /// File-format version ([`FORMAT_VERSION`]).
+    pub version: u32,
+    /// Unique name in a bank (letters, digits, `_`, `-`).
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// Family: membrane, bar, string, plate, bell, tine, ...
+    pub family: String,
+    /// Mesh size.
+    pub mesh: MeshSpec,
+    /// MIDI note whose pitch the body's lowest elastic mode has at its natural tuning.
+    pub reference_note: f64,
+    /// Edge conditions.
+    #[serde(default)]
+    pub boundary: Boundary,
+    /// Scalar physics.
+    pub physics: PhysicsSpec,
+    /// Default excitation.
+    pub excitation: ExcitationSpec,
+    /// Default pickups.
+    pub pickups: PickupSpec,
+    /// Output gain (linear).
+    pub gain: f64,
+    /// Parameter ranges this instrument is meant for (documentation and clamping).
+    #[serde(default)]
+    pub ranges: Ranges,
+    /// Where it came from.
+    pub provenance: Provenance,
+    /// The per-node maps.
+    pub maps: MapsSpec,
+}
+
+/// Mesh size in nodes.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MeshSpec {
+    /// Nodes across.
+    pub width: usize,
+    /// Nodes down (1: a string).
+    pub height: usize,
+}
+
+/// Scalar physical parameters.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PhysicsSpec {
+    /// σ₁: extra decay rate (1/s) per unit of grid-Laplacian eigenvalue at
+    /// full resolution (high partials die faster). 0..100.
+    pub sigma1: f64,
+    /// Frequency of the weak support spring, Hz (0..20); keeps free bodies from drifting.
+    #[serde(default)]
+    pub support_hz: f64,
+    /// T60 after note-off, seconds; absent: note-off lets the body ring on.
+    #[serde(default)]
+    pub release_t60: Option<f64>,
+}
+
+/// Excitation shapes.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ExciteShape {
+    /// A mallet: raised-cosine force pulse in time and space.
+    #[default]
+    Strike,
+    /// Initial displacement (released from rest).
+    Pluck,
+    /// A short burst of noise force.
+    Noise,
+}
+
+impl ExciteShape {
+    /// Parses `strike`, `pluck` or `noise`.
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "strike" => Some(Self::Strike),
+            "pluck" => Some(Self::Pluck),
+            "noise" => Some(Self::Noise),
+            _ => None,
+        }
+    }
+}
+
+/// Default excitation of a note.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExcitationSpec {
+    /// Shape.
+    pub shape: ExciteShape,
+    /// Position across, 0..1.
+    pub x: f64,
+    /// Position down, 0..1.
+    pub y: f64,
+    /// Diameter of the spatial window as a share of the mesh width, 0.005..1.
+    pub width: f64,
+    /// Contact time at velocity 0.5, milliseconds (halves at velocity 1, doubles at 0).
+    pub contact_ms: f64,
+}
+
+/// Default pickup positions, each `[x, y]` in 0..1.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PickupSpec {
+    /// Left channel pickup.
+    pub left: [f64; 2],
+    /// Right channel pickup.
+    pub right: [f64; 2],
+}
+
+/// Documented parameter ranges (clamped to by the server).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Ranges {
+    /// Playable MIDI notes (must include 24..108).
+    pub note: [f64; 2],
+    /// Damping scale.
+    pub damping: [f64; 2],
+}
+
+impl Default for Ranges {
+    fn default() -> Self {
+        Self {
+            note: [24.0, 108.0],
+            damping: [0.1, 10.0],
+        }
+    }
+}
+
+/// Provenance of an instrument.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// `hand-designed`, `trained`, ...
+    pub method: String,
+    /// The tool that made it.
+    #[serde(default)]
+    pub tool: String,
+    /// Source recordings or design notes.
+    #[serde(default)]
+    pub source: String,
+    /// Date (ISO 8601).
+    #[serde(default)]
+    pub date: String,
+}
+
+/// The per-node maps.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MapsSpec {
+    /// Relative stiffness (c² scale) per node, 0.001..1.
+    pub stiffness: MapData,
+    /// σ₀ damping per node, 1/s, 0..200.
+    pub sigma0: MapData,
+    /// Node kinds: 0 void, 1 body, 2 clamp.
+    pub mask: MapData,
+}
+
+/// A stored map: a constant or encoded data.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum MapData {
+    /// The same value at every node.
+    Constant(f64),
+    /// Encoded per-node data.
+    Encoded {
+        /// `f32le-base64` (float maps) or `u8-base64` (mask).
+        encoding: String,
+        /// The base64 payload.
+        data: String,
+    },
+}
+
+impl MapData {
+    /// Encodes f32 values.
+    pub fn from_f32(values: &[f32]) -> Self {
+        if let Some(&v0) = values.first() {
+            if values.iter().all(|&v| v == v0) {
+                return Self::Constant(v0 as f64);
+            }
+        }
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Self::Encoded {
+            encoding: "f32le-base64".into(),
+            data: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+
+    /// Encodes mask bytes.
+    pub fn from_u8(values: &[u8]) -> Self {
+        if let Some(&v0) = values.first() {
+            if values.iter().all(|&v| v == v0) {
+                return Self::Constant(v0 as f64);
+            }
+        }
+        Self::Encoded {
+            encoding: "u8-base64".into(),
+            data: base64::engine::general_purpose::STANDARD.encode(values),
+        }
+    }
+
+    /// Decodes to `n` f32 values; the error says what is wrong.
+    pub fn decode_f32(&self, n: usize) -> Result<Vec<f32>, String> {
+        match self {
+            Self::Constant(v) => Ok(vec![*v as f32; n]),
+            Self::Encoded { encoding, data } => {
+                if encoding != "f32le-base64" {
+                    return Err(format!(
+                        "unknown encoding `{encoding}` (expected `f32le-base64`)"
+                    ));
+                }
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .map_err(|e| format!("invalid base64: {e}"))?;
+                if bytes.len() != 4 * n {
+                    return Err(format!(
+                        "has {} values, the mesh needs {n}",
+                        bytes.len() as f64 / 4.0
+                    ));
+                }
+                Ok(bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect())
+            }
+        }
+    }
+
+    /// Decodes to `n` bytes; the error says what is wrong.
+    pub fn decode_u8(&self, n: usize) -> Result<Vec<u8>, String> {
+        match self {
+            Self::Constant(v) => {
+                if v.fract() != 0.0 || !(0.0..=255.0).contains(v) {
+                    return Err(format!("constant {v} is not a node kind (0, 1 or 2)"));
+                }
+                Ok(vec![*v as u8; n])
+            }
+            Self::Encoded { encoding, data } => {
+                if encoding != "u8-base64" {
+                    return Err(format!(
+                        "unknown encoding `{encoding}` (expected `u8-base64`)"
+                    ));
+                }
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .map_err(|e| format!("invalid base64: {e}"))?;
+                if bytes.len() != n {
+                    return Err(format!("has {} values, the mesh needs {n}", bytes.len()));
+                }
+                Ok(bytes)
+            }
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! Instruments: the validated, in-memory form of an instrument file, its
+//! mesh pyramid, and the planning of a note (mesh level, oversampling,
+//! scheme parameters and stability certificate).
+//!
+//! # Pitch design
+//!
+//! A note sets the wave speed: `a = c²k²` is chosen so that the body's lowest
+//! elastic mode sits exactly at the note's frequency, using the discrete
+//! dispersion relation `4 sin²(πfk) = a·μ₁ + κk²` with the body's computed
+//! eigenvalue `μ₁` (so tuning is exact, dispersion included). Relative to
+//! the reference note this is `c = c_ref·2^((n − ref)/12)` up to the
+//! dispersion correction.
+//!
+//! The Courant limit caps the pitch a mesh can play (about 370 Hz for a
+//! 64×64 square at 48 kHz). Each instrument therefore keeps a *pyramid*:
+//! the full mesh and versions downsampled by two (64², 32², 16², 8²),
+//! built at load. A note uses the finest level whose certificate holds at
+//! one sample per step; above what the coarsest level can play it runs that
+//! level with `M` steps per output sample (oversampling, up to
+//! [`MAX_OVERSAMPLE`], pickups averaged over the `M` steps). Cost per voice
+//! in node updates per output sample is `M × nodes(level)`: a high note on
+//! a coarse level is *cheaper* than a low note on the full mesh, so the
+//! worst case is a low note (the full mesh).
+
+pub mod bank;
+pub mod format;
+
+use std::path::Path;
+
+use crate::physics::body::{Body, NodeKind};
+use crate::physics::certificate::{row_bound, Certificate, RowBound};
+use crate::physics::modes::{self, lowest_eigenvalues, RIGID_MODE_EPS};
+use crate::physics::scheme::{BodyMaps, SchemeParams};
+use format::{InstrumentFile, FORMAT_TAG, FORMAT_VERSION};
+
+/// Most steps per output sample a voice may take.
+pub const MAX_OVERSAMPLE: u32 = 8;
+/// Share of the stability limit a planned note may use (the rest is margin).
+pub const PLAN_SAFETY: f64 = 0.98;
+/// Lowest note every instrument must play.
+pub const LOWEST_NOTE: f64 = 24.0;
+/// Highest note every instrument must play.
+pub const HIGHEST_NOTE: f64 = 108.0;
+/// Largest mesh side accepted.
+pub const MAX_MESH: usize = 256;
+/// Number of modes kept per level for inspection.
+const MODES_KEPT: usize = 8;
+
+/// Frequency of MIDI note `n` (A4 = 440 Hz).
+pub fn note_to_hz(n: f64) -> f64 {
+    440.0 * 2f64.powf((n - 69.0) / 12.0)
+}
+
+/// Why an instrument was refused, naming the file and the field.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("{file}: {field}: {reason}")]
+pub struct InstrumentError {
+    /// The file (or the instrument's name when not from a file).
+    pub file: String,
+    /// The field at fault (`maps.stiffness`, `version`, ...).
+    pub field: String,
+    /// What is wrong and why.
+    pub reason: String,
+    /// Which kind of fault.
+    pub kind: FaultKind,
+}
+
+/// Kinds of instrument faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The file cannot be read.
+    Io,
+    /// Not valid JSON or not the expected structure.
+    Syntax,
+    /// Wrong `format` tag or unsupported `version`.
+    Version,
+    /// A map or mesh of the wrong size.
+    Size,
+    /// NaN or infinity.
+    NotFinite,
+    /// A value outside its documented range.
+    OutOfRange,
+    /// No stable scheme exists for some playable note.
+    Unstable,
+}
+
+/// One resolution of an instrument's body.
+#[derive(Clone, Debug)]
+pub struct Level {
+    /// Padded maps at this resolution.
+    pub maps: BodyMaps,
+    /// Gershgorin row bound (for the certificate).
+    pub bound: RowBound,
+    /// Lowest eigenvalues (ascending, rigid modes included as ~0).
+    pub modes: Vec<f64>,
+    /// Eigenvalue of the lowest elastic mode (the fundamental).
+    pub fundamental_mu: f64,
+    /// σ₁ scale at this level: grid eigenvalues grow 4× per halving.
+    pub sigma1_scale: f64,
+}
+
+/// A validated instrument, ready to play.
+#[derive(Debug)]
+pub struct Instrument {
+    /// The file it was loaded from (or built as), kept for saving and inspection.
+    pub file: InstrumentFile,
+    /// Mesh pyramid, finest first.
+    pub levels: Vec<Level>,
+}
+
+/// How one note is played.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NotePlan {
+    /// Pyramid level (0 = full mesh).
+    pub level: usize,
+    /// Steps per output sample.
+    pub oversample: u32,
+    /// Scheme parameters at the planned pitch.
+    pub params: SchemeParams,
+    /// Certificate at the highest pitch the plan allows (note + headroom).
+    pub certificate: Certificate,
+    /// Fundamental frequency, Hz.
+    pub fundamental_hz: f64,
+    /// Highest note this plan can play (note + headroom).
+    pub max_note: f64,
+}
+
+impl NotePlan {
+    /// Node updates per output sample.
+    pub fn cost(&self, inst: &Instrument) -> usize {
+        inst.levels[self.level].maps.body.body_nodes() * self.oversample as usize
+    }
+}
+
+impl Instrument {
+    /// Reads, validates and prepares an instrument file.
+    pub fn load(path: &Path) -> Result<Self, InstrumentError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| InstrumentError {
+            file: name.clone(),
+            field: "(file)".into(),
+            reason: format!("cannot read: {e}"),
+            kind: FaultKind::Io,
+        })?;
+        Self::from_json(&text, &name)
+    }
+
+    /// Parses and validates JSON text; `origin` names it in errors.
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, InstrumentError> {
+        let err = |field: &str, reason: String, kind| InstrumentError {
+            file: origin.to_string(),
+            field: field.to_string(),
+            reason,
+            kind,
+        };
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| err("(json)", format!("not valid JSON: {e}"), FaultKind::Syntax))?;
+        match value.get("format").and_then(|v| v.as_str()) {
+            Some(FORMAT_TAG) => {}
+            Some(other) => {
+                return Err(err(
+                    "format",
+                    format!("is `{other}`, expected `{FORMAT_TAG}`"),
+                    FaultKind::Version,
+                ))
+            }
+            None => {
+                return Err(err(
+                    "format",
+                    format!("missing (expected `{FORMAT_TAG}`)"),
+                    FaultKind::Version,
+                ))
+            }
+        }
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == FORMAT_VERSION as u64 => {}
+            Some(v) => {
+                return Err(err(
+                    "version",
+                    format!("unsupported version {v} (this build reads version {FORMAT_VERSION})"),
+                    FaultKind::Version,
+                ))
+            }
+            None => {
+                return Err(err(
+                    "version",
+                    "missing or not an integer".into(),
+                    FaultKind::Version,
+                ))
+            }
+        }
+        let file: InstrumentFile = serde_json::from_value(value)
+            .map_err(|e| err("(structure)", e.to_string(), FaultKind::Syntax))?;
+        Self::from_file(file, origin)
+    }
+
+    /// Validates an in-memory instrument file and builds the pyramid.
+    pub fn from_file(file: InstrumentFile, origin: &str) -> Result<Self, InstrumentError> {
+        let err = |field: &str, reason: String, kind| InstrumentError {
+            file: origin.to_string(),
+            field: field.to_string(),
+            reason,
+            kind,
+        };
+        // Scalars.
+        let check = |field: &str, v: f64, lo: f64, hi: f64| -> Result<(), InstrumentError> {
+            if !v.is_finite() {
+                Err(err(
+                    field,
+                    format!("is {v}, must be a finite number"),
+                    FaultKind::NotFinite,
+                ))
+            } else if v < lo || v > hi {
+                Err(err(
+                    field,
+                    format!("is {v}, outside {lo}..{hi}"),
+                    FaultKind::OutOfRange,
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        if file.name.is_empty()
+            || !file
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(err(
+                "name",
+                format!(
+                    "`{}` must be non-empty letters, digits, `_` or `-`",
+                    file.name
+                ),
+                FaultKind::OutOfRange,
+            ));
+        }
+        let (w, h) = (file.mesh.width, file.mesh.height);
+        if !(3..=MAX_MESH).contains(&w) || !(1..=MAX_MESH).contains(&h) || h == 2 {
+            return Err(err(
+                "mesh",
+                format!("{w}×{h} is not a playable mesh (width 3..{MAX_MESH}; height 1 for a string or 3..{MAX_MESH})"),
+                FaultKind::Size,
+            ));
+        }
+        check("reference_note", file.reference_note, 0.0, 127.0)?;
+        check("physics.sigma1", file.physics.sigma1, 0.0, 100.0)?;
+        check("physics.support_hz", file.physics.support_hz, 0.0, 20.0)?;
+        if let Some(t) = file.physics.release_t60 {
+            check("physics.release_t60", t, 0.01, 60.0)?;
+        }
+        let e = &file.excitation;
+        check("excitation.x", e.x, 0.0, 1.0)?;
+        check("excitation.y", e.y, 0.0, 1.0)?;
+        check("excitation.width", e.width, 0.005, 1.0)?;
+        check("excitation.contact_ms", e.contact_ms, 0.05, 50.0)?;
+        for (f, p) in [
+            ("pickups.left", file.pickups.left),
+            ("pickups.right", file.pickups.right),
+        ] {
+            check(f, p[0], 0.0, 1.0)?;
+            check(f, p[1], 0.0, 1.0)?;
+        }
+        check("gain", file.gain, 1e-6, 1e6)?;
+        check("ranges.note[0]", file.ranges.note[0], 0.0, LOWEST_NOTE)?;
+        check("ranges.note[1]", file.ranges.note[1], HIGHEST_NOTE, 127.0)?;
+        check("ranges.damping[0]", file.ranges.damping[0], 0.0, 1.0)?;
+        check("ranges.damping[1]", file.ranges.damping[1], 1.0, 100.0)?;
+
+        // Maps.
+        let n = w * h;
+        let stiffness = file
+            .maps
+            .stiffness
+            .decode_f32(n)
+            .map_err(|r| err("maps.stiffness", r, FaultKind::Size))?;
+        let sigma0 = file
+            .maps
+            .sigma0
+            .decode_f32(n)
+            .map_err(|r| err("maps.sigma0", r, FaultKind::Size))?;
+        let mask_bytes = file
+            .maps
+            .mask
+            .decode_u8(n)
+            .map_err(|r| err("maps.mask", r, FaultKind::Size))?;
+        let mut mask = Vec::with_capacity(n);
+        for (i, &b) in mask_bytes.iter().enumerate() {
+            mask.push(NodeKind::from_byte(b).ok_or_else(|| {
+                err(
+                    "maps.mask",
+                    format!(
+                        "node ({}, {}) is {b}; kinds are 0 void, 1 body, 2 clamp",
+                        i % w,
+                        i / w
+                    ),
+                    FaultKind::OutOfRange,
+                )
+            })?);
+        }
+        for (field, map, lo, hi) in [
+            ("maps.stiffness", &stiffness, 1e-3f32, 1.0f32),
+            ("maps.sigma0", &sigma0, 0.0, 200.0),
+        ] {
+            for (i, &v) in map.iter().enumerate() {
+                let (x, y) = (i % w, i / w);
+                if !v.is_finite() {
+                    return Err(err(
+                        field,
+                        format!("node ({x}, {y}) is {v}"),
+                        FaultKind::NotFinite,
+                    ));
+                }
+                if mask[i] == NodeKind::Body && (v < lo || v > hi) {
+                    return Err(err(
+                        field,
+                        format!("node ({x}, {y}) is {v}, outside {lo}..{hi}"),
+                        FaultKind::OutOfRange,
+                    ));
+                }
+            }
+        }
+        let body = Body {
+            width: w,
+            height: h,
+            mask,
+            boundary: file.boundary,
+        };
+        if body.body_nodes() == 0 {
+            return Err(err(
+                "maps.mask",
+                "has no body node".into(),
+                FaultKind::OutOfRange,
+            ));
+        }
+
+        // Pyramid.
+        let mut levels = Vec::new();
+        let (mut body, mut s, mut d) = (body, stiffness, sigma0);
+        let mut sigma1_scale = 1.0;
+        loop {
+            let maps = BodyMaps::new(body.clone(), &s, &d);
+            let modes = lowest_eigenvalues(&maps, MODES_KEPT);
+            let Some(&fundamental_mu) = modes.iter().find(|&&m| m > RIGID_MODE_EPS) else {
+                if levels.is_empty() {
+                    return Err(err(
+                        "maps.mask",
+                        "the body has no elastic mode".into(),
+                        FaultKind::Unstable,
+                    ));
+                }
+                break;
+            };
+            levels.push(Level {
+                bound: row_bound(&maps),
+                maps,
+                modes,
+                fundamental_mu,
+                sigma1_scale,
+            });
+            let coarse = body.downsample();
+            let min_side = if coarse.height == 1 {
+                coarse.width
+            } else {
+                coarse.width.min(coarse.height)
+            };
+            if min_side < 4 || coarse.width < 8 || coarse.body_nodes() < 8 {
+                break;
+            }
+            s = body.downsample_map(&s, &coarse);
+            d = body.downsample_map(&d, &coarse);
+            body = coarse;
+            sigma1_scale *= 0.25;
+        }
+        let inst = Self { file, levels };
+        // Every playable note must have a stable plan.
+        for note in [inst.file.ranges.note[0], inst.file.ranges.note[1]] {
+            inst.plan(note, 0.0, 48000.0)
+                .map_err(|reason| err("maps", reason, FaultKind::Unstable))?;
+        }
+        Ok(inst)
+    }
+
+    /// The instrument's name.
+    pub fn name(&self) -> &str {
+        &self.file.name
+    }
+
+    /// Scheme parameters at `level` with `oversample` steps per sample so
+    /// that the fundamental sounds at `note`.
+    pub fn params(
+        &self,
+        level: usize,
+        oversample: u32,
+        note: f64,
+        sample_rate: f64,
+    ) -> SchemeParams {
+        let lv = &self.levels[level];
+        let k = 1.0 / (sample_rate * oversample as f64);
+        let ph = &self.file.physics;
+        let kappa_k2 = (2.0 * std::f64::consts::PI * ph.support_hz * k).powi(2);
+        SchemeParams {
+            a: modes::a_for_frequency(lv.fundamental_mu, note_to_hz(note), kappa_k2, k),
+            b: 2.0 * ph.sigma1 * lv.sigma1_scale * k,
+            kappa_k2,
+            k,
+        }
+    }
+
+    /// Plans a note: the finest level at one step per sample whose
+    /// certificate holds up to `note + headroom` semitones, else the
+    /// coarsest level oversampled. The error says why none is stable.
+    pub fn plan(&self, note: f64, headroom: f64, sample_rate: f64) -> Result<NotePlan, String> {
+        let top = note + headroom.max(0.0);
+        if !note.is_finite() || note_to_hz(top) >= 0.45 * sample_rate * MAX_OVERSAMPLE as f64 {
+            return Err(format!("note {note} is out of range"));
+        }
+        let last = self.levels.len() - 1;
+        let candidates = (0..=last)
+            .map(|l| (l, 1))
+            .chain((2..=MAX_OVERSAMPLE).map(|m| (last, m)));
+        let mut worst = None;
+        for (level, m) in candidates {
+            let top_params = self.params(level, m, top, sample_rate);
+            if top_params.a <= 0.0 {
+                return Err(format!(
+                    "note {note} lies below the support spring ({} Hz)",
+                    self.file.physics.support_hz
+                ));
+            }
+            let cert = Certificate::new(self.levels[level].bound, &top_params);
+            if cert.value < crate::physics::certificate::LIMIT * PLAN_SAFETY {
+                let params = self.params(level, m, note, sample_rate);
+                return Ok(NotePlan {
+                    level,
+                    oversample: m,
+                    params,
+                    certificate: cert,
+                    fundamental_hz: note_to_hz(note),
+                    max_note: top,
+                });
+            }
+            worst = Some((level, m, cert));
+        }
+        let (level, m, cert) = worst.expect("at least one candidate");
+        let lv = &self.levels[level];
+        Err(format!(
+            "unstable: note {top:.2} needs (a+2b)·r + κk² = {:.3} > {:.2} even on the {}×{} mesh at {m}× oversampling (worst node {:?}, stiffness range too wide or σ₁ too high)",
+            cert.value,
+            crate::physics::certificate::LIMIT * PLAN_SAFETY,
+            lv.maps.body.width,
+            lv.maps.body.height,
+            cert.bound.worst_node,
+        ))
+    }
+
+    /// Largest padded buffer length over the pyramid (voice buffers are sized from it).
+    pub fn max_buffer_len(&self) -> usize {
+        self.levels
+            .iter()
+            .map(|l| l.maps.layout.len)
+            .max()
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,137 @@
+//! Offline rendering: notes to stereo buffers and WAV files, through the
+//! same engine the server runs, as fast as the machine allows.
+//! Deterministic: the same request gives the same samples.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::engine::voice::NoteRequest;
+use crate::engine::{Engine, EngineConfig};
+use crate::instrument::Instrument;
+
+/// A rendered stereo signal.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StereoBuffer {
+    /// Left channel.
+    pub left: Vec<f32>,
+    /// Right channel.
+    pub right: Vec<f32>,
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+}
+
+impl StereoBuffer {
+    /// Largest absolute sample.
+    pub fn peak(&self) -> f32 {
+        self.left
+            .iter()
+            .chain(&self.right)
+            .fold(0.0, |m, v| m.max(v.abs()))
+    }
+    /// Writes a 32-bit float stereo WAV.
+    pub fn write_wav(&self, path: &Path) -> Result<(), hound::Error> {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: self.sample_rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(path, spec)?;
+        for (l, r) in self.left.iter().zip(&self.right) {
+            w.write_sample(*l)?;
+            w.write_sample(*r)?;
+        }
+        w.finalize()
+    }
+    /// Writes a 16-bit integer stereo WAV (clipped at full scale).
+    pub fn write_wav_i16(&self, path: &Path) -> Result<(), hound::Error> {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: self.sample_rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec)?;
+        for (l, r) in self.left.iter().zip(&self.right) {
+            w.write_sample((l.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
+            w.write_sample((r.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
+        }
+        w.finalize()
+    }
+}
+
+/// Engine settings of an offline render.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderSettings {
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Block size, frames.
+    pub block: usize,
+    /// Threads.
+    pub threads: usize,
+}
+
+impl Default for RenderSettings {
+    fn default() -> Self {
+        Self {
+            sample_rate: 48000,
+            block: 256,
+            threads: 1,
+        }
+    }
+}
+
+/// One note to render.
+#[derive(Clone, Copy, Debug)]
+pub struct NoteSpec {
+    /// The note request (note, velocity, overrides).
+    pub request: NoteRequest,
+    /// Total length, seconds.
+    pub duration: f64,
+    /// When to release the note, seconds (None: never).
+    pub release_at: Option<f64>,
+}
+
+/// Renders one note of `inst`. The error says why the note cannot be played.
+pub fn render_note(
+    inst: &Arc<Instrument>,
+    spec: &NoteSpec,
+    settings: RenderSettings,
+) -> Result<StereoBuffer, String> {
+    let plan = inst.plan(spec.request.note, 0.0, settings.sample_rate as f64)?;
+    let mut cfg = EngineConfig::new(inst.max_buffer_len());
+    cfg.sample_rate = settings.sample_rate as f64;
+    cfg.max_block = settings.block;
+    cfg.max_voices = 1;
+    cfg.threads = settings.threads;
+    let mut engine = Engine::new(cfg);
+    let id = engine.allocate_id();
+    engine.start_voice(id, inst.clone(), plan, &spec.request);
+    let total = (spec.duration * settings.sample_rate as f64).round() as usize;
+    let release = spec
+        .release_at
+        .map(|t| (t * settings.sample_rate as f64).round() as usize);
+    let mut out = StereoBuffer {
+        left: vec![0.0; total],
+        right: vec![0.0; total],
+        sample_rate: settings.sample_rate,
+    };
+    let mut pos = 0;
+    while pos < total {
+        let mut n = settings.block.min(total - pos);
+        if let Some(r) = release {
+            if pos < r && pos + n > r {
+                n = r - pos;
+            }
+            if pos == r {
+                if let Some(v) = engine.voice_mut(id) {
+                    v.release();
+                }
+            }
+        }
+        let (l, r) = (&mut out.left[pos..pos + n], &mut out.right[pos..pos + n]);
+        engine.process(l, r);
+        pos += n;
+    }
+    Ok(out)
+}
