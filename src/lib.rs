@@ -1,1 +1,2 @@
 //! neirosynth
+pub mod control;
