@@ -1,5 +1,22 @@
 //! neirosynth: a real-time audio server in which every sound is physics.
+//!
+//! Each instrument is a vibrating body — a 2D (or 1D) finite-difference wave
+//! mesh with a stiffness map and a damping map — excited and heard through
+//! two pickups. The crate's modules mirror the architecture (see
+//! `docs/architecture.md`):
+//!
+//! - [`physics`]: bodies, the scheme and its kernel, the stability
+//!   certificate, eigen-analysis. Pure numerics.
+//! - [`instrument`]: the file format, validation, the mesh pyramid and note
+//!   planning (control side).
+//! - [`engine`]: the real-time side: voices, excitations, the worker pool.
+//!   No allocation, lock, log or I/O after construction.
+//! - [`control`]: OSC decoding, typed commands, replies and MIDI parsing
+//!   (network side; allocation is fine there).
+//! - [`render`], [`inspect`], [`bench`]: offline rendering, reports and
+//!   measurement.
 pub mod bench;
+pub mod control;
 pub mod engine;
 pub mod inspect;
 pub mod instrument;
