@@ -1,0 +1,91 @@
+//! The command line: render is deterministic and writes 48 kHz stereo WAV;
+//! bad input exits 2 with a one-line reason; bench prints its contract line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_neirosynth"))
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good_small.json")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("neirosynth-cli-{}-{name}", std::process::id()))
+}
+
+/// The same render command twice gives byte-identical 48 kHz stereo float WAVs.
+#[test]
+fn render_is_deterministic_wav() {
+    let (a, b) = (tmp("a.wav"), tmp("b.wav"));
+    for out in [&a, &b] {
+        let st = bin()
+            .args(["render", "--instrument"])
+            .arg(fixture())
+            .args(["--note", "62.5", "--velocity", "0.9", "--duration", "0.5", "--out"])
+            .arg(out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let (da, db) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_eq!(da, db);
+    let r = hound::WavReader::open(&a).unwrap();
+    let spec = r.spec();
+    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (2, 48000, 32));
+    assert_eq!(r.duration(), 24000);
+    let samples: Vec<f32> = hound::WavReader::open(&a).unwrap().samples::<f32>().map(|s| s.unwrap()).collect();
+    assert!(samples.iter().all(|s| s.is_finite()));
+    assert!(samples.iter().any(|s| s.abs() > 0.01));
+    let _ = std::fs::remove_file(a);
+    let _ = std::fs::remove_file(b);
+}
+
+/// Unknown instruments, corrupt files and out-of-range arguments exit 2 with a reason.
+#[test]
+fn bad_input_exits_2_with_reason() {
+    let out = tmp("x.wav");
+    let bad_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/stiffness_nan.json");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--instrument".into(), "no_such_instrument".into(), "--note".into(), "60".into()], "unknown instrument"),
+        (vec!["--instrument".into(), bad_file.display().to_string(), "--note".into(), "60".into()], "NaN"),
+        (vec!["--instrument".into(), fixture().display().to_string(), "--note".into(), "60".into(), "--velocity".into(), "3".into()], "velocity"),
+        (vec!["--instrument".into(), fixture().display().to_string(), "--note".into(), "NaN".into()], "note"),
+    ];
+    for (args, words) in cases {
+        let o = bin().arg("render").args(&args).arg("--out").arg(&out).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(words), "{args:?}: `{err}` lacks `{words}`");
+        assert_eq!(err.trim().lines().count(), 1, "one-line reason: {err}");
+    }
+    assert!(!out.exists());
+}
+
+/// `bench` ends with `voices_realtime=<float> mesh=<N> engine=cpu`.
+#[test]
+fn bench_prints_contract_line() {
+    let o = bin().args(["bench", "--mesh", "16", "--voices", "2", "--seconds", "0.05"]).output().unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    let last = text.trim().lines().last().unwrap();
+    let rest = last.strip_prefix("voices_realtime=").expect(last);
+    let (num, tail) = rest.split_once(' ').unwrap();
+    assert!(num.parse::<f64>().unwrap() > 0.0);
+    assert_eq!(tail, "mesh=16 engine=cpu");
+}
+
+/// `inspect` reports the certificate and modes, and writes a PNG.
+#[test]
+fn inspect_reports_and_draws() {
+    let png = tmp("maps.png");
+    let o = bin().arg("inspect").arg(fixture()).arg("--png").arg(&png).output().unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("certificate"));
+    assert!(text.contains("first modes"));
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let _ = std::fs::remove_file(png);
+}
