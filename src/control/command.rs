@@ -158,36 +158,7 @@ impl VoiceParam {
     }
 }
 
-/// The shape of an `/excite` excitation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ExciteShape {
-    /// `strike`: a short raised-cosine hit (the default).
-    #[default]
-    Strike,
-    /// `pluck`: a displacement released at once.
-    Pluck,
-    /// `noise`: a short noise burst.
-    Noise,
-}
-
-impl ExciteShape {
-    /// Every shape.
-    pub const ALL: [ExciteShape; 3] = [Self::Strike, Self::Pluck, Self::Noise];
-
-    /// The shape's OSC name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Strike => "strike",
-            Self::Pluck => "pluck",
-            Self::Noise => "noise",
-        }
-    }
-
-    /// The shape called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
+pub use crate::instrument::format::ExciteShape;
 
 /// A validated command. Float fields are finite and inside their documented ranges.
 #[derive(Debug, Clone, PartialEq)]

@@ -93,14 +93,21 @@ pub enum ExciteShape {
 }
 
 impl ExciteShape {
-    /// Parses `strike`, `pluck` or `noise`.
-    pub fn from_name(s: &str) -> Option<Self> {
-        match s {
-            "strike" => Some(Self::Strike),
-            "pluck" => Some(Self::Pluck),
-            "noise" => Some(Self::Noise),
-            _ => None,
+    /// Every shape.
+    pub const ALL: [ExciteShape; 3] = [Self::Strike, Self::Pluck, Self::Noise];
+
+    /// The shape's name in files and OSC.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Strike => "strike",
+            Self::Pluck => "pluck",
+            Self::Noise => "noise",
         }
+    }
+
+    /// The shape called `name` (`strike`, `pluck` or `noise`), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
