@@ -15,6 +15,7 @@
 //!   (network side; allocation is fine there).
 //! - [`render`], [`inspect`], [`bench`]: offline rendering, reports and
 //!   measurement.
+pub mod audio;
 pub mod bench;
 pub mod control;
 pub mod engine;
@@ -22,3 +23,5 @@ pub mod inspect;
 pub mod instrument;
 pub mod physics;
 pub mod render;
+pub mod score;
+pub mod server;

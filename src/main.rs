@@ -1,4 +1,4 @@
-//! The `neirosynth` command line: render, inspect, bench.
+//! The `neirosynth` command line: serve, render, inspect, bench.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +29,87 @@ enum EngineKind {
     Gpu,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum AudioArg {
+    /// The system's default device (falls back to null when there is none).
+    Default,
+    /// Silent, clocked at the sample rate (headless machines, tests).
+    Null,
+    /// cpal's JACK host.
+    Jack,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Instruments folder (default: ./instruments, then the source tree's).
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+    /// UDP port (0: any free port, printed as `listening udp ADDR:PORT`).
+    #[arg(long, default_value_t = neirosynth::server::runtime::DEFAULT_PORT)]
+    port: u16,
+    /// Address to bind (default: loopback only).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// Audio back-end.
+    #[arg(long, value_enum, default_value_t = AudioArg::Default)]
+    audio: AudioArg,
+    /// Output device name (default: the system default).
+    #[arg(long)]
+    device: Option<String>,
+    /// Record exactly what is output to this WAV (32-bit float stereo).
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    engine: EngineArg,
+    /// Voice limit (the oldest voice is stolen beyond it).
+    #[arg(long, default_value_t = 32)]
+    voices: usize,
+    /// Block size, frames.
+    #[arg(long, default_value_t = 256)]
+    block: usize,
+    /// Sample rate, Hz (the device's own rate is used if it cannot run this one).
+    #[arg(long, default_value_t = 48000)]
+    sample_rate: u32,
+    /// Engine threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// MIDI input: all ports, none, or the ports whose name contains NAME.
+    #[arg(long, default_value = "all")]
+    midi: String,
+    /// MIDI preset (channel → instrument, bend range, velocity curve, CC targets).
+    #[arg(long)]
+    midi_map: Option<PathBuf>,
+    /// Send every reply to this port (on --reply-host or the sender's address).
+    #[arg(long)]
+    reply_port: Option<u16>,
+    /// Host for --reply-port.
+    #[arg(long)]
+    reply_host: Option<std::net::IpAddr>,
+    /// Run every bundle at once, ignoring timetags.
+    #[arg(long)]
+    ignore_timetags: bool,
+    /// Timetags further ahead than this many seconds run at once (counted late).
+    #[arg(long, default_value_t = 10.0)]
+    horizon: f64,
+    /// Refuse `/quit` from clients.
+    #[arg(long)]
+    no_remote_quit: bool,
+    /// Pitch-bend headroom of every voice, semitones (pitch above note + this is clamped).
+    #[arg(long, default_value_t = 2.0)]
+    bend_headroom: f64,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum EngineArg {
+    /// A real GPU when there is one, else the CPU engine.
+    Auto,
+    /// The native CPU engine.
+    Cpu,
+    /// The GPU engine (not built yet).
+    Gpu,
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Shape {
     Strike,
@@ -46,20 +127,26 @@ enum SampleFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render one note of an instrument to a 48 kHz stereo WAV (deterministic).
+    /// Run the server: the instrument bank, OSC over UDP, MIDI, audio out.
+    Serve(ServeArgs),
+    /// Render one note of an instrument, or a score of timed OSC commands,
+    /// to a 48 kHz stereo WAV (deterministic).
     Render {
         /// Instrument name in the bank, or a path to an instrument file.
-        #[arg(long)]
-        instrument: String,
+        #[arg(long, required_unless_present = "score", conflicts_with = "score")]
+        instrument: Option<String>,
         /// MIDI note (fractional allowed), 24..108.
+        #[arg(long, required_unless_present = "score", conflicts_with = "score")]
+        note: Option<f64>,
+        /// A score (JSON, or binary OSC bundles as scsynth's NRT mode reads); see `docs/score-format.md`.
         #[arg(long)]
-        note: f64,
+        score: Option<PathBuf>,
         /// Velocity 0..1.
         #[arg(long, default_value_t = 0.8)]
         velocity: f32,
-        /// Length in seconds.
-        #[arg(long, default_value_t = 3.0)]
-        duration: f64,
+        /// Length in seconds (note default 3; score default: its own).
+        #[arg(long)]
+        duration: Option<f64>,
         /// Release the note after this many seconds (default: never).
         #[arg(long)]
         release: Option<f64>,
@@ -192,11 +279,122 @@ fn load_instrument(spec: &str, dir: Option<PathBuf>) -> Result<Arc<Instrument>, 
         .map_err(|e| bad(e.to_string()))
 }
 
+fn render_score(
+    path: &Path,
+    duration: Option<f64>,
+    out: &Path,
+    format: SampleFormat,
+    dir: Option<PathBuf>,
+) -> Result<(), Failure> {
+    use neirosynth::score::{render_score, Score, ScoreSettings};
+    let bytes =
+        std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    let score = Score::parse(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let dir = instruments_dir(dir);
+    let (bank, errors) = neirosynth::instrument::bank::Bank::load_dir(&dir)
+        .map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
+    for e in errors {
+        tracing::warn!("instrument refused: {e}");
+    }
+    let settings = ScoreSettings {
+        sample_rate: 48000,
+        block: 256,
+        voices: 64,
+        threads: 1,
+    };
+    let (buf, report) = render_score(bank, &score, duration, settings);
+    for (t, addr, args) in report.replies.iter().filter(|r| r.1 == "/fail") {
+        tracing::warn!("at {t:.3} s: {addr} {args}");
+    }
+    let written = match format {
+        SampleFormat::F32 => buf.write_wav(out),
+        SampleFormat::I16 => buf.write_wav_i16(out),
+    };
+    written.map_err(|e| Failure(1, format!("cannot write {}: {e}", out.display())))?;
+    eprintln!(
+        "wrote {} ({} events, {:.2} s)",
+        out.display(),
+        score.events.len(),
+        buf.left.len() as f64 / 48000.0
+    );
+    Ok(())
+}
+
+fn serve(a: ServeArgs) -> Result<(), Failure> {
+    use neirosynth::audio::AudioKind;
+    use neirosynth::server::runtime::{serve, MidiSelect, ServeOptions};
+    if a.engine == EngineArg::Gpu {
+        return Err(bad(
+            "the GPU engine is not part of this build yet; use --engine cpu or auto",
+        ));
+    }
+    if a.engine == EngineArg::Auto {
+        tracing::info!("engine auto: no GPU engine in this build; using the CPU engine");
+    }
+    if !(16..=4096).contains(&a.block) {
+        return Err(bad(format!("--block {} must be 16..4096", a.block)));
+    }
+    if !(1..=4096).contains(&a.voices) {
+        return Err(bad(format!("--voices {} must be 1..4096", a.voices)));
+    }
+    if !(8000..=192000).contains(&a.sample_rate) {
+        return Err(bad(format!(
+            "--sample-rate {} must be 8000..192000",
+            a.sample_rate
+        )));
+    }
+    if !a.horizon.is_finite() || a.horizon <= 0.0 {
+        return Err(bad("--horizon must be a positive number of seconds"));
+    }
+    let reply = match (a.reply_port, a.reply_host) {
+        (Some(p), h) => Some(std::net::SocketAddr::new(
+            h.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+            p,
+        )),
+        (None, Some(_)) => return Err(bad("--reply-host needs --reply-port")),
+        (None, None) => None,
+    };
+    let opts = ServeOptions {
+        instruments: instruments_dir(a.instruments),
+        port: a.port,
+        bind: a.bind,
+        audio: match a.audio {
+            AudioArg::Default => AudioKind::Default,
+            AudioArg::Null => AudioKind::Null,
+            AudioArg::Jack => AudioKind::Jack,
+        },
+        device: a.device,
+        record: a.record,
+        voices: a.voices,
+        block: a.block,
+        sample_rate: a.sample_rate,
+        threads: a.threads,
+        midi: match a.midi.as_str() {
+            "all" => MidiSelect::All,
+            "none" => MidiSelect::None,
+            n => MidiSelect::Named(n.to_string()),
+        },
+        midi_map: a.midi_map,
+        reply,
+        ignore_timetags: a.ignore_timetags,
+        horizon: a.horizon,
+        allow_quit: !a.no_remote_quit,
+        bend_headroom: a.bend_headroom.clamp(0.0, 48.0),
+    };
+    let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let q = quit.clone();
+    ctrlc::set_handler(move || q.store(true, std::sync::atomic::Ordering::Relaxed))
+        .map_err(|e| Failure(1, format!("cannot install the signal handler: {e}")))?;
+    serve(opts, quit).map_err(|e| Failure(1, e))
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Serve(a) => serve(a),
         Command::Render {
             instrument,
             note,
+            score,
             velocity,
             duration,
             release,
@@ -215,16 +413,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "the GPU engine is not part of this build yet; use --engine cpu",
                 ));
             }
+            if let Some(d) = duration {
+                if !d.is_finite() || d <= 0.0 || d > 3600.0 {
+                    return Err(bad(format!("--duration {d} must be in (0, 3600] seconds")));
+                }
+            }
+            if let Some(score) = score {
+                return render_score(&score, duration, &out, format, instruments);
+            }
+            let (instrument, note) = (instrument.unwrap_or_default(), note.unwrap_or(f64::NAN));
+            let duration = duration.unwrap_or(3.0);
             if !note.is_finite() || !(0.0..=127.0).contains(&note) {
                 return Err(bad(format!("--note {note} is not a MIDI note (0..127)")));
             }
             if !velocity.is_finite() || !(0.0..=1.0).contains(&velocity) {
                 return Err(bad(format!("--velocity {velocity} is outside 0..1")));
-            }
-            if !duration.is_finite() || duration <= 0.0 || duration > 3600.0 {
-                return Err(bad(format!(
-                    "--duration {duration} must be in (0, 3600] seconds"
-                )));
             }
             let inst = load_instrument(&instrument, instruments)?;
             let mut req = NoteRequest::new(note, velocity);
@@ -340,6 +543,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("NEIROSYNTH_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

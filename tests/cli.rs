@@ -24,7 +24,15 @@ fn render_is_deterministic_wav() {
         let st = bin()
             .args(["render", "--instrument"])
             .arg(fixture())
-            .args(["--note", "62.5", "--velocity", "0.9", "--duration", "0.5", "--out"])
+            .args([
+                "--note",
+                "62.5",
+                "--velocity",
+                "0.9",
+                "--duration",
+                "0.5",
+                "--out",
+            ])
             .arg(out)
             .status()
             .unwrap();
@@ -34,9 +42,16 @@ fn render_is_deterministic_wav() {
     assert_eq!(da, db);
     let r = hound::WavReader::open(&a).unwrap();
     let spec = r.spec();
-    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (2, 48000, 32));
+    assert_eq!(
+        (spec.channels, spec.sample_rate, spec.bits_per_sample),
+        (2, 48000, 32)
+    );
     assert_eq!(r.duration(), 24000);
-    let samples: Vec<f32> = hound::WavReader::open(&a).unwrap().samples::<f32>().map(|s| s.unwrap()).collect();
+    let samples: Vec<f32> = hound::WavReader::open(&a)
+        .unwrap()
+        .samples::<f32>()
+        .map(|s| s.unwrap())
+        .collect();
     assert!(samples.iter().all(|s| s.is_finite()));
     assert!(samples.iter().any(|s| s.abs() > 0.01));
     let _ = std::fs::remove_file(a);
@@ -47,15 +62,56 @@ fn render_is_deterministic_wav() {
 #[test]
 fn bad_input_exits_2_with_reason() {
     let out = tmp("x.wav");
-    let bad_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/stiffness_nan.json");
+    let bad_file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/stiffness_nan.json");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["--instrument".into(), "no_such_instrument".into(), "--note".into(), "60".into()], "unknown instrument"),
-        (vec!["--instrument".into(), bad_file.display().to_string(), "--note".into(), "60".into()], "NaN"),
-        (vec!["--instrument".into(), fixture().display().to_string(), "--note".into(), "60".into(), "--velocity".into(), "3".into()], "velocity"),
-        (vec!["--instrument".into(), fixture().display().to_string(), "--note".into(), "NaN".into()], "note"),
+        (
+            vec![
+                "--instrument".into(),
+                "no_such_instrument".into(),
+                "--note".into(),
+                "60".into(),
+            ],
+            "unknown instrument",
+        ),
+        (
+            vec![
+                "--instrument".into(),
+                bad_file.display().to_string(),
+                "--note".into(),
+                "60".into(),
+            ],
+            "NaN",
+        ),
+        (
+            vec![
+                "--instrument".into(),
+                fixture().display().to_string(),
+                "--note".into(),
+                "60".into(),
+                "--velocity".into(),
+                "3".into(),
+            ],
+            "velocity",
+        ),
+        (
+            vec![
+                "--instrument".into(),
+                fixture().display().to_string(),
+                "--note".into(),
+                "NaN".into(),
+            ],
+            "note",
+        ),
     ];
     for (args, words) in cases {
-        let o = bin().arg("render").args(&args).arg("--out").arg(&out).output().unwrap();
+        let o = bin()
+            .arg("render")
+            .args(&args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(words), "{args:?}: `{err}` lacks `{words}`");
@@ -67,7 +123,18 @@ fn bad_input_exits_2_with_reason() {
 /// `bench` ends with `voices_realtime=<float> mesh=<N> engine=cpu`.
 #[test]
 fn bench_prints_contract_line() {
-    let o = bin().args(["bench", "--mesh", "16", "--voices", "2", "--seconds", "0.05"]).output().unwrap();
+    let o = bin()
+        .args([
+            "bench",
+            "--mesh",
+            "16",
+            "--voices",
+            "2",
+            "--seconds",
+            "0.05",
+        ])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     let last = text.trim().lines().last().unwrap();
@@ -81,7 +148,13 @@ fn bench_prints_contract_line() {
 #[test]
 fn inspect_reports_and_draws() {
     let png = tmp("maps.png");
-    let o = bin().arg("inspect").arg(fixture()).arg("--png").arg(&png).output().unwrap();
+    let o = bin()
+        .arg("inspect")
+        .arg(fixture())
+        .arg("--png")
+        .arg(&png)
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("certificate"));

@@ -65,10 +65,10 @@ fn block_loop_does_not_allocate() {
             let i = (block / 40) % plans.len();
             let id = engine.allocate_id();
             let req = NoteRequest::new(40.0 + 5.0 * i as f64, 0.7);
-            let (old, _) = engine.start_voice(id, inst.clone(), plans[i], &req);
-            if let Some(old) = old {
+            let ((old, old_morph), _) = engine.start_voice(id, inst.clone(), plans[i], &req);
+            for o in [old, old_morph].into_iter().flatten() {
                 if retired.len() < retired.capacity() {
-                    retired.push(old);
+                    retired.push(o);
                 }
             }
             if let Some(v) = engine.voice_mut(id) {

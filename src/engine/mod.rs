@@ -16,6 +16,7 @@
 //! *released* voice, else the oldest voice overall; the stolen voice is
 //! counted in [`EngineStats::stolen`].
 
+pub mod command;
 pub mod excitation;
 pub mod ftz;
 pub mod pool;
@@ -64,6 +65,10 @@ pub struct EngineStats {
     /// Frames rendered.
     pub frames: u64,
 }
+
+/// Instruments a voice let go of (its previous instrument and morph
+/// target), to be dropped off the real-time thread.
+pub type Retired = (Option<Arc<Instrument>>, Option<Arc<Instrument>>);
 
 /// Raw pointer to the voice array, shared with the pool's workers.
 struct VoicesPtr(*mut Voice);
@@ -161,7 +166,7 @@ impl Engine {
         inst: Arc<Instrument>,
         plan: NotePlan,
         req: &NoteRequest,
-    ) -> (Option<Arc<Instrument>>, bool) {
+    ) -> (Retired, bool) {
         let (slot, stolen) = self.pick_slot(id);
         if stolen {
             self.stats.stolen += 1;
@@ -176,7 +181,7 @@ impl Engine {
         inst.levels[plan.level].maps.layout.len <= self.cfg.voice_capacity
     }
 
-    fn pick_slot(&self, id: i32) -> (usize, bool) {
+    pub(crate) fn pick_slot(&self, id: i32) -> (usize, bool) {
         if let Some(i) = self.voices.iter().position(|v| v.is_active() && v.id == id) {
             return (i, false);
         }

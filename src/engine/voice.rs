@@ -97,6 +97,12 @@ pub struct NoteRequest {
     pub pickups: Option<[f32; 4]>,
     /// Frames of silence before the voice starts (sample-accurate scheduling).
     pub delay_frames: usize,
+    /// Damping scale (multiplies σ₀ and σ₁).
+    pub damping: f32,
+    /// Brightness 0..1: scales the contact time (0.5 = the instrument's).
+    pub brightness: f32,
+    /// What started the voice (for note-off matching): a caller-chosen key.
+    pub key: u64,
 }
 
 impl NoteRequest {
@@ -110,6 +116,9 @@ impl NoteRequest {
             excite: None,
             pickups: None,
             delay_frames: 0,
+            damping: 1.0,
+            brightness: 0.5,
+            key: 0,
         }
     }
 }
@@ -179,6 +188,10 @@ pub struct Voice {
     pub started_frame: u64,
     /// Set when the voice ended during the last render (the engine reports it).
     pub just_ended: bool,
+    /// The key it was started with ([`NoteRequest::key`]).
+    pub key: u64,
+    /// The voice is held by a note-on (cleared by release).
+    pub held: bool,
     instrument: Option<Arc<Instrument>>,
     plan: Option<NotePlan>,
     layout: Layout,
@@ -201,7 +214,12 @@ pub struct Voice {
     pan: Smoothed,
     pickups: [Smoothed; 4],
     contact_s: f32,
+    brightness: f32,
     excite_width: f32,
+    morph_target: Option<Arc<Instrument>>,
+    morph: Smoothed,
+    /// Per-tick step of a timed (linear) morph; 0 for smoothed morphs.
+    morph_step: f64,
     loudness: f32,
     // Per-tick ramps.
     gain_l: (f32, f32),
@@ -230,6 +248,8 @@ impl Voice {
             started_note: 0.0,
             started_frame: 0,
             just_ended: false,
+            key: 0,
+            held: false,
             instrument: None,
             plan: None,
             layout: Layout::new(1, 1),
@@ -253,7 +273,11 @@ impl Voice {
             pan: Smoothed::default(),
             pickups: [Smoothed::default(); 4],
             contact_s: 0.002,
+            brightness: 0.5,
             excite_width: 0.1,
+            morph_target: None,
+            morph: Smoothed::default(),
+            morph_step: 0.0,
             loudness: 1.0,
             gain_l: (0.0, 0.0),
             gain_r: (0.0, 0.0),
@@ -303,8 +327,9 @@ impl Voice {
     /// Starts the voice (the plan must come from `inst.plan`).
     ///
     /// # Real-time safety
-    /// No allocation (the `Arc` is moved in; the previous one, if any, is
-    /// returned so the caller can retire it off the real-time thread).
+    /// No allocation (the `Arc` is moved in; the previous instrument and
+    /// morph target, if any, are returned so the caller can retire them off
+    /// the real-time thread).
     pub fn start(
         &mut self,
         id: i32,
@@ -313,7 +338,7 @@ impl Voice {
         req: &NoteRequest,
         sample_rate: f64,
         frame: u64,
-    ) -> Option<Arc<Instrument>> {
+    ) -> (Option<Arc<Instrument>>, Option<Arc<Instrument>>) {
         let level = &inst.levels[plan.level];
         let layout = level.maps.layout;
         assert!(
@@ -325,6 +350,8 @@ impl Voice {
         self.started_note = req.note;
         self.started_frame = frame;
         self.just_ended = false;
+        self.key = req.key;
+        self.held = true;
         self.layout = layout;
         self.sample_rate = sample_rate;
         self.plan = Some(plan);
@@ -333,8 +360,10 @@ impl Voice {
         self.flip = false;
         let f = &inst.file;
         self.pitch = Smoothed::at(req.note);
-        self.damping = Smoothed::at(1.0);
+        self.damping = Smoothed::at(req.damping.max(0.0) as f64);
         self.release = Smoothed::at(0.0);
+        self.morph = Smoothed::at(0.0);
+        self.morph_step = 0.0;
         self.gain = Smoothed::at(req.gain as f64);
         self.pan = Smoothed::at(req.pan as f64);
         let pk = req.pickups.map(|p| p.map(|v| v as f64)).unwrap_or([
@@ -350,6 +379,7 @@ impl Voice {
         let v = req.velocity.clamp(0.0, 1.0);
         // Harder is brighter: contact time halves at velocity 1, doubles at 0.
         self.contact_s = (f.excitation.contact_ms * 1e-3 * 2f64.powf(1.0 - 2.0 * v as f64)) as f32;
+        self.brightness = req.brightness.clamp(0.0, 1.0);
         self.excite_width = f.excitation.width as f32;
         // Equal loudness across pitch: a strike's mode amplitude falls as 1/f.
         // Coarser levels respond about 1.65× louder per halving.
@@ -374,12 +404,13 @@ impl Voice {
             f.excitation.y as f32,
         ));
         let old = self.instrument.replace(inst);
+        let old_morph = self.morph_target.take();
         self.update_coefficients();
         self.update_gains();
         let amp = velocity_amplitude(v);
         let width = self.excite_width;
         self.excite(shape, x, y, amp, width);
-        old
+        (old, old_morph)
     }
 
     /// Adds an excitation at (x, y) with amplitude 0..1 and window width.
@@ -405,7 +436,8 @@ impl Voice {
             self.seed,
         );
         let layout = self.layout;
-        let contact = self.contact_s;
+        // Brightness 0..1 scales the contact time by 2^(1 − 2·brightness).
+        let contact = self.contact_s * (1.0 - 2.0 * self.brightness).exp2();
         let st = split_state(&mut self.state_buf, self.capacity, self.flip);
         self.excitations[slot].setup(
             shape,
@@ -435,6 +467,7 @@ impl Voice {
             return;
         }
         self.state = VoiceState::Released;
+        self.held = false;
         if let Some(t60) = self
             .instrument
             .as_ref()
@@ -473,6 +506,55 @@ impl Voice {
     pub fn set_pan(&mut self, pan: f64) {
         self.pan.target = pan.clamp(-1.0, 1.0);
     }
+    /// Sets the brightness 0..1 of later excitations (contact-time scale).
+    pub fn set_brightness(&mut self, b: f32) {
+        self.brightness = b.clamp(0.0, 1.0);
+    }
+
+    /// Moves one pickup coordinate (0: lx, 1: ly, 2: rx, 3: ry), smoothly.
+    pub fn set_pickup_coordinate(&mut self, index: usize, v: f64) {
+        if let Some(p) = self.pickups.get_mut(index) {
+            p.target = v.clamp(0.0, 1.0);
+        }
+    }
+
+    /// Morphs toward `target` by `t` (0..1), linearly over `seconds` (or
+    /// smoothly when `None`). `target = None` keeps the current target.
+    /// Returns the previous target if it was replaced (to retire it).
+    ///
+    /// The caller (control side) checks [`morph_compatible`] first; the voice
+    /// re-checks the certificate at every step and holds `t` where it would fail.
+    pub fn set_morph(
+        &mut self,
+        target: Option<Arc<Instrument>>,
+        t: f64,
+        seconds: Option<f64>,
+    ) -> Option<Arc<Instrument>> {
+        let mut old = None;
+        if let Some(tg) = target {
+            let same = self
+                .morph_target
+                .as_ref()
+                .is_some_and(|o| Arc::ptr_eq(o, &tg));
+            if !same {
+                old = self.morph_target.replace(tg);
+                self.morph = Smoothed::at(0.0);
+            }
+        }
+        if self.morph_target.is_none() {
+            return old;
+        }
+        self.morph.target = t.clamp(0.0, 1.0);
+        self.morph_step = match seconds {
+            Some(s) if s > 0.0 => {
+                let ticks = s * self.sample_rate / CONTROL_PERIOD as f64;
+                (self.morph.target - self.morph.current).abs() / ticks.max(1.0)
+            }
+            _ => 0.0,
+        };
+        old
+    }
+
     /// Moves the pickups `[lx, ly, rx, ry]` (0..1), smoothly.
     pub fn set_pickups(&mut self, p: [f64; 4]) {
         for (s, v) in self.pickups.iter_mut().zip(p) {
@@ -499,12 +581,35 @@ impl Voice {
         let note = self.pitch.current.min(plan.max_note);
         let mut params = inst.params(plan.level, plan.oversample, note, self.sample_rate);
         let level = &inst.levels[plan.level];
+        let mut bound = level.bound;
+        // Morph: blend the maps and the scalars toward the target at the same level.
+        let mut morph = None;
+        if let Some(target) = self.morph_target.as_ref() {
+            let t = self.morph.current;
+            if t > 0.0 && morph_compatible(inst, target, &plan) {
+                let tl = &target.levels[plan.level];
+                let tp = target.params(plan.level, plan.oversample, note, self.sample_rate);
+                let mut blended = params;
+                blended.a += t * (tp.a - params.a);
+                blended.b += t * (tp.b - params.b);
+                blended.kappa_k2 += t * (tp.kappa_k2 - params.kappa_k2);
+                let mut bnd = bound;
+                bnd.value = bound.value.max(tl.bound.value);
+                if Certificate::new(bnd, &blended).value < LIMIT * crate::instrument::PLAN_SAFETY {
+                    params = blended;
+                    bound = bnd;
+                    morph = Some((&tl.maps, t as f32));
+                } else {
+                    // Hold the morph where the certificate still holds.
+                    self.morph.target = self.morph.current;
+                }
+            }
+        }
         // Keep the certificate: raise damping only as far as it holds.
         let mut scale = self.damping.current;
         if scale > 1.0 {
-            let max_b = (LIMIT * crate::instrument::PLAN_SAFETY - params.kappa_k2)
-                / level.bound.value
-                - params.a;
+            let max_b =
+                (LIMIT * crate::instrument::PLAN_SAFETY - params.kappa_k2) / bound.value - params.a;
             if params.b > 0.0 && 2.0 * params.b * scale > max_b {
                 scale = (max_b / (2.0 * params.b)).max(1.0);
             }
@@ -513,9 +618,9 @@ impl Voice {
             scale,
             extra_sigma0: self.release.current,
         };
-        fill_coefficients(&level.maps, None, &params, damping, &mut self.coef);
+        fill_coefficients(&level.maps, morph, &params, damping, &mut self.coef);
         params.b *= scale;
-        debug_assert!(Certificate::new(level.bound, &params).holds());
+        debug_assert!(Certificate::new(bound, &params).holds());
         self.params = params;
         // The auxiliary field depends on a and b: rebuild it from the state.
         let st = split_state(&mut self.state_buf, self.capacity, self.flip);
@@ -528,6 +633,19 @@ impl Voice {
         let mut recompute = self.pitch.tick(alpha);
         recompute |= self.damping.tick(alpha);
         recompute |= self.release.tick(alpha);
+        if self.morph_step > 0.0 {
+            let (c, t) = (self.morph.current, self.morph.target);
+            if c != t {
+                self.morph.current = if c < t {
+                    (c + self.morph_step).min(t)
+                } else {
+                    (c - self.morph_step).max(t)
+                };
+                recompute = true;
+            }
+        } else {
+            recompute |= self.morph.tick(alpha);
+        }
         if recompute {
             self.update_coefficients();
         }
@@ -655,6 +773,15 @@ impl Voice {
             self.out_r[start + j] = or;
         }
     }
+}
+
+/// True when `target` can be morphed into a voice of `inst` playing `plan`:
+/// the same mesh layout at the plan's level.
+pub fn morph_compatible(inst: &Instrument, target: &Instrument, plan: &NotePlan) -> bool {
+    target
+        .levels
+        .get(plan.level)
+        .is_some_and(|l| l.maps.layout == inst.levels[plan.level].maps.layout)
 }
 
 /// The state buffers in their roles for the next step.

@@ -1,0 +1,259 @@
+//! Audio back-ends: where the engine's blocks go.
+//!
+//! The engine thread writes interleaved stereo frames into a lock-free SPSC
+//! ring ([`OutputRing`]); a back-end consumes it:
+//! - `cpal` (`--audio default` / `--audio jack`): the device callback copies
+//!   from the ring (no allocation, lock, log or I/O; a short read is an
+//!   underrun, counted, and filled with silence);
+//! - `null` (`--audio null`): a thread clocked at the sample rate by a
+//!   deadline timer, for headless machines and tests.
+//!
+//! Both can tee what they output into a recorder ring drained by a writer
+//! thread (`--record FILE.wav`): exactly the samples that left the process.
+
+pub mod recorder;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringbuf::traits::{Consumer, Observer, Producer};
+use ringbuf::{HeapCons, HeapProd};
+
+use crate::server::stats::SharedStats;
+
+/// Consumer end of the engine's output (interleaved stereo f32).
+pub type OutputRing = HeapCons<f32>;
+/// Producer end of the recorder's ring.
+pub type RecordTap = HeapProd<f32>;
+
+/// Which back-end to open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AudioKind {
+    /// The system's default device (falls back to null when there is none).
+    Default,
+    /// Silent, clocked by a timer.
+    Null,
+    /// cpal's JACK host.
+    Jack,
+}
+
+/// An open back-end (dropping it stops the audio).
+pub struct OpenAudio {
+    /// Sample rate it runs at.
+    pub sample_rate: u32,
+    /// Frames the device buffers after the ring (for latency).
+    pub device_buffer: usize,
+    /// A description for the start-up log.
+    pub description: String,
+    _keep: Keep,
+}
+
+enum Keep {
+    Null(std::thread::JoinHandle<()>),
+    Cpal(#[allow(dead_code)] cpal::Stream),
+}
+
+impl OpenAudio {
+    /// Stops the back-end (the caller has set the quit flag for `null`).
+    pub fn close(self) {
+        match self._keep {
+            Keep::Null(h) => {
+                let _ = h.join();
+            }
+            Keep::Cpal(stream) => drop(stream),
+        }
+    }
+}
+
+/// Copies frames from the ring into `out` (interleaved, `channels` wide);
+/// a short read is an underrun: silence, counted once per call.
+///
+/// # Real-time safety
+/// No allocation, lock, log or I/O.
+fn fill_from_ring(
+    ring: &mut OutputRing,
+    scratch: &mut [f32],
+    out: &mut [f32],
+    channels: usize,
+    tap: &mut Option<RecordTap>,
+    stats: &SharedStats,
+) {
+    let frames = out.len() / channels.max(1);
+    let mut done = 0;
+    let mut short = false;
+    while done < frames {
+        let n = (frames - done).min(scratch.len() / 2);
+        let got = ring.pop_slice(&mut scratch[..2 * n]) / 2;
+        if got < n {
+            short = true;
+            scratch[2 * got..2 * n].iter_mut().for_each(|v| *v = 0.0);
+        }
+        if let Some(t) = tap.as_mut() {
+            if t.push_slice(&scratch[..2 * n]) < 2 * n {
+                SharedStats::add(&stats.dropped, 1);
+            }
+        }
+        for f in 0..n {
+            let (l, r) = (scratch[2 * f], scratch[2 * f + 1]);
+            let o = &mut out[(done + f) * channels..(done + f + 1) * channels];
+            match channels {
+                1 => o[0] = 0.5 * (l + r),
+                _ => {
+                    o[0] = l;
+                    o[1] = r;
+                    o[2..].iter_mut().for_each(|v| *v = 0.0);
+                }
+            }
+        }
+        done += n;
+    }
+    if short {
+        SharedStats::add(&stats.underruns, 1);
+    }
+}
+
+/// Starts the null back-end: a thread that consumes `block` frames every
+/// block period, on a deadline clock (no drift).
+pub fn open_null(
+    mut ring: OutputRing,
+    block: usize,
+    sample_rate: u32,
+    mut tap: Option<RecordTap>,
+    stats: Arc<SharedStats>,
+    quit: Arc<AtomicBool>,
+) -> OpenAudio {
+    let handle = std::thread::Builder::new()
+        .name("neirosynth-null-audio".into())
+        .spawn(move || {
+            let mut scratch = vec![0.0f32; 2 * block];
+            let mut out = vec![0.0f32; 2 * block];
+            let period = Duration::from_secs_f64(block as f64 / sample_rate as f64);
+            // Wait for the engine's first blocks, then run on the clock.
+            while ring.occupied_len() < 2 * block && !quit.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            let start = Instant::now();
+            let mut n: u32 = 0;
+            while !quit.load(Ordering::Relaxed) {
+                fill_from_ring(&mut ring, &mut scratch, &mut out, 2, &mut tap, &stats);
+                n += 1;
+                let deadline = start + period * n;
+                let now = Instant::now();
+                if deadline > now {
+                    std::thread::sleep(deadline - now);
+                }
+            }
+        })
+        .expect("cannot start the null audio thread");
+    OpenAudio {
+        sample_rate,
+        device_buffer: block,
+        description: format!("null (silent, clocked at {sample_rate} Hz in {block}-frame periods)"),
+        _keep: Keep::Null(handle),
+    }
+}
+
+/// Opens a cpal device (`Default` or `Jack`) at `sample_rate` if it
+/// supports it, else at its own rate (the engine then runs at that rate).
+/// The stream starts paused; call [`start_cpal`] when the ring is primed.
+pub fn open_cpal(
+    kind: AudioKind,
+    device_name: Option<&str>,
+    sample_rate: u32,
+    block: usize,
+) -> Result<(cpal::Device, cpal::StreamConfig, String), String> {
+    use cpal::traits::{DeviceTrait, HostTrait};
+    let host = match kind {
+        AudioKind::Jack => cpal::host_from_id(cpal::HostId::Jack)
+            .map_err(|e| format!("JACK is not available: {e}"))?,
+        _ => cpal::default_host(),
+    };
+    let device = match device_name {
+        Some(name) => host
+            .output_devices()
+            .map_err(|e| format!("cannot list output devices: {e}"))?
+            .find(|d| d.description().map(|x| x.name() == name).unwrap_or(false))
+            .ok_or_else(|| format!("no output device called `{name}`"))?,
+        None => host
+            .default_output_device()
+            .ok_or("no default output device")?,
+    };
+    let name = device
+        .description()
+        .map(|d| d.name().to_string())
+        .unwrap_or_else(|_| "(unnamed)".into());
+    let default = device
+        .default_output_config()
+        .map_err(|e| format!("{name}: no usable output configuration: {e}"))?;
+    let supports_rate = device
+        .supported_output_configs()
+        .map(|mut it| {
+            it.any(|c| c.min_sample_rate() <= sample_rate && sample_rate <= c.max_sample_rate())
+        })
+        .unwrap_or(false);
+    let rate = if supports_rate {
+        sample_rate
+    } else {
+        default.sample_rate()
+    };
+    let channels = default.channels().max(1);
+    let buffer_size = match default.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, max }
+            if (*min..=*max).contains(&(block as u32)) =>
+        {
+            cpal::BufferSize::Fixed(block as u32)
+        }
+        _ => cpal::BufferSize::Default,
+    };
+    let config = cpal::StreamConfig {
+        channels,
+        sample_rate: rate,
+        buffer_size,
+    };
+    Ok((device, config, name))
+}
+
+/// Builds and starts the cpal output stream reading from `ring`.
+#[allow(clippy::too_many_arguments)]
+pub fn start_cpal(
+    device: cpal::Device,
+    config: cpal::StreamConfig,
+    name: String,
+    mut ring: OutputRing,
+    block: usize,
+    mut tap: Option<RecordTap>,
+    stats: Arc<SharedStats>,
+    device_lost: Arc<AtomicBool>,
+) -> Result<OpenAudio, String> {
+    use cpal::traits::{DeviceTrait, StreamTrait};
+    let channels = config.channels as usize;
+    let rate = config.sample_rate;
+    let mut scratch = vec![0.0f32; 2 * 4096];
+    let cb_stats = stats.clone();
+    let stream = device
+        .build_output_stream::<f32, _, _>(
+            config,
+            move |data: &mut [f32], _info: &cpal::OutputCallbackInfo| {
+                fill_from_ring(&mut ring, &mut scratch, data, channels, &mut tap, &cb_stats);
+            },
+            move |_err| {
+                // Reported by the control thread (no logging here).
+                device_lost.store(true, Ordering::Relaxed);
+            },
+            None,
+        )
+        .map_err(|e| format!("{name}: cannot open the output stream: {e}"))?;
+    stream
+        .play()
+        .map_err(|e| format!("{name}: cannot start the stream: {e}"))?;
+    let device_buffer = stream.buffer_size().map(|b| b as usize).unwrap_or(block);
+    Ok(OpenAudio {
+        sample_rate: rate,
+        device_buffer,
+        description: format!(
+            "{name} ({channels} channels, {rate} Hz, {device_buffer}-frame device buffer)"
+        ),
+        _keep: Keep::Cpal(stream),
+    })
+}

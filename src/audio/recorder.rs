@@ -1,0 +1,81 @@
+//! `--record FILE.wav`: a writer thread that drains the recorder ring into
+//! a 32-bit float stereo WAV (I/O stays off the audio path).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ringbuf::traits::{Consumer, Observer, Split};
+use ringbuf::{HeapCons, HeapRb};
+
+use super::RecordTap;
+
+/// A running recorder.
+pub struct Recorder {
+    handle: Option<JoinHandle<Result<u64, String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Recorder {
+    /// Creates the WAV file and the ring (`seconds` of buffering); returns the tap
+    /// the audio back-end writes into.
+    pub fn start(
+        path: PathBuf,
+        sample_rate: u32,
+        seconds: f64,
+    ) -> Result<(Self, RecordTap), String> {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut writer = hound::WavWriter::create(&path, spec)
+            .map_err(|e| format!("cannot record to {}: {e}", path.display()))?;
+        let (prod, mut cons): (RecordTap, HeapCons<f32>) =
+            HeapRb::<f32>::new((2.0 * sample_rate as f64 * seconds) as usize).split();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("neirosynth-recorder".into())
+            .spawn(move || {
+                let mut buf = vec![0.0f32; 8192];
+                let mut frames = 0u64;
+                loop {
+                    let done = s.load(Ordering::Acquire);
+                    let n = cons.pop_slice(&mut buf);
+                    for v in &buf[..n] {
+                        writer.write_sample(*v).map_err(|e| e.to_string())?;
+                    }
+                    frames += n as u64 / 2;
+                    if n == 0 {
+                        if done && cons.is_empty() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+                writer.finalize().map_err(|e| e.to_string())?;
+                Ok(frames)
+            })
+            .map_err(|e| e.to_string())?;
+        Ok((
+            Self {
+                handle: Some(handle),
+                stop,
+            },
+            prod,
+        ))
+    }
+
+    /// Drains what is left, finalises the file; returns the frames written.
+    pub fn finish(mut self) -> Result<u64, String> {
+        self.stop.store(true, Ordering::Release);
+        self.handle.take().map_or(Ok(0), |h| {
+            h.join()
+                .map_err(|_| "recorder thread panicked".to_string())?
+        })
+    }
+}

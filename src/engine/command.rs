@@ -1,0 +1,305 @@
+//! Commands the control side sends to the engine, and events it sends back.
+//!
+//! Commands are moved through a bounded lock-free ring (no allocation on
+//! either side of it); each carries the engine frame it applies at, so a
+//! timetagged bundle starts sample-accurately: [`Engine::process_scheduled`]
+//! splits the block at that frame (block rendering equals single-sample
+//! rendering, so the split does not change the sound).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::voice::NoteRequest;
+use super::{Engine, Retired};
+use crate::instrument::format::ExciteShape;
+use crate::instrument::{Instrument, NotePlan};
+
+/// One change to the engine.
+pub enum EngineCommand {
+    /// Start (or restart) voice `id`.
+    Start {
+        /// Voice id.
+        id: i32,
+        /// The instrument.
+        inst: Arc<Instrument>,
+        /// Its plan (made on the control side).
+        plan: NotePlan,
+        /// Note, velocity and overrides.
+        req: NoteRequest,
+    },
+    /// Release every held voice started with `key`.
+    NoteOff {
+        /// The key of [`NoteRequest::key`].
+        key: u64,
+    },
+    /// Release voice `id`.
+    Release(i32),
+    /// Stop voice `id` with a short fade.
+    Free(i32),
+    /// Stop every voice.
+    FreeAll,
+    /// Set one parameter of voice `id`.
+    Set {
+        /// Voice id.
+        id: i32,
+        /// Which parameter.
+        param: VoiceControl,
+        /// Its value.
+        value: f64,
+    },
+    /// Excite voice `id`.
+    Excite {
+        /// Voice id.
+        id: i32,
+        /// Shape.
+        shape: ExciteShape,
+        /// Position 0..1.
+        x: f32,
+        /// Position 0..1.
+        y: f32,
+        /// Amplitude 0..1.
+        amplitude: f32,
+        /// Window width (share of the mesh).
+        width: f32,
+    },
+    /// Move all four pickup coordinates of voice `id`.
+    Pickups {
+        /// Voice id.
+        id: i32,
+        /// `[lx, ly, rx, ry]`.
+        pos: [f64; 4],
+    },
+    /// Morph voice `id` toward `target` by `t`.
+    Morph {
+        /// Voice id.
+        id: i32,
+        /// Target instrument (`None`: keep the current one).
+        target: Option<Arc<Instrument>>,
+        /// Morph amount 0..1.
+        t: f64,
+        /// Linear over this many seconds, or smoothed.
+        seconds: Option<f64>,
+    },
+    /// Master gain, linear.
+    MasterGain(f32),
+    /// Answer `/synced id` to `to` once every earlier command is applied.
+    Sync {
+        /// Sync id.
+        id: i32,
+        /// Where the reply goes.
+        to: SocketAddr,
+    },
+}
+
+/// A voice parameter the engine understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoiceControl {
+    /// Gain, linear.
+    Gain,
+    /// Pan −1..1.
+    Pan,
+    /// Pitch as a MIDI note.
+    Pitch,
+    /// Damping scale.
+    Damping,
+    /// Morph amount toward the current target.
+    Morph,
+    /// Brightness of later excitations.
+    Brightness,
+    /// One pickup coordinate: 0 lx, 1 ly, 2 rx, 3 ry.
+    Pickup(u8),
+}
+
+/// A command with the engine frame it applies at (`None`: at once).
+pub struct Timed {
+    /// Engine frame, or `None` for the start of the next block.
+    pub frame: Option<u64>,
+    /// The command.
+    pub command: EngineCommand,
+}
+
+/// What the engine reports back to the control side.
+pub enum EngineEvent {
+    /// Every command before a `Sync` is applied.
+    Synced {
+        /// Sync id.
+        id: i32,
+        /// Reply destination.
+        to: SocketAddr,
+    },
+    /// A voice ended (inaudible, freed or stolen).
+    VoiceEnded(i32),
+    /// Instruments let go of by the engine, to be dropped off the real-time thread.
+    Retired(Arc<Instrument>),
+    /// A command named a voice that does not exist (any more).
+    UnknownVoice(i32),
+}
+
+/// Where the engine puts its events.
+pub trait EventSink {
+    /// Takes one event; must not block or allocate on the real-time thread.
+    fn emit(&mut self, event: EngineEvent);
+}
+
+impl EventSink for Vec<EngineEvent> {
+    fn emit(&mut self, event: EngineEvent) {
+        self.push(event);
+    }
+}
+
+fn retire(sink: &mut impl EventSink, r: Retired) {
+    if let Some(a) = r.0 {
+        sink.emit(EngineEvent::Retired(a));
+    }
+    if let Some(a) = r.1 {
+        sink.emit(EngineEvent::Retired(a));
+    }
+}
+
+impl Engine {
+    /// Applies one command now.
+    ///
+    /// # Real-time safety
+    /// No allocation, lock or I/O; instruments let go of are emitted as
+    /// [`EngineEvent::Retired`].
+    pub fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
+        match cmd {
+            EngineCommand::Start {
+                id,
+                inst,
+                plan,
+                req,
+            } => {
+                if !self.fits(&inst, &plan) {
+                    sink.emit(EngineEvent::Retired(inst));
+                    return;
+                }
+                // A stolen or replaced voice ends here.
+                if let Some(v) = self.voice_to_replace(id) {
+                    sink.emit(EngineEvent::VoiceEnded(v));
+                }
+                let (old, _) = self.start_voice(id, inst, plan, &req);
+                retire(sink, old);
+            }
+            EngineCommand::NoteOff { key } => {
+                for v in self
+                    .voices_mut()
+                    .iter_mut()
+                    .filter(|v| v.is_active() && v.held && v.key == key)
+                {
+                    v.release();
+                }
+            }
+            EngineCommand::FreeAll => {
+                for v in self.voices_mut().iter_mut().filter(|v| v.is_active()) {
+                    v.free();
+                }
+            }
+            EngineCommand::MasterGain(g) => self.set_master_gain(g),
+            EngineCommand::Sync { id, to } => sink.emit(EngineEvent::Synced { id, to }),
+            EngineCommand::Release(id) => self.with_voice(id, sink, |v| v.release()),
+            EngineCommand::Free(id) => self.with_voice(id, sink, |v| v.free()),
+            EngineCommand::Set { id, param, value } => self.with_voice(id, sink, |v| match param {
+                VoiceControl::Gain => v.set_gain(value),
+                VoiceControl::Pan => v.set_pan(value),
+                VoiceControl::Pitch => {
+                    v.set_pitch(value);
+                }
+                VoiceControl::Damping => v.set_damping(value),
+                VoiceControl::Morph => {
+                    v.set_morph(None, value, None);
+                }
+                VoiceControl::Brightness => v.set_brightness(value as f32),
+                VoiceControl::Pickup(i) => v.set_pickup_coordinate(i as usize, value),
+            }),
+            EngineCommand::Excite {
+                id,
+                shape,
+                x,
+                y,
+                amplitude,
+                width,
+            } => self.with_voice(id, sink, |v| v.excite(shape, x, y, amplitude, width)),
+            EngineCommand::Pickups { id, pos } => self.with_voice(id, sink, |v| v.set_pickups(pos)),
+            EngineCommand::Morph {
+                id,
+                target,
+                t,
+                seconds,
+            } => {
+                let mut old = None;
+                let mut target = target;
+                match self.voice_mut(id) {
+                    Some(v) => old = v.set_morph(target.take(), t, seconds),
+                    None => sink.emit(EngineEvent::UnknownVoice(id)),
+                }
+                retire(sink, (old, target));
+            }
+        }
+    }
+
+    fn with_voice(
+        &mut self,
+        id: i32,
+        sink: &mut impl EventSink,
+        f: impl FnOnce(&mut super::voice::Voice),
+    ) {
+        match self.voice_mut(id) {
+            Some(v) => f(v),
+            None => sink.emit(EngineEvent::UnknownVoice(id)),
+        }
+    }
+
+    /// The id of the sounding voice a start of `id` would steal (a voice
+    /// restarted under its own id is not reported as ended).
+    fn voice_to_replace(&self, id: i32) -> Option<i32> {
+        let (slot, stolen) = self.pick_slot(id);
+        let v = &self.voices()[slot];
+        (v.is_active() && stolen && v.id != id).then_some(v.id)
+    }
+
+    /// Renders `left.len()` frames, applying the commands `next` yields at
+    /// their frames (splitting the block there). `next(limit)` must return the
+    /// next command due before engine frame `limit`, or `None`. Commands due
+    /// earlier than the block (late) apply at its start.
+    ///
+    /// # Real-time safety
+    /// No allocation, lock or I/O (given a sink and a `next` that don't).
+    pub fn process_scheduled(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        sink: &mut impl EventSink,
+        mut next: impl FnMut(u64) -> Option<Timed>,
+    ) {
+        let frames = left.len().min(right.len());
+        let block_end = self.stats.frames + frames as u64;
+        let mut done = 0;
+        while let Some(t) = next(block_end) {
+            let now = self.stats.frames;
+            let at = t.frame.unwrap_or(now).clamp(now, block_end);
+            if at > now {
+                let n = (at - now) as usize;
+                self.render_span(&mut left[done..done + n], &mut right[done..done + n], sink);
+                done += n;
+            }
+            self.apply(t.command, sink);
+        }
+        if done < frames {
+            self.render_span(&mut left[done..frames], &mut right[done..frames], sink);
+        }
+    }
+
+    fn render_span(&mut self, left: &mut [f32], right: &mut [f32], sink: &mut impl EventSink) {
+        let n = left.len();
+        let mut off = 0;
+        while off < n {
+            let m = (n - off).min(self.config().max_block);
+            self.process(&mut left[off..off + m], &mut right[off..off + m]);
+            for id in self.voices().iter().filter(|v| v.just_ended).map(|v| v.id) {
+                sink.emit(EngineEvent::VoiceEnded(id));
+            }
+            off += m;
+        }
+    }
+}

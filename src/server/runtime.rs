@@ -1,0 +1,537 @@
+//! The running server: threads, rings and their wiring.
+//!
+//! ```text
+//!  UDP ──► network thread ──(Timed ring)──► engine thread ──(f32 ring)──► audio back-end
+//!  MIDI ─► (channel) ──┘  ◄──(event ring)──┘                                 └─► recorder
+//! ```
+//!
+//! - The network thread (the main thread) decodes OSC, routes it
+//!   ([`super::router::Router`]), maps timetags to engine frames, and sends
+//!   replies. Allocation is fine there.
+//! - The engine thread keeps the output ring one block ahead of the audio
+//!   back-end, applying commands at their frames; it never allocates, locks,
+//!   logs or does I/O (instruments it lets go of go back through the event
+//!   ring to be dropped on the network thread).
+//! - The audio callback only copies from the ring (see [`crate::audio`]).
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringbuf::traits::{Consumer, Observer, Producer, Split};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
+use super::midi_map::MidiMap;
+use super::router::{Output, Router, RouterConfig};
+use super::stats::SharedStats;
+use crate::audio::{self, recorder::Recorder, AudioKind};
+use crate::control::osc::{decode_packet, ntp_delta_seconds, ntp_now, Timetag};
+use crate::control::reply::{self, EngineKind};
+use crate::engine::command::{EngineEvent, EventSink, Timed};
+use crate::engine::{Engine, EngineConfig};
+use crate::instrument::bank::Bank;
+use crate::instrument::Instrument;
+
+/// Default UDP port.
+pub const DEFAULT_PORT: u16 = 57130;
+/// Commands that can wait in the engine thread for their frame.
+const PENDING_CAPACITY: usize = 16384;
+/// Capacity of the command and event rings.
+const RING_CAPACITY: usize = 8192;
+
+/// MIDI input selection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MidiSelect {
+    /// Every input port.
+    All,
+    /// No MIDI.
+    None,
+    /// Ports whose name contains this.
+    Named(String),
+}
+
+/// Everything `serve` is told.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Instruments folder.
+    pub instruments: PathBuf,
+    /// UDP port (0: any free port).
+    pub port: u16,
+    /// Address to bind.
+    pub bind: std::net::IpAddr,
+    /// Audio back-end.
+    pub audio: AudioKind,
+    /// Output device name.
+    pub device: Option<String>,
+    /// Record the output here.
+    pub record: Option<PathBuf>,
+    /// Voice limit.
+    pub voices: usize,
+    /// Block size, frames.
+    pub block: usize,
+    /// Requested sample rate.
+    pub sample_rate: u32,
+    /// Engine worker threads (0: one per core).
+    pub threads: usize,
+    /// MIDI input.
+    pub midi: MidiSelect,
+    /// MIDI preset file.
+    pub midi_map: Option<PathBuf>,
+    /// Fixed reply destination.
+    pub reply: Option<SocketAddr>,
+    /// Treat every bundle as immediate.
+    pub ignore_timetags: bool,
+    /// Timetags further ahead than this (seconds) run at once (counted late).
+    pub horizon: f64,
+    /// Obey `/quit`.
+    pub allow_quit: bool,
+    /// Pitch-bend headroom of every voice, semitones.
+    pub bend_headroom: f64,
+}
+
+/// Events from the engine into a ring; retired instruments that do not fit
+/// wait in a preallocated list (never dropped on the engine thread).
+struct RingSink {
+    prod: HeapProd<EngineEvent>,
+    overflow: Vec<Arc<Instrument>>,
+    stats: Arc<SharedStats>,
+}
+
+impl EventSink for RingSink {
+    fn emit(&mut self, event: EngineEvent) {
+        if let Err(ev) = self.prod.try_push(event) {
+            SharedStats::add(&self.stats.dropped, 1);
+            if let EngineEvent::Retired(a) = ev {
+                if self.overflow.len() < self.overflow.capacity() {
+                    self.overflow.push(a);
+                } else {
+                    // Never free on the engine thread: leak (counted above).
+                    std::mem::forget(a);
+                }
+            }
+        }
+    }
+}
+
+impl RingSink {
+    fn flush_overflow(&mut self) {
+        while let Some(a) = self.overflow.pop() {
+            if let Err(EngineEvent::Retired(a)) = self.prod.try_push(EngineEvent::Retired(a)) {
+                self.overflow.push(a);
+                break;
+            }
+        }
+    }
+}
+
+struct EngineThread {
+    engine: Engine,
+    commands: HeapCons<Timed>,
+    sink: RingSink,
+    out: HeapProd<f32>,
+    stats: Arc<SharedStats>,
+    quit: Arc<AtomicBool>,
+    target_frames: usize,
+}
+
+impl EngineThread {
+    fn run(mut self) {
+        let block = self.engine.config().max_block;
+        let rate = self.engine.config().sample_rate;
+        let period = Duration::from_secs_f64(block as f64 / rate);
+        let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
+        let mut inter = vec![0.0f32; 2 * block];
+        let mut pending: VecDeque<Timed> = VecDeque::with_capacity(PENDING_CAPACITY);
+        let mut load = 0.0f32;
+        while !self.quit.load(Ordering::Relaxed) {
+            if self.out.occupied_len() / 2 >= self.target_frames
+                || self.out.vacant_len() < 2 * block
+            {
+                std::thread::sleep(period / 8);
+                continue;
+            }
+            // Queue new commands in frame order (immediate ones at the current frame).
+            let now = self.engine.stats.frames;
+            while let Some(mut t) = self.commands.try_pop() {
+                let f = *t.frame.get_or_insert(now);
+                if pending.len() == pending.capacity() {
+                    // Full: apply at once rather than allocate.
+                    SharedStats::add(&self.stats.late_bundles, 1);
+                    t.frame = Some(now);
+                }
+                let at = pending.partition_point(|p| p.frame.unwrap_or(0) <= f);
+                if pending.len() < pending.capacity() {
+                    pending.insert(at, t);
+                } else {
+                    self.engine.apply(t.command, &mut self.sink);
+                }
+            }
+            let t0 = Instant::now();
+            let sink = &mut self.sink;
+            self.engine
+                .process_scheduled(&mut l, &mut r, sink, |limit| {
+                    if pending
+                        .front()
+                        .is_some_and(|p| p.frame.unwrap_or(0) < limit)
+                    {
+                        pending.pop_front()
+                    } else {
+                        None
+                    }
+                });
+            let used = t0.elapsed().as_secs_f32() / period.as_secs_f32();
+            load = if load == 0.0 {
+                used
+            } else {
+                0.9 * load + 0.1 * used
+            };
+            for i in 0..block {
+                inter[2 * i] = l[i];
+                inter[2 * i + 1] = r[i];
+            }
+            self.out.push_slice(&inter);
+            self.sink.flush_overflow();
+            let s = &self.stats;
+            s.set_load(load);
+            s.active_voices
+                .store(self.engine.active_voices() as u32, Ordering::Relaxed);
+            s.engine_frames
+                .store(self.engine.stats.frames, Ordering::Relaxed);
+            s.stolen.store(self.engine.stats.stolen, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Maps OSC timetags to engine frames.
+struct Clock {
+    /// NTP time at which engine frame 0 is heard.
+    origin_ntp: u64,
+    rate: f64,
+    latency_frames: i64,
+    horizon: f64,
+    ignore: bool,
+}
+
+impl Clock {
+    /// The engine frame for a timetag: `None` = at once; `late` when it could not be honoured.
+    fn frame(&self, tt: Timetag, engine_frame: u64) -> (Option<u64>, bool) {
+        let ntp = match tt {
+            Timetag::Immediate => return (None, false),
+            _ if self.ignore => return (None, false),
+            Timetag::At { ntp } => ntp,
+        };
+        let now = ntp_now();
+        if ntp_delta_seconds(ntp, now) > self.horizon {
+            return (None, true);
+        }
+        let f = (ntp_delta_seconds(ntp, self.origin_ntp) * self.rate).round() as i64
+            - self.latency_frames;
+        if f < engine_frame as i64 {
+            (None, true)
+        } else {
+            (Some(f as u64), false)
+        }
+    }
+}
+
+fn start_midi(
+    sel: &MidiSelect,
+    tx: crossbeam_channel::Sender<Vec<u8>>,
+) -> Vec<midir::MidiInputConnection<()>> {
+    let mut conns = Vec::new();
+    if *sel == MidiSelect::None {
+        return conns;
+    }
+    let probe = match midir::MidiInput::new("neirosynth") {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("MIDI: no MIDI system ({e}); continuing without MIDI");
+            return conns;
+        }
+    };
+    let ports = probe.ports();
+    for port in ports {
+        let name = probe.port_name(&port).unwrap_or_default();
+        if let MidiSelect::Named(want) = sel {
+            if !name.contains(want.as_str()) {
+                continue;
+            }
+        }
+        let Ok(input) = midir::MidiInput::new("neirosynth") else {
+            continue;
+        };
+        let tx = tx.clone();
+        match input.connect(
+            &port,
+            "neirosynth-in",
+            move |_t, bytes, _| drop(tx.try_send(bytes.to_vec())),
+            (),
+        ) {
+            Ok(c) => {
+                tracing::info!("MIDI: listening on `{name}`");
+                conns.push(c);
+            }
+            Err(e) => tracing::warn!("MIDI: cannot open `{name}`: {e}"),
+        }
+    }
+    if conns.is_empty() {
+        match sel {
+            MidiSelect::Named(n) => tracing::warn!("MIDI: no input port matches `{n}`"),
+            _ => tracing::info!("MIDI: no input ports"),
+        }
+    }
+    conns
+}
+
+/// Runs the server until `/quit`, SIGINT or SIGTERM. Returns an error
+/// message for failures that stop it from starting.
+pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
+    let (mut bank, errors) = Bank::load_dir(&opts.instruments)
+        .map_err(|e| format!("cannot read {}: {e}", opts.instruments.display()))?;
+    for e in &errors {
+        tracing::warn!("instrument refused: {e}");
+    }
+    if bank.instruments.is_empty() {
+        tracing::warn!("no instruments loaded from {}", opts.instruments.display());
+    }
+    bank.dir = opts.instruments.clone();
+    let socket = UdpSocket::bind((opts.bind, opts.port))
+        .map_err(|e| format!("cannot bind udp {}:{}: {e}", opts.bind, opts.port))?;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(2)))
+        .map_err(|e| e.to_string())?;
+    let local = socket.local_addr().map_err(|e| e.to_string())?;
+
+    // Audio device first: the engine runs at its rate.
+    let stats = Arc::new(SharedStats::default());
+    let device_lost = Arc::new(AtomicBool::new(false));
+    let mut cpal_dev = None;
+    let kind = opts.audio;
+    if kind != AudioKind::Null {
+        match audio::open_cpal(kind, opts.device.as_deref(), opts.sample_rate, opts.block) {
+            Ok(d) => cpal_dev = Some(d),
+            Err(e) if kind == AudioKind::Default => {
+                tracing::warn!("audio: {e}; falling back to the null back-end (silent)");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let rate = cpal_dev
+        .as_ref()
+        .map_or(opts.sample_rate, |(_, c, _)| c.sample_rate);
+    if rate != opts.sample_rate {
+        tracing::info!("the device runs at {rate} Hz: the engine runs at {rate} Hz too");
+    }
+
+    let capacity = bank
+        .max_buffer_len()
+        .max(crate::physics::body::Layout::new(64, 64).len);
+    let mut ecfg = EngineConfig::new(capacity);
+    ecfg.sample_rate = rate as f64;
+    ecfg.max_block = opts.block;
+    ecfg.max_voices = opts.voices;
+    if opts.threads > 0 {
+        ecfg.threads = opts.threads;
+    }
+    let engine = Engine::new(ecfg);
+    let threads = ecfg.threads;
+
+    let (cmd_prod, cmd_cons) = HeapRb::<Timed>::new(RING_CAPACITY).split();
+    let (ev_prod, mut ev_cons) = HeapRb::<EngineEvent>::new(RING_CAPACITY).split();
+    let (out_prod, out_cons) = HeapRb::<f32>::new(2 * opts.block * 8).split();
+    let mut cmd_prod = cmd_prod;
+
+    let (recorder, tap) = match &opts.record {
+        Some(p) => {
+            let (r, t) = Recorder::start(p.clone(), rate, 4.0)?;
+            (Some(r), Some(t))
+        }
+        None => (None, None),
+    };
+
+    let engine_thread = EngineThread {
+        engine,
+        commands: cmd_cons,
+        sink: RingSink {
+            prod: ev_prod,
+            overflow: Vec::with_capacity(1024),
+            stats: stats.clone(),
+        },
+        out: out_prod,
+        stats: stats.clone(),
+        quit: quit.clone(),
+        target_frames: opts.block,
+    };
+    let engine_handle = std::thread::Builder::new()
+        .name("neirosynth-engine".into())
+        .spawn(move || engine_thread.run())
+        .map_err(|e| e.to_string())?;
+
+    let audio = match cpal_dev {
+        Some((dev, cfg, name)) => audio::start_cpal(
+            dev,
+            cfg,
+            name,
+            out_cons,
+            opts.block,
+            tap,
+            stats.clone(),
+            device_lost.clone(),
+        )?,
+        None => audio::open_null(out_cons, opts.block, rate, tap, stats.clone(), quit.clone()),
+    };
+    let latency_frames = opts.block + audio.device_buffer;
+    let latency_ms = 1000.0 * latency_frames as f32 / rate as f32;
+    stats.set_latency_ms(latency_ms);
+
+    let router_cfg = RouterConfig {
+        sample_rate: rate as f64,
+        block: opts.block,
+        voices: opts.voices,
+        bend_headroom: opts.bend_headroom,
+        allow_quit: opts.allow_quit,
+        fixed_reply: opts.reply,
+        engine: EngineKind::Cpu,
+        voice_capacity: capacity,
+    };
+    let midi_map = match &opts.midi_map {
+        Some(p) => MidiMap::load(p)?,
+        None => MidiMap::default(),
+    };
+    let mut router = Router::new(bank, router_cfg, stats.clone(), midi_map);
+    let (midi_tx, midi_rx) = crossbeam_channel::bounded::<Vec<u8>>(1024);
+    let _midi = start_midi(&opts.midi, midi_tx);
+    let clock = Clock {
+        origin_ntp: ntp_now(),
+        rate: rate as f64,
+        latency_frames: latency_frames as i64,
+        horizon: opts.horizon,
+        ignore: opts.ignore_timetags,
+    };
+
+    tracing::info!(
+        "neirosynth {}: {} instruments ({})",
+        env!("CARGO_PKG_VERSION"),
+        router.bank.instruments.len(),
+        router
+            .bank
+            .instruments
+            .iter()
+            .map(|i| i.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    tracing::info!(
+        "engine: cpu ({} kernel, {threads} threads), {} voices, {}-frame blocks at {rate} Hz",
+        crate::bench::simd_name(),
+        opts.voices,
+        opts.block
+    );
+    tracing::info!("audio: {}", audio.description);
+    tracing::info!(
+        "output latency: {latency_ms:.1} ms ({} frames ring + {} frames device)",
+        opts.block,
+        audio.device_buffer
+    );
+    println!("listening udp {local}");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+
+    let mut buf = vec![0u8; 65536];
+    let mut out = Output::default();
+    let mut lost_reported = false;
+    while !quit.load(Ordering::Relaxed) {
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => handle_packet(&buf[..n], from, &mut router, &clock, &stats, &mut out),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => tracing::warn!("udp receive: {e}"),
+        }
+        while let Ok(bytes) = midi_rx.try_recv() {
+            // System messages, clock and sysex are ignored.
+            if let Ok(ev) = crate::control::midi::parse(&bytes) {
+                if let Err(e) = router.midi_event(ev, None, &mut out) {
+                    tracing::warn!("MIDI: {e}");
+                }
+            }
+        }
+        while let Some(ev) = ev_cons.try_pop() {
+            router.on_event(ev, &mut out);
+        }
+        for t in out.commands.drain(..) {
+            if cmd_prod.try_push(t).is_err() {
+                SharedStats::add(&stats.dropped, 1);
+            }
+        }
+        for (to, msg) in out.replies.drain(..) {
+            let _ = socket.send_to(&reply::encode(msg), to);
+        }
+        if out.quit {
+            quit.store(true, Ordering::Relaxed);
+        }
+        if device_lost.load(Ordering::Relaxed) && !lost_reported {
+            tracing::error!(
+                "audio: the output device reported an error (lost?); the server keeps running"
+            );
+            lost_reported = true;
+        }
+    }
+    tracing::info!("shutting down");
+    let _ = engine_handle.join();
+    audio.close();
+    if let Some(r) = recorder {
+        match r.finish() {
+            Ok(frames) => tracing::info!(
+                "recorded {frames} frames to {}",
+                opts.record.as_ref().unwrap().display()
+            ),
+            Err(e) => tracing::error!("recording failed: {e}"),
+        }
+    }
+    tracing::info!(
+        "stopped: {} underruns, {} late bundles, {} dropped messages, {} clamped values",
+        stats.underruns.load(Ordering::Relaxed),
+        stats.late_bundles.load(Ordering::Relaxed),
+        stats.dropped.load(Ordering::Relaxed),
+        stats.clamped.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+/// Decodes and routes one UDP packet.
+fn handle_packet(
+    bytes: &[u8],
+    from: SocketAddr,
+    router: &mut Router,
+    clock: &Clock,
+    stats: &SharedStats,
+    out: &mut Output,
+) {
+    match decode_packet(bytes) {
+        Ok(msgs) => {
+            let mut last_late: Option<Timetag> = None;
+            let engine_frame = stats.engine_frames.load(Ordering::Relaxed);
+            for m in msgs {
+                let (frame, late) = clock.frame(m.timetag, engine_frame);
+                if late && last_late != Some(m.timetag) {
+                    SharedStats::add(&stats.late_bundles, 1);
+                    last_late = Some(m.timetag);
+                }
+                router.handle(&m.message, from, frame, out);
+            }
+        }
+        Err(e) => match e.address() {
+            Some(addr) => {
+                let to = router.config().fixed_reply.unwrap_or(from);
+                out.replies.push((to, reply::fail(addr, &e.to_string())));
+            }
+            None => SharedStats::add(&stats.dropped, 1),
+        },
+    }
+}

@@ -1,0 +1,49 @@
+//! Counters shared between the server's threads (atomics: no locks).
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Figures every thread updates and `/status` reads.
+#[derive(Debug, Default)]
+pub struct SharedStats {
+    /// Sounding voices (engine thread).
+    pub active_voices: AtomicU32,
+    /// Engine frames rendered (engine thread).
+    pub engine_frames: AtomicU64,
+    /// Audio callbacks or null-sink periods that found too little audio.
+    pub underruns: AtomicU64,
+    /// Bundles that arrived late or beyond the horizon.
+    pub late_bundles: AtomicU64,
+    /// Messages dropped (undecodable packets, full queues).
+    pub dropped: AtomicU64,
+    /// Values clamped into range.
+    pub clamped: AtomicU64,
+    /// Voices stolen.
+    pub stolen: AtomicU64,
+    /// Engine load (share of the real-time budget), f32 bits.
+    load_bits: AtomicU32,
+    /// Output latency in milliseconds, f32 bits.
+    latency_bits: AtomicU32,
+}
+
+impl SharedStats {
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Engine load, 0..1 (more when overloaded).
+    pub fn load(&self) -> f32 {
+        f32::from_bits(self.load_bits.load(Ordering::Relaxed))
+    }
+    /// Publishes the engine load.
+    pub fn set_load(&self, v: f32) {
+        self.load_bits.store(v.to_bits(), Ordering::Relaxed);
+    }
+    /// Output latency, ms.
+    pub fn latency_ms(&self) -> f32 {
+        f32::from_bits(self.latency_bits.load(Ordering::Relaxed))
+    }
+    /// Publishes the output latency.
+    pub fn set_latency_ms(&self, v: f32) {
+        self.latency_bits.store(v.to_bits(), Ordering::Relaxed);
+    }
+}
