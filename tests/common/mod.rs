@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::f64::consts::PI;
 
 /// |DTFT|² of `x` (Blackman–Harris window) at frequency `f` Hz.
