@@ -97,4 +97,91 @@ fn block_loop_does_not_allocate() {
     let n = ALLOCS.load(Ordering::SeqCst);
     assert!(l.iter().all(|v| v.is_finite()));
     assert_eq!(n, 0, "{n} allocations in the block loop");
+
+    scheduled_commands_do_not_allocate(&mut engine, &inst);
+    audio_callback_does_not_allocate();
+}
+
+/// The server's engine-thread step: timed commands applied at their frames
+/// inside blocks, events out through a preallocated sink.
+fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument>) {
+    use neirosynth::engine::command::{EngineCommand, EngineEvent, Timed, VoiceControl};
+    use std::collections::VecDeque;
+    let base = engine.stats.frames;
+    let plan = inst.plan(60.0, 2.0, 48000.0).unwrap();
+    let mut cmds: VecDeque<Timed> = VecDeque::with_capacity(64);
+    for k in 0..20u64 {
+        let id = 500 + k as i32;
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k),
+            command: EngineCommand::Start {
+                id,
+                inst: inst.clone(),
+                plan,
+                req: NoteRequest::new(60.0, 0.5),
+            },
+        });
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k + 17),
+            command: EngineCommand::Set {
+                id,
+                param: VoiceControl::Pitch,
+                value: 61.0,
+            },
+        });
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k + 40),
+            command: EngineCommand::Release(id),
+        });
+    }
+    let mut events: Vec<EngineEvent> = Vec::with_capacity(4096);
+    let (mut l, mut r) = (vec![0.0f32; 256], vec![0.0f32; 256]);
+    WINDOW.store(true, Ordering::SeqCst);
+    for _ in 0..100 {
+        engine.process_scheduled(&mut l, &mut r, &mut events, |limit| {
+            if cmds.front().is_some_and(|c| c.frame.unwrap_or(0) < limit) {
+                cmds.pop_front()
+            } else {
+                None
+            }
+        });
+    }
+    WINDOW.store(false, Ordering::SeqCst);
+    let n = ALLOCS.swap(0, Ordering::SeqCst);
+    assert!(cmds.is_empty());
+    assert_eq!(n, 0, "{n} allocations applying scheduled commands");
+}
+
+/// The cpal/null callback body: ring to device buffer, recorder tee, underruns.
+fn audio_callback_does_not_allocate() {
+    use neirosynth::server::stats::SharedStats;
+    use ringbuf::traits::{Producer, Split};
+    let (mut prod, mut cons) = ringbuf::HeapRb::<f32>::new(8192).split();
+    let (tap, _tap_cons) = ringbuf::HeapRb::<f32>::new(1 << 16).split();
+    let mut tap = Some(tap);
+    let stats = SharedStats::default();
+    let mut scratch = vec![0.0f32; 2048];
+    let mut device = vec![0.0f32; 3 * 333]; // odd buffer, 3 channels
+    let block = vec![0.25f32; 512];
+    WINDOW.store(true, Ordering::SeqCst);
+    for k in 0..500 {
+        if k % 3 != 0 {
+            prod.push_slice(&block);
+        }
+        neirosynth::audio::fill_from_ring(
+            &mut cons,
+            &mut scratch,
+            &mut device,
+            3,
+            &mut tap,
+            &stats,
+        );
+    }
+    WINDOW.store(false, Ordering::SeqCst);
+    let n = ALLOCS.swap(0, Ordering::SeqCst);
+    assert_eq!(n, 0, "{n} allocations in the audio callback");
+    assert!(
+        stats.underruns.load(Ordering::Relaxed) > 0,
+        "short reads are counted"
+    );
 }

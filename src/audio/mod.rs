@@ -66,12 +66,14 @@ impl OpenAudio {
     }
 }
 
-/// Copies frames from the ring into `out` (interleaved, `channels` wide);
-/// a short read is an underrun: silence, counted once per call.
+/// The body of the audio callback: copies frames from the ring into `out`
+/// (interleaved, `channels` wide; mono mixes, extra channels are silent),
+/// tees them into the recorder, and counts a short read as one underrun
+/// (filled with silence).
 ///
 /// # Real-time safety
-/// No allocation, lock, log or I/O.
-fn fill_from_ring(
+/// No allocation, lock, log or I/O (`tests/no_alloc.rs` checks it).
+pub fn fill_from_ring(
     ring: &mut OutputRing,
     scratch: &mut [f32],
     out: &mut [f32],

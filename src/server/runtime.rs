@@ -371,16 +371,23 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let audio = match cpal_dev {
-        Some((dev, cfg, name)) => audio::start_cpal(
-            dev,
-            cfg,
-            name,
-            out_cons,
-            opts.block,
-            tap,
-            stats.clone(),
-            device_lost.clone(),
-        )?,
+        Some((dev, cfg, name)) => {
+            // Prime the ring so the first callback finds a block.
+            let t = Instant::now();
+            while out_cons.occupied_len() < 2 * opts.block && t.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            audio::start_cpal(
+                dev,
+                cfg,
+                name,
+                out_cons,
+                opts.block,
+                tap,
+                stats.clone(),
+                device_lost.clone(),
+            )?
+        }
         None => audio::open_null(out_cons, opts.block, rate, tap, stats.clone(), quit.clone()),
     };
     let latency_frames = opts.block + audio.device_buffer;

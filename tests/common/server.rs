@@ -38,8 +38,6 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_neirosynth"))
             .args([
                 "serve",
-                "--audio",
-                "null",
                 "--port",
                 "0",
                 "--midi",
@@ -50,8 +48,17 @@ impl Server {
             ])
             .arg(&dir)
             .args(extra)
+            .args(if extra.contains(&"--audio") {
+                &[][..]
+            } else {
+                &["--audio", "null"][..]
+            })
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("NEIROSYNTH_TEST_STDERR").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("server starts");
         let mut line = String::new();

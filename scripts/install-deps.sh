@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages neirosynth needs (Debian/Ubuntu), if missing:
+# ALSA headers for cpal, JACK headers for cpal's `jack` feature (--audio jack),
+# pkg-config to find them, and jackd2 (a JACK server: the tests run one with
+# its dummy driver, a sound-card-free clock). Uses sudo when not root.
+set -euo pipefail
+PKGS=(pkg-config libasound2-dev libjack-jackd2-dev jackd2)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
