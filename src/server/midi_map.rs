@@ -1,98 +1,307 @@
 //! MIDI mapping: the preset (channel → instrument, bend range, velocity
-//! curve, CC targets) and per-channel state (bend, sustain, held notes).
-//! The same handling serves MIDI ports and OSC `/midi`.
+//! curve, controller assignments) and per-channel state (program, bend,
+//! sustain, held notes). The same handling serves MIDI ports and OSC `/midi`.
 //!
-//! Mapping (documented in the README): note on/off with the velocity curve;
-//! pitch bend ± `bend_range` semitones per channel (MPE: every channel bends
-//! its own voices); CC64 sustain; CC1 → morph toward the channel's
-//! `morph_target`; CC74 → strike position x of later notes; channel
-//! pressure → gain 1..2 of the channel's voices; program change → the
-//! channel's instrument (bank index).
+//! The preset format is documented in `patches/README.md` ("MIDI preset");
+//! `patches/presets/midi_map.json` is an example. Without a preset: every
+//! channel plays bank index 0 (or its program change), bend ±2 semitones,
+//! linear velocity, CC1 → morph (toward the channel's target, if any),
+//! CC74 → strike x, CC64 → sustain.
 
-use std::collections::HashSet;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::control::midi::VelocityCurve;
+use crate::engine::command::VoiceControl;
 
-/// A MIDI preset (JSON, see `patches/presets/midi_map.json`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// An instrument named in a preset: by name or bank index.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum InstSel {
+    /// Bank index.
+    Index(usize),
+    /// Name.
+    Name(String),
+}
+
+/// What a controller drives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CcParam {
+    /// Morph amount toward the channel's target.
+    Morph,
+    /// Strike position x of later notes.
+    StrikeX,
+    /// Strike position y of later notes.
+    StrikeY,
+    /// Sustain pedal.
+    Sustain,
+    /// A voice parameter of the channel's voices.
+    Voice(VoiceControl),
+}
+
+/// One controller assignment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CcMap {
+    /// Controller number.
+    pub cc: u8,
+    /// What it drives.
+    pub param: CcParam,
+    /// Value at controller 0.
+    pub min: f64,
+    /// Value at controller 127.
+    pub max: f64,
+    /// Morph target for channels without their own.
+    pub target: Option<InstSel>,
+    /// Sustain: pedal down at ≥ this.
+    pub threshold: u8,
+}
+
+/// Settings of one channel.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChannelMap {
+    /// Instrument the channel plays.
+    pub instrument: Option<InstSel>,
+    /// Instrument the morph controller moves toward.
+    pub morph_target: Option<InstSel>,
+    /// Bend range override.
+    pub bend_range: Option<f32>,
+    /// Velocity curve override.
+    pub velocity_curve: Option<VelocityCurve>,
+}
+
+/// A MIDI preset.
+#[derive(Clone, Debug, PartialEq)]
 pub struct MidiMap {
-    /// Pitch-bend range, semitones (default 2).
-    #[serde(default = "default_bend")]
+    /// Free text.
+    pub name: String,
+    /// Bend range, semitones.
     pub bend_range: f32,
     /// Velocity curve.
-    #[serde(default, with = "curve_name")]
     pub velocity_curve: VelocityCurve,
-    /// Per-channel settings (1-based MIDI channel numbers as keys "1".."16").
-    #[serde(default)]
-    pub channels: std::collections::BTreeMap<String, ChannelMap>,
-}
-
-/// Settings of one MIDI channel.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelMap {
-    /// Instrument (name) this channel plays.
-    #[serde(default)]
-    pub instrument: Option<String>,
-    /// Instrument CC1 morphs toward.
-    #[serde(default)]
-    pub morph_target: Option<String>,
-}
-
-fn default_bend() -> f32 {
-    2.0
-}
-
-mod curve_name {
-    use super::VelocityCurve;
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(c: &VelocityCurve, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(c.name())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VelocityCurve, D::Error> {
-        let name = String::deserialize(d)?;
-        VelocityCurve::from_name(&name).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown velocity curve `{name}` (linear, soft, hard)"
-            ))
-        })
-    }
+    /// Per-channel settings, index 0 = MIDI channel 1.
+    pub channels: [ChannelMap; 16],
+    /// Controller assignments (all channels).
+    pub cc: Vec<CcMap>,
 }
 
 impl Default for MidiMap {
     fn default() -> Self {
+        let cc = |cc, param| CcMap {
+            cc,
+            param,
+            min: 0.0,
+            max: 1.0,
+            target: None,
+            threshold: 64,
+        };
         Self {
+            name: "default".into(),
             bend_range: 2.0,
             velocity_curve: VelocityCurve::Linear,
             channels: Default::default(),
+            cc: vec![
+                cc(1, CcParam::Morph),
+                cc(74, CcParam::StrikeX),
+                cc(64, CcParam::Sustain),
+            ],
         }
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMap {
+    format: String,
+    version: u32,
+    #[serde(default)]
+    name: String,
+    #[serde(default = "two")]
+    pitch_bend_range: f32,
+    #[serde(default)]
+    velocity_curve: Option<String>,
+    #[serde(default)]
+    channels: Vec<FileChannel>,
+    #[serde(default)]
+    cc: Vec<FileCc>,
+}
+
+fn two() -> f32 {
+    2.0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileChannel {
+    channel: u8,
+    #[serde(default)]
+    instrument: Option<InstSel>,
+    #[serde(default)]
+    morph_target: Option<InstSel>,
+    #[serde(default)]
+    pitch_bend_range: Option<f32>,
+    #[serde(default)]
+    velocity_curve: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCc {
+    cc: u8,
+    param: String,
+    #[serde(default)]
+    min: Option<f64>,
+    #[serde(default)]
+    max: Option<f64>,
+    #[serde(default)]
+    target: Option<InstSel>,
+    #[serde(default)]
+    threshold: Option<u8>,
+}
+
+/// Removes keys starting with `_` (comments) everywhere.
+fn strip_comments(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with('_'));
+            m.values_mut().for_each(strip_comments);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_comments),
+        _ => {}
+    }
+}
+
+fn curve(name: &str) -> Result<VelocityCurve, String> {
+    VelocityCurve::from_name(name)
+        .ok_or_else(|| format!("unknown velocity curve `{name}` (linear, soft, hard)"))
+}
+
+fn bend(v: f32, what: &str) -> Result<f32, String> {
+    if v.is_finite() && (0.0..=48.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{what} {v} is outside 0..48 semitones"))
+    }
+}
+
 impl MidiMap {
-    /// Reads a preset file; the error names the file and the problem.
+    /// Reads a preset file; errors name the file and the problem.
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let map: MidiMap =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if !map.bend_range.is_finite() || !(0.0..=48.0).contains(&map.bend_range) {
+        Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses a preset.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let mut v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        strip_comments(&mut v);
+        let f: FileMap = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        if f.format != "neirosynth-midi-map" {
             return Err(format!(
-                "{}: bend_range {} is outside 0..48",
-                path.display(),
-                map.bend_range
+                "format is `{}`, expected `neirosynth-midi-map`",
+                f.format
             ));
         }
-        for k in map.channels.keys() {
-            match k.parse::<u8>() {
-                Ok(1..=16) => {}
-                _ => return Err(format!("{}: channel `{k}` is not 1..16", path.display())),
+        if f.version != 1 {
+            return Err(format!(
+                "unsupported version {} (this build reads 1)",
+                f.version
+            ));
+        }
+        let mut map = MidiMap {
+            name: f.name,
+            bend_range: bend(f.pitch_bend_range, "pitch_bend_range")?,
+            velocity_curve: f
+                .velocity_curve
+                .as_deref()
+                .map(curve)
+                .transpose()?
+                .unwrap_or_default(),
+            channels: Default::default(),
+            cc: Vec::new(),
+        };
+        for c in f.channels {
+            if !(1..=16).contains(&c.channel) {
+                return Err(format!("channel {} is not 1..16", c.channel));
             }
+            map.channels[c.channel as usize - 1] = ChannelMap {
+                instrument: c.instrument,
+                morph_target: c.morph_target,
+                bend_range: c
+                    .pitch_bend_range
+                    .map(|b| bend(b, "pitch_bend_range"))
+                    .transpose()?,
+                velocity_curve: c.velocity_curve.as_deref().map(curve).transpose()?,
+            };
+        }
+        for c in f.cc {
+            if c.cc > 127 {
+                return Err(format!("cc {} is not 0..127", c.cc));
+            }
+            let param = match c.param.as_str() {
+                "morph" => CcParam::Morph,
+                "strike_x" => CcParam::StrikeX,
+                "strike_y" => CcParam::StrikeY,
+                "sustain" => CcParam::Sustain,
+                "gain" => CcParam::Voice(VoiceControl::Gain),
+                "pan" => CcParam::Voice(VoiceControl::Pan),
+                "pitch" => CcParam::Voice(VoiceControl::Pitch),
+                "damping" => CcParam::Voice(VoiceControl::Damping),
+                "brightness" => CcParam::Voice(VoiceControl::Brightness),
+                other => return Err(format!("cc {}: unknown param `{other}`", c.cc)),
+            };
+            let (dmin, dmax) = if param == CcParam::Voice(VoiceControl::Pan) {
+                (-1.0, 1.0)
+            } else {
+                (0.0, 1.0)
+            };
+            let (min, max) = (c.min.unwrap_or(dmin), c.max.unwrap_or(dmax));
+            if !min.is_finite() || !max.is_finite() {
+                return Err(format!("cc {}: min and max must be numbers", c.cc));
+            }
+            map.cc.push(CcMap {
+                cc: c.cc,
+                param,
+                min,
+                max,
+                target: c.target,
+                threshold: c.threshold.unwrap_or(64).min(127),
+            });
         }
         Ok(map)
+    }
+
+    /// The bend range of a channel (0-based).
+    pub fn bend_range(&self, channel: u8) -> f32 {
+        self.channels[channel as usize & 15]
+            .bend_range
+            .unwrap_or(self.bend_range)
+    }
+
+    /// The velocity curve of a channel.
+    pub fn velocity_curve(&self, channel: u8) -> VelocityCurve {
+        self.channels[channel as usize & 15]
+            .velocity_curve
+            .unwrap_or(self.velocity_curve)
+    }
+
+    /// The assignment of controller `cc`, if any.
+    pub fn controller(&self, cc: u8) -> Option<&CcMap> {
+        self.cc.iter().find(|c| c.cc == cc)
+    }
+
+    /// The morph target of a channel: its own, else the morph controller's.
+    pub fn morph_target(&self, channel: u8) -> Option<&InstSel> {
+        self.channels[channel as usize & 15]
+            .morph_target
+            .as_ref()
+            .or_else(|| {
+                self.cc
+                    .iter()
+                    .find(|c| c.param == CcParam::Morph)
+                    .and_then(|c| c.target.as_ref())
+            })
     }
 }
 
@@ -101,66 +310,44 @@ pub struct MidiState {
     /// The preset.
     pub map: MidiMap,
     program: [Option<usize>; 16],
-    instrument_names: [Option<String>; 16],
     bend: [f64; 16],
     sustain: [bool; 16],
-    sustained: [HashSet<u8>; 16],
-    held: [HashSet<u8>; 16],
+    sustained: [Vec<u8>; 16],
     morph: [Option<f64>; 16],
-    strike_x: [Option<f32>; 16],
+    strike: [(Option<f32>, Option<f32>); 16],
 }
 
 impl MidiState {
     /// Fresh state for a preset.
     pub fn new(map: MidiMap) -> Self {
-        let mut instrument_names: [Option<String>; 16] = Default::default();
-        for (k, c) in &map.channels {
-            if let Ok(ch @ 1..=16) = k.parse::<usize>() {
-                instrument_names[ch - 1] = c.instrument.clone();
-            }
-        }
         Self {
             map,
             program: [None; 16],
-            instrument_names,
             bend: [0.0; 16],
             sustain: [false; 16],
             sustained: Default::default(),
-            held: Default::default(),
             morph: [None; 16],
-            strike_x: [None; 16],
+            strike: [(None, None); 16],
         }
     }
 
-    /// The preset's instrument name for `channel` (0-based), if any.
-    pub fn preset_instrument(&self, channel: u8) -> Option<&str> {
-        self.instrument_names[channel as usize & 15].as_deref()
-    }
-
-    /// Bank index the channel plays: program change, else 0.
-    pub fn instrument_for(&self, channel: u8) -> usize {
-        self.program[channel as usize & 15].unwrap_or(0)
+    /// The channel's instrument: its program change, else the preset's, else index 0.
+    pub fn instrument_for(&self, channel: u8, index_of: impl Fn(&str) -> Option<usize>) -> usize {
+        let c = channel as usize & 15;
+        if let Some(p) = self.program[c] {
+            return p;
+        }
+        match &self.map.channels[c].instrument {
+            Some(InstSel::Index(i)) => *i,
+            Some(InstSel::Name(n)) => index_of(n).unwrap_or(0),
+            None => 0,
+        }
     }
 
     /// Sets the channel's program (bank index).
     pub fn set_program(&mut self, channel: u8, index: usize) {
         self.program[channel as usize & 15] = Some(index);
     }
-
-    /// Resolves preset instrument names to bank indices.
-    pub fn resolve(&mut self, index_of: impl Fn(&str) -> Option<usize>) -> Vec<String> {
-        let mut missing = Vec::new();
-        for ch in 0..16 {
-            if let Some(name) = self.instrument_names[ch].clone() {
-                match index_of(&name) {
-                    Some(i) => self.program[ch] = Some(i),
-                    None => missing.push(name),
-                }
-            }
-        }
-        missing
-    }
-
     /// Current bend of the channel, semitones.
     pub fn bend(&self, channel: u8) -> f64 {
         self.bend[channel as usize & 15]
@@ -169,18 +356,17 @@ impl MidiState {
     pub fn set_bend(&mut self, channel: u8, semitones: f64) {
         self.bend[channel as usize & 15] = semitones;
     }
-    /// Records a held note.
+    /// A note-on: a re-struck note is no longer waiting for the pedal.
     pub fn note_on(&mut self, channel: u8, note: u8) {
-        let c = channel as usize & 15;
-        self.held[c].insert(note);
-        self.sustained[c].remove(&note);
+        self.sustained[channel as usize & 15].retain(|&n| n != note);
     }
     /// A note-off: true when the voice should be released now (false while sustained).
     pub fn note_off(&mut self, channel: u8, note: u8) -> bool {
         let c = channel as usize & 15;
-        self.held[c].remove(&note);
         if self.sustain[c] {
-            self.sustained[c].insert(note);
+            if !self.sustained[c].contains(&note) {
+                self.sustained[c].push(note);
+            }
             false
         } else {
             true
@@ -193,34 +379,28 @@ impl MidiState {
         if on {
             Vec::new()
         } else {
-            let mut v: Vec<u8> = self.sustained[c].drain().collect();
-            v.sort_unstable();
-            v
+            std::mem::take(&mut self.sustained[c])
         }
     }
-    /// Sets the CC1 morph amount.
+    /// Sets the morph amount (morph controller).
     pub fn set_morph_amount(&mut self, channel: u8, t: f64) {
         self.morph[channel as usize & 15] = Some(t);
     }
-    /// The CC1 morph amount, if set.
+    /// The morph amount, if set.
     pub fn morph_amount(&self, channel: u8) -> Option<f64> {
         self.morph[channel as usize & 15]
     }
-    /// The morph target of the channel (preset).
-    pub fn morph_target(&self, channel: u8) -> Option<&str> {
-        self.map
-            .channels
-            .get(&(channel as usize + 1).to_string())?
-            .morph_target
-            .as_deref()
-    }
-    /// Sets the strike position of later notes (CC74).
+    /// Sets the strike x of later notes.
     pub fn set_strike_x(&mut self, channel: u8, x: f32) {
-        self.strike_x[channel as usize & 15] = Some(x);
+        self.strike[channel as usize & 15].0 = Some(x);
     }
-    /// The CC74 strike position, if set.
-    pub fn strike_x(&self, channel: u8) -> Option<f32> {
-        self.strike_x[channel as usize & 15]
+    /// Sets the strike y of later notes.
+    pub fn set_strike_y(&mut self, channel: u8, y: f32) {
+        self.strike[channel as usize & 15].1 = Some(y);
+    }
+    /// The strike position set by controllers.
+    pub fn strike(&self, channel: u8) -> (Option<f32>, Option<f32>) {
+        self.strike[channel as usize & 15]
     }
 }
 
@@ -238,5 +418,43 @@ mod tests {
         assert_eq!(s.set_sustain(0, false), vec![60]);
         s.note_on(0, 61);
         assert!(s.note_off(0, 61));
+    }
+
+    /// The shipped example preset parses, with its overrides.
+    #[test]
+    fn example_preset_parses() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("patches/presets/midi_map.json");
+        let m = MidiMap::load(&p).unwrap();
+        assert_eq!(m.channels[0].instrument, Some(InstSel::Name("drum".into())));
+        assert_eq!(m.channels[15].instrument, Some(InstSel::Index(0)));
+        assert_eq!(m.bend_range(6), 12.0);
+        assert_eq!(m.bend_range(0), 2.0);
+        assert_eq!(m.velocity_curve(3), VelocityCurve::Soft);
+        assert_eq!(m.controller(74).unwrap().param, CcParam::StrikeX);
+        assert_eq!(m.morph_target(10), Some(&InstSel::Name("marimba".into())));
+    }
+
+    /// Bad presets are refused with a reason.
+    #[test]
+    fn bad_presets_are_refused() {
+        let base = r#"{"format": "neirosynth-midi-map", "version": 1"#;
+        assert!(
+            MidiMap::from_json(&format!("{base}, \"channels\": [{{\"channel\": 17}}]}}"))
+                .unwrap_err()
+                .contains("17")
+        );
+        assert!(MidiMap::from_json(&format!(
+            "{base}, \"cc\": [{{\"cc\": 3, \"param\": \"wah\"}}]}}"
+        ))
+        .unwrap_err()
+        .contains("wah"));
+        assert!(
+            MidiMap::from_json(&format!("{base}, \"velocity_curve\": \"loud\"}}"))
+                .unwrap_err()
+                .contains("loud")
+        );
+        assert!(MidiMap::from_json(r#"{"format": "x", "version": 1}"#)
+            .unwrap_err()
+            .contains("format"));
     }
 }

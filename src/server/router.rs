@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use rosc::OscMessage;
 
-use super::midi_map::{MidiMap, MidiState};
+use super::midi_map::{CcParam, InstSel, MidiMap, MidiState};
 use super::stats::SharedStats;
 use crate::control::command::{parse_message, Command, InstRef, VoiceParam};
 use crate::control::midi::{bend_to_semitones, MidiEvent};
@@ -540,39 +540,38 @@ impl Router {
                 note,
                 velocity,
             } if velocity > 0 => {
-                let idx = self
-                    .midi
-                    .instrument_for(channel)
-                    .min(self.bank.instruments.len().saturating_sub(1));
-                let inst = self
-                    .bank
-                    .instruments
-                    .get(idx)
-                    .cloned()
-                    .ok_or("the bank is empty")?;
-                let vel = self.midi.map.velocity_curve.apply(velocity);
+                let bank = &self.bank;
+                let idx = self.midi.instrument_for(channel, |n| bank.index_of(n));
+                let inst = self.bank.instruments.get(idx).cloned().ok_or_else(|| {
+                    format!("channel {}: no instrument at index {idx}", channel + 1)
+                })?;
+                let vel = self.midi.map.velocity_curve(channel).apply(velocity);
                 let mut req = NoteRequest::new(note as f64 + self.midi.bend(channel), vel);
                 req.key = midi_key(channel, note);
-                if let Some(x) = self.midi.strike_x(channel) {
+                let (sx, sy) = self.midi.strike(channel);
+                if sx.is_some() || sy.is_some() {
+                    let e = &inst.file.excitation;
                     req.excite =
-                        Some((inst.file.excitation.shape, x, inst.file.excitation.y as f32));
+                        Some((e.shape, sx.unwrap_or(e.x as f32), sy.unwrap_or(e.y as f32)));
                 }
                 self.midi.note_on(channel, note);
                 let id = self.start_voice(None, inst, req, Some(channel), frame, out)?;
-                if let Some(t) = self.midi.morph_amount(channel) {
-                    if let Some(target) = self.midi_morph_target(channel) {
-                        if let Ok(()) = self.check_morph(&self.voices[&id].clone(), &target) {
-                            Self::push(
-                                out,
-                                frame,
-                                EngineCommand::Morph {
-                                    id,
-                                    target: Some(target),
-                                    t,
-                                    seconds: None,
-                                },
-                            );
-                        }
+                if let (Some(t), Some(target)) = (
+                    self.midi.morph_amount(channel),
+                    self.midi_morph_target(channel),
+                ) {
+                    let info = self.voices[&id].clone();
+                    if self.check_morph(&info, &target).is_ok() {
+                        Self::push(
+                            out,
+                            frame,
+                            EngineCommand::Morph {
+                                id,
+                                target: Some(target),
+                                t,
+                                seconds: None,
+                            },
+                        );
                     }
                 }
             }
@@ -588,15 +587,14 @@ impl Router {
                 }
             }
             MidiEvent::PitchBend { channel, value } => {
-                let semis = bend_to_semitones(value, self.midi.map.bend_range) as f64;
+                let semis = bend_to_semitones(value, self.midi.map.bend_range(channel)) as f64;
                 self.midi.set_bend(channel, semis);
                 for (&id, v) in self
                     .voices
                     .iter()
                     .filter(|(_, v)| v.channel == Some(channel))
                 {
-                    let base = v.note;
-                    let value = (base + semis).min(v.plan.max_note);
+                    let value = (v.note + semis).min(v.plan.max_note);
                     Self::push(
                         out,
                         frame,
@@ -613,10 +611,19 @@ impl Router {
                 controller,
                 value,
             } => {
-                let v = value as f64 / 127.0;
-                match controller {
-                    64 => {
-                        for note in self.midi.set_sustain(channel, value >= 64) {
+                let Some(cc) = self.midi.map.controller(controller).cloned() else {
+                    return Ok(());
+                };
+                let v = cc.min + (cc.max - cc.min) * value as f64 / 127.0;
+                let channel_voices: Vec<i32> = self
+                    .voices
+                    .iter()
+                    .filter(|(_, vi)| vi.channel == Some(channel))
+                    .map(|(&id, _)| id)
+                    .collect();
+                match cc.param {
+                    CcParam::Sustain => {
+                        for note in self.midi.set_sustain(channel, value >= cc.threshold) {
                             Self::push(
                                 out,
                                 frame,
@@ -626,17 +633,12 @@ impl Router {
                             );
                         }
                     }
-                    1 => {
+                    CcParam::Morph => {
                         self.midi.set_morph_amount(channel, v);
                         if let Some(target) = self.midi_morph_target(channel) {
-                            let ids: Vec<i32> = self
-                                .voices
-                                .iter()
-                                .filter(|(_, vi)| vi.channel == Some(channel))
-                                .map(|(&id, _)| id)
-                                .collect();
-                            for id in ids {
-                                if self.check_morph(&self.voices[&id].clone(), &target).is_ok() {
+                            for id in channel_voices {
+                                let info = self.voices[&id].clone();
+                                if self.check_morph(&info, &target).is_ok() {
                                     Self::push(
                                         out,
                                         frame,
@@ -651,8 +653,18 @@ impl Router {
                             }
                         }
                     }
-                    74 => self.midi.set_strike_x(channel, v as f32),
-                    _ => {}
+                    CcParam::StrikeX => self.midi.set_strike_x(channel, v as f32),
+                    CcParam::StrikeY => self.midi.set_strike_y(channel, v as f32),
+                    CcParam::Voice(param) => {
+                        for id in channel_voices {
+                            let value = if param == VoiceControl::Pitch {
+                                v.min(self.voices[&id].plan.max_note)
+                            } else {
+                                v
+                            };
+                            Self::push(out, frame, EngineCommand::Set { id, param, value });
+                        }
+                    }
                 }
             }
             MidiEvent::ChannelPressure { channel, pressure } => {
@@ -690,8 +702,10 @@ impl Router {
     }
 
     fn midi_morph_target(&self, channel: u8) -> Option<Arc<Instrument>> {
-        let name = self.midi.morph_target(channel)?;
-        self.bank.get(name).cloned()
+        match self.midi.map.morph_target(channel)? {
+            InstSel::Index(i) => self.bank.instruments.get(*i).cloned(),
+            InstSel::Name(n) => self.bank.get(n).cloned(),
+        }
     }
 
     /// Takes an event from the engine.
