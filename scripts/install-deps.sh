@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages neirosynth needs (Debian/Ubuntu), if missing:
 # ALSA headers for cpal, JACK headers for cpal's `jack` feature (--audio jack),
-# pkg-config to find them, and jackd2 (a JACK server: the tests run one with
-# its dummy driver, a sound-card-free clock). Uses sudo when not root.
+# pkg-config to find them, jackd2 (a JACK server: the tests run one with its
+# dummy driver, a sound-card-free clock), and python-osc for the
+# Python client patch's test. Uses sudo when not root.
 set -euo pipefail
 PKGS=(pkg-config libasound2-dev libjack-jackd2-dev jackd2)
 missing=()
@@ -13,4 +14,7 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import pythonosc" 2>/dev/null; then
+  python3 -m pip install --quiet python-osc || echo "warning: python-osc not installed; the Python patch test will be skipped" >&2
 fi

@@ -13,7 +13,7 @@
 //!   No allocation, lock, log or I/O after construction.
 //! - [`control`]: OSC decoding, typed commands, replies and MIDI parsing
 //!   (network side; allocation is fine there).
-//! - [`render`], [`inspect`], [`bench`]: offline rendering, reports and
+//! - [`render`], [`inspect`], [`mod@bench`]: offline rendering, reports and
 //!   measurement.
 pub mod audio;
 pub mod bench;

@@ -1,6 +1,8 @@
 //! The shipped bank: every instrument loads, plays MIDI 24–108 finite and
 //! within full scale, and the marimba is tuned as designed.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -352,6 +352,9 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         None => (None, None),
     };
 
+    // The engine keeps the ring 1.5 blocks full: with the null back-end
+    // pulling half blocks, that leaves a block of slack for scheduling jitter.
+    let ring_target = opts.block + opts.block / 2;
     let engine_thread = EngineThread {
         engine,
         commands: cmd_cons,
@@ -363,7 +366,7 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         out: out_prod,
         stats: stats.clone(),
         quit: quit.clone(),
-        target_frames: opts.block,
+        target_frames: ring_target,
     };
     let engine_handle = std::thread::Builder::new()
         .name("neirosynth-engine".into())
@@ -388,9 +391,16 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
                 device_lost.clone(),
             )?
         }
-        None => audio::open_null(out_cons, opts.block, rate, tap, stats.clone(), quit.clone()),
+        None => audio::open_null(
+            out_cons,
+            (opts.block / 2).max(16),
+            rate,
+            tap,
+            stats.clone(),
+            quit.clone(),
+        ),
     };
-    let latency_frames = opts.block + audio.device_buffer;
+    let latency_frames = ring_target + audio.device_buffer;
     let latency_ms = 1000.0 * latency_frames as f32 / rate as f32;
     stats.set_latency_ms(latency_ms);
 
@@ -440,7 +450,7 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
     tracing::info!("audio: {}", audio.description);
     tracing::info!(
         "output latency: {latency_ms:.1} ms ({} frames ring + {} frames device)",
-        opts.block,
+        ring_target,
         audio.device_buffer
     );
     println!("listening udp {local}");

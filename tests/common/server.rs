@@ -35,24 +35,17 @@ impl Server {
     /// Starts a server on a fresh instruments folder; extra CLI args appended.
     pub fn start(tag: &str, extra: &[&str]) -> Self {
         let dir = instruments_dir(tag);
+        let mut args: Vec<&str> = vec!["serve", "--port", "0", "--instruments"];
+        let dir_str = dir.to_str().unwrap().to_string();
+        args.push(&dir_str);
+        for (flag, value) in [("--audio", "null"), ("--midi", "none"), ("--voices", "8")] {
+            if !extra.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
+        args.extend(extra);
         let mut child = Command::new(env!("CARGO_BIN_EXE_neirosynth"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--midi",
-                "none",
-                "--voices",
-                "8",
-                "--instruments",
-            ])
-            .arg(&dir)
-            .args(extra)
-            .args(if extra.contains(&"--audio") {
-                &[][..]
-            } else {
-                &["--audio", "null"][..]
-            })
+            .args(&args)
             .stdout(Stdio::piped())
             .stderr(if std::env::var_os("NEIROSYNTH_TEST_STDERR").is_some() {
                 Stdio::inherit()
