@@ -119,6 +119,52 @@ fn stealing_takes_the_oldest_voice() {
         e.process(&mut l, &mut r);
     }
     assert_eq!(e.stats.stolen, 1);
-    assert!(e.voice_mut(1).is_none(), "the oldest voice was stolen");
+    e.process(&mut l, &mut r);
+    assert!(
+        e.voice_mut(1).is_none(),
+        "the oldest voice was stolen (after its 5 ms fade)"
+    );
     assert!(e.voice_mut(2).is_some() && e.voice_mut(3).is_some());
+    assert_eq!(e.active_voices(), 2);
+}
+
+/// A stolen voice fades out instead of being cut: the output has no jump
+/// larger than the signal's own sample-to-sample movement.
+#[test]
+fn stealing_does_not_click() {
+    let inst = small();
+    let mut cfg = EngineConfig::new(inst.max_buffer_len());
+    cfg.threads = 1;
+    cfg.max_voices = 1;
+    cfg.max_block = 64;
+    let mut e = Engine::new(cfg);
+    let plan = inst.plan(50.0, 0.0, 48000.0).unwrap();
+    let (mut l, mut r) = (vec![0.0; 64], vec![0.0; 64]);
+    e.start_voice(1, inst.clone(), plan, &NoteRequest::new(50.0, 1.0));
+    let mut out = Vec::new();
+    for _ in 0..40 {
+        e.process(&mut l, &mut r);
+        out.extend_from_slice(&l);
+    }
+    let tail = &out[out.len() / 2..];
+    let max_step = tail
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        tail.last().unwrap().abs() > 4.0 * max_step,
+        "the test needs a sample far from zero to see a cut"
+    );
+    // Steal with a quiet note: the old voice's level must not jump to zero.
+    let mut soft = NoteRequest::new(50.0, 0.0);
+    soft.gain = 0.0;
+    e.start_voice(2, inst.clone(), plan, &soft);
+    let last = *out.last().unwrap();
+    e.process(&mut l, &mut r);
+    assert!(
+        (l[0] - last).abs() <= 2.0 * max_step,
+        "jump {} at the steal (signal steps up to {max_step})",
+        (l[0] - last).abs()
+    );
+    assert_eq!(e.stats.stolen, 1);
 }

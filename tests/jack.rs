@@ -12,8 +12,10 @@ use common::server::{f, i, int, s, Server};
 struct Jackd(Child);
 
 impl Drop for Jackd {
+    /// SIGTERM, so jackd unregisters itself (a killed jackd keeps its slot in
+    /// JACK's shared-memory registry, and after a few, no server starts).
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
         let _ = self.0.wait();
     }
 }
@@ -21,7 +23,7 @@ impl Drop for Jackd {
 /// The server plays through JACK: voices sound, decay and end on JACK's clock.
 #[test]
 fn serves_through_jack_dummy() {
-    let name = format!("neirosynth-test-{}", std::process::id());
+    let name = "neirosynth-test".to_string();
     let Ok(child) = Command::new("jackd")
         .args([
             "--no-realtime",
@@ -48,7 +50,7 @@ fn serves_through_jack_dummy() {
         Command::new("jack_wait")
             .args(["-c", "-s", &name])
             .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("running"))
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "running")
             .unwrap_or(false)
     });
     assert!(ok, "jackd did not come up");

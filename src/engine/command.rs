@@ -174,11 +174,10 @@ impl Engine {
                     sink.emit(EngineEvent::Retired(inst));
                     return;
                 }
-                // A stolen or replaced voice ends here.
-                if let Some(v) = self.voice_to_replace(id) {
-                    sink.emit(EngineEvent::VoiceEnded(v));
+                let (old, cut) = self.start_voice(id, inst, plan, &req);
+                if let Some(c) = cut {
+                    sink.emit(EngineEvent::VoiceEnded(c));
                 }
-                let (old, _) = self.start_voice(id, inst, plan, &req);
                 retire(sink, old);
             }
             EngineCommand::NoteOff { key } => {
@@ -248,14 +247,6 @@ impl Engine {
             Some(v) => f(v),
             None => sink.emit(EngineEvent::UnknownVoice(id)),
         }
-    }
-
-    /// The id of the sounding voice a start of `id` would steal (a voice
-    /// restarted under its own id is not reported as ended).
-    fn voice_to_replace(&self, id: i32) -> Option<i32> {
-        let (slot, stolen) = self.pick_slot(id);
-        let v = &self.voices()[slot];
-        (v.is_active() && stolen && v.id != id).then_some(v.id)
     }
 
     /// Renders `left.len()` frames, applying the commands `next` yields at

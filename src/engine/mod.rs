@@ -12,9 +12,11 @@
 //!    be dropped elsewhere.
 //!
 //! # Voice stealing
-//! When every slot is busy, a new note takes the slot of the oldest
-//! *released* voice, else the oldest voice overall; the stolen voice is
-//! counted in [`EngineStats::stolen`].
+//! When `max_voices` voices sound, a new note steals the oldest *released*
+//! voice, else the oldest voice overall: the victim fades out over 5 ms in
+//! one of [`STEAL_FADE_SLOTS`] spare slots' worth of room while the new
+//! voice starts, so stealing does not click. Steals are counted in
+//! [`EngineStats::stolen`].
 
 pub mod command;
 pub mod excitation;
@@ -27,6 +29,9 @@ use std::sync::Arc;
 use crate::instrument::{Instrument, NotePlan};
 use pool::WorkerPool;
 use voice::{NoteRequest, Voice, VoiceState};
+
+/// Extra voice slots where stolen voices fade out (5 ms) without a click.
+pub const STEAL_FADE_SLOTS: usize = 4;
 
 /// Engine settings, fixed at construction.
 #[derive(Clone, Copy, Debug)]
@@ -93,12 +98,13 @@ impl Engine {
     pub fn new(cfg: EngineConfig) -> Self {
         // Resolve the kernel's instruction set now (it reads the environment).
         let _ = crate::physics::scheme::simd_level();
-        let voices = (0..cfg.max_voices)
+        // Spare slots let stolen voices fade out while new ones start.
+        let voices = (0..cfg.max_voices + STEAL_FADE_SLOTS)
             .map(|_| Voice::new(cfg.voice_capacity, cfg.max_block))
             .collect();
         Self {
             voices,
-            active: Vec::with_capacity(cfg.max_voices),
+            active: Vec::with_capacity(cfg.max_voices + STEAL_FADE_SLOTS),
             pool: WorkerPool::new(cfg.threads.saturating_sub(1)),
             next_id: 1,
             master_gain: 1.0,
@@ -154,8 +160,9 @@ impl Engine {
     }
 
     /// Starts a voice with id `id` (an existing voice with that id is
-    /// replaced). Returns the instrument the slot held before, to be dropped
-    /// off the real-time thread, and whether a voice was stolen.
+    /// restarted). Returns the instruments the slot held before, to be
+    /// dropped off the real-time thread, and the id of a voice that had to be
+    /// cut without a fade (only when every spare slot is still fading).
     ///
     /// # Real-time safety
     /// No allocation, lock or I/O. The plan must fit the voice capacity
@@ -166,14 +173,14 @@ impl Engine {
         inst: Arc<Instrument>,
         plan: NotePlan,
         req: &NoteRequest,
-    ) -> (Retired, bool) {
-        let (slot, stolen) = self.pick_slot(id);
+    ) -> (Retired, Option<i32>) {
+        let (slot, stolen, cut) = self.pick_slot(id);
         if stolen {
             self.stats.stolen += 1;
         }
         let frame = self.stats.frames;
         let old = self.voices[slot].start(id, inst, plan, req, self.cfg.sample_rate, frame);
-        (old, stolen)
+        (old, cut.filter(|&c| c != id))
     }
 
     /// True when a plan's mesh fits the voice buffers.
@@ -181,24 +188,54 @@ impl Engine {
         inst.levels[plan.level].maps.layout.len <= self.cfg.voice_capacity
     }
 
-    pub(crate) fn pick_slot(&self, id: i32) -> (usize, bool) {
+    /// Chooses the slot for voice `id`: its own slot if it sounds (restart),
+    /// else a free slot while fewer than `max_voices` voices sound. At the
+    /// limit the victim (oldest released, else oldest) fades out over 5 ms
+    /// in its slot and the new voice takes one of the spare slots, so stealing
+    /// does not click. Returns (slot, stolen, id of a voice cut without a
+    /// fade — only when every spare slot is still fading).
+    pub(crate) fn pick_slot(&mut self, id: i32) -> (usize, bool, Option<i32>) {
         if let Some(i) = self.voices.iter().position(|v| v.is_active() && v.id == id) {
-            return (i, false);
+            return (i, false, None);
         }
-        if let Some(i) = self.voices.iter().position(|v| !v.is_active()) {
-            return (i, false);
+        let sounding = self
+            .voices
+            .iter()
+            .filter(|v| v.is_active() && v.state != VoiceState::Fading)
+            .count();
+        let free = self.voices.iter().position(|v| !v.is_active());
+        if sounding < self.cfg.max_voices {
+            if let Some(i) = free {
+                return (i, false, None);
+            }
         }
-        let oldest = |released: bool| {
-            self.voices
+        let oldest = |voices: &[Voice], released: bool| {
+            voices
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| {
-                    !released || v.state == VoiceState::Released || v.state == VoiceState::Fading
-                })
+                .filter(|(_, v)| v.is_active() && v.state != VoiceState::Fading)
+                .filter(|(_, v)| !released || v.state == VoiceState::Released)
                 .min_by_key(|(_, v)| v.started_frame)
                 .map(|(i, _)| i)
         };
-        (oldest(true).or_else(|| oldest(false)).unwrap_or(0), true)
+        let victim = oldest(&self.voices, true).or_else(|| oldest(&self.voices, false));
+        match (victim, free) {
+            (Some(v), Some(i)) => {
+                self.voices[v].free();
+                (i, true, None)
+            }
+            (Some(v), None) => (v, true, Some(self.voices[v].id)),
+            // Every slot is fading: cut the oldest.
+            (None, _) => {
+                let i = self
+                    .voices
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, v)| v.started_frame)
+                    .map_or(0, |(i, _)| i);
+                (i, true, Some(self.voices[i].id))
+            }
+        }
     }
 
     /// Renders `left.len()` frames (≤ `max_block`) into `left` / `right`,
