@@ -15,7 +15,9 @@ impl Drop for Jackd {
     /// SIGTERM, so jackd unregisters itself (a killed jackd keeps its slot in
     /// JACK's shared-memory registry, and after a few, no server starts).
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }
