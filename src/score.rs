@@ -33,7 +33,7 @@ use std::sync::Arc;
 use rosc::{OscMessage, OscPacket, OscType};
 use serde::Deserialize;
 
-use crate::engine::command::{EngineEvent, Timed};
+use crate::engine::command::{pop_due, EngineEvent, Timed};
 use crate::engine::{Engine, EngineConfig};
 use crate::instrument::bank::Bank;
 use crate::render::StereoBuffer;
@@ -274,16 +274,7 @@ pub fn render_score(
             &mut buf.left[pos..pos + n],
             &mut buf.right[pos..pos + n],
             &mut events,
-            |limit| {
-                if pending
-                    .front()
-                    .is_some_and(|p| p.frame.unwrap_or(0) < limit)
-                {
-                    pending.pop_front()
-                } else {
-                    None
-                }
-            },
+            |limit| pop_due(&mut pending, limit),
         );
         for ev in events.drain(..) {
             router.on_event(ev, &mut out);

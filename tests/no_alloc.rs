@@ -105,7 +105,7 @@ fn block_loop_does_not_allocate() {
 /// The server's engine-thread step: timed commands applied at their frames
 /// inside blocks, events out through a preallocated sink.
 fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument>) {
-    use neirosynth::engine::command::{EngineCommand, EngineEvent, Timed, VoiceControl};
+    use neirosynth::engine::command::{pop_due, EngineCommand, EngineEvent, Timed, VoiceControl};
     use std::collections::VecDeque;
     let base = engine.stats.frames;
     let plan = inst.plan(60.0, 2.0, 48000.0).unwrap();
@@ -139,11 +139,7 @@ fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument
     WINDOW.store(true, Ordering::SeqCst);
     for _ in 0..100 {
         engine.process_scheduled(&mut l, &mut r, &mut events, |limit| {
-            if cmds.front().is_some_and(|c| c.frame.unwrap_or(0) < limit) {
-                cmds.pop_front()
-            } else {
-                None
-            }
+            pop_due(&mut cmds, limit)
         });
     }
     WINDOW.store(false, Ordering::SeqCst);

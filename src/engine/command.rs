@@ -118,6 +118,22 @@ pub struct Timed {
     pub command: EngineCommand,
 }
 
+/// Pops the front of a frame-ordered queue if it is due before `limit`
+/// (the `next` argument of [`Engine::process_scheduled`]).
+///
+/// # Real-time safety
+/// No allocation.
+pub fn pop_due(pending: &mut std::collections::VecDeque<Timed>, limit: u64) -> Option<Timed> {
+    if pending
+        .front()
+        .is_some_and(|p| p.frame.unwrap_or(0) < limit)
+    {
+        pending.pop_front()
+    } else {
+        None
+    }
+}
+
 /// What the engine reports back to the control side.
 pub enum EngineEvent {
     /// Every command before a `Sync` is applied.

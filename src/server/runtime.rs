@@ -30,7 +30,7 @@ use super::stats::SharedStats;
 use crate::audio::{self, recorder::Recorder, AudioKind};
 use crate::control::osc::{decode_packet, ntp_delta_seconds, ntp_now, Timetag};
 use crate::control::reply::{self, EngineKind};
-use crate::engine::command::{EngineEvent, EventSink, Timed};
+use crate::engine::command::{pop_due, EngineEvent, EventSink, Timed};
 use crate::engine::{Engine, EngineConfig};
 use crate::instrument::bank::Bank;
 use crate::instrument::Instrument;
@@ -172,16 +172,7 @@ impl EngineThread {
             let t0 = Instant::now();
             let sink = &mut self.sink;
             self.engine
-                .process_scheduled(&mut l, &mut r, sink, |limit| {
-                    if pending
-                        .front()
-                        .is_some_and(|p| p.frame.unwrap_or(0) < limit)
-                    {
-                        pending.pop_front()
-                    } else {
-                        None
-                    }
-                });
+                .process_scheduled(&mut l, &mut r, sink, |limit| pop_due(&mut pending, limit));
             let used = t0.elapsed().as_secs_f32() / period.as_secs_f32();
             load = if load == 0.0 {
                 used
