@@ -35,7 +35,7 @@ use neirosynth::instrument::format::{
 use neirosynth::instrument::{note_to_hz, Instrument};
 use neirosynth::physics::body::{Body, Boundary, Edge, NodeKind};
 use neirosynth::physics::modes::{
-    a_for_frequency, lowest_eigenvalues, mode_frequency, RIGID_MODE_EPS,
+    a_for_frequency, lowest_eigenvalues, lowest_eigenvalues_with, mode_frequency, RIGID_MODE_EPS,
 };
 use neirosynth::physics::scheme::BodyMaps;
 use neirosynth::render::{render_note, NoteSpec, RenderSettings, StereoBuffer};
@@ -229,74 +229,9 @@ fn ratios_at(mus: &[f64], note: f64, support_hz: f64, oversample: u32) -> Vec<f6
 /// (all of them for small bodies, which makes it exact), from a start vector
 /// unlike the library's. Rigid modes are included (as ~0).
 fn reference_eigenvalues(maps: &BodyMaps, count: usize, max_steps: usize) -> Vec<f64> {
-    let l = maps.layout;
-    let nodes: Vec<usize> = (0..l.len).filter(|&p| maps.stiffness[p] > 0.0).collect();
-    let n = nodes.len();
-    let m = n.min(max_steps);
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-    let mut v: Vec<f64> = (0..n)
-        .map(|i| 1.0 + ((i * 7919 + 13) % 101) as f64 / 101.0 - 0.5 * ((i * 31) % 7) as f64 / 7.0)
-        .collect();
-    let norm = dot(&v, &v).sqrt();
-    v.iter_mut().for_each(|x| *x /= norm);
-    let (mut alpha, mut beta) = (Vec::with_capacity(m), Vec::with_capacity(m));
-    let mut basis: Vec<Vec<f64>> = Vec::with_capacity(m);
-    let (mut xp, mut yp) = (vec![0.0; l.len], vec![0.0; l.len]);
-    for j in 0..m {
-        for (k, &p) in nodes.iter().enumerate() {
-            xp[p] = v[k];
-        }
-        maps.apply_operator(&xp, &mut yp);
-        let mut w: Vec<f64> = nodes.iter().map(|&p| yp[p]).collect();
-        alpha.push(dot(&w, &v));
-        basis.push(v.clone());
-        for _ in 0..2 {
-            for q in &basis {
-                let c = dot(&w, q);
-                w.iter_mut().zip(q).for_each(|(wi, qi)| *wi -= c * qi);
-            }
-        }
-        let b = dot(&w, &w).sqrt();
-        if j + 1 == m || b < 1e-12 {
-            break;
-        }
-        beta.push(b);
-        v = w.into_iter().map(|x| x / b).collect();
-    }
-    let k = alpha.len();
-    // Sturm count of the tridiagonal below x, then bisection per index.
-    let below = |x: f64| {
-        let (mut count, mut q) = (0, 1.0f64);
-        for i in 0..k {
-            let b2 = if i == 0 {
-                0.0
-            } else {
-                beta[i - 1] * beta[i - 1]
-            };
-            q = alpha[i] - x - if i == 0 { 0.0 } else { b2 / q };
-            if q == 0.0 {
-                q = -1e-300;
-            }
-            if q < 0.0 {
-                count += 1;
-            }
-        }
-        count
-    };
-    (0..count.min(k))
-        .map(|index| {
-            let (mut lo, mut hi) = (-1.0f64, 20.0f64);
-            for _ in 0..200 {
-                let mid = 0.5 * (lo + hi);
-                if below(mid) > index {
-                    hi = mid;
-                } else {
-                    lo = mid;
-                }
-            }
-            0.5 * (lo + hi)
-        })
-        .collect()
+    lowest_eigenvalues_with(maps, count, max_steps, |i| {
+        1.0 + ((i * 7919 + 13) % 101) as f64 / 101.0 - 0.5 * ((i * 31) % 7) as f64 / 7.0
+    })
 }
 
 // ---------------------------------------------------------------------------

@@ -73,11 +73,6 @@ impl WorkerPool {
         }
     }
 
-    /// Threads that take part in a job (workers + the caller).
-    pub fn parallelism(&self) -> usize {
-        self.threads.len() + 1
-    }
-
     /// Runs `f(i)` for every `i < total` across the pool; returns when all are done.
     pub fn run(&mut self, total: usize, f: &(dyn Fn(usize) + Sync)) {
         if total == 0 {

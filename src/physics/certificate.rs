@@ -88,9 +88,4 @@ impl Certificate {
     pub fn utilisation(&self) -> f64 {
         self.value / LIMIT
     }
-    /// The largest `a` that keeps this body stable for the given `b` and `κk²`,
-    /// scaled by `safety` (< 1).
-    pub fn max_a(bound: RowBound, b: f64, kappa_k2: f64, safety: f64) -> f64 {
-        (LIMIT * safety - kappa_k2) / bound.value - 2.0 * b
-    }
 }

@@ -11,22 +11,36 @@ use super::scheme::BodyMaps;
 pub const RIGID_MODE_EPS: f64 = 1e-9;
 
 /// The `count` smallest eigenvalues of the body operator, ascending
-/// (rigid modes of free bodies included, as ~0).
+/// (rigid modes of free bodies included, as ~0). Uses `160 + 4·count`
+/// Lanczos steps: enough for the fundamental (tuning); [`lowest_eigenvalues_with`]
+/// takes more for accurate higher modes.
 pub fn lowest_eigenvalues(maps: &BodyMaps, count: usize) -> Vec<f64> {
+    lowest_eigenvalues_with(maps, count, 160 + 4 * count, |i| {
+        1.0 + 0.5 * (((i as u64).wrapping_mul(2654435761) % 1000) as f64 / 1000.0)
+    })
+}
+
+/// Lanczos with full re-orthogonalisation over at most `max_steps` steps
+/// (all of them for small bodies, which makes it exact) from the start
+/// vector `start(i)` over the body nodes; then the tridiagonal matrix's
+/// `count` smallest eigenvalues by Sturm bisection.
+pub fn lowest_eigenvalues_with(
+    maps: &BodyMaps,
+    count: usize,
+    max_steps: usize,
+    start: impl Fn(usize) -> f64,
+) -> Vec<f64> {
     let l = maps.layout;
     let nodes: Vec<usize> = (0..l.len).filter(|&p| maps.stiffness[p] > 0.0).collect();
     let n = nodes.len();
     if n == 0 {
         return Vec::new();
     }
-    let m = n.min(160 + 4 * count).min(n);
+    let m = n.min(max_steps);
     let mut basis: Vec<Vec<f64>> = Vec::with_capacity(m);
     let mut alpha = Vec::with_capacity(m);
     let mut beta: Vec<f64> = Vec::with_capacity(m);
-    // Deterministic start vector.
-    let mut v: Vec<f64> = (0..n)
-        .map(|i| 1.0 + 0.5 * (((i as u64).wrapping_mul(2654435761) % 1000) as f64 / 1000.0))
-        .collect();
+    let mut v: Vec<f64> = (0..n).map(start).collect();
     normalise(&mut v);
     let mut xp = vec![0.0; l.len];
     let mut yp = vec![0.0; l.len];
@@ -55,9 +69,18 @@ pub fn lowest_eigenvalues(maps: &BodyMaps, count: usize) -> Vec<f64> {
         beta.push(bnorm);
         v = w.into_iter().map(|x| x / bnorm).collect();
     }
+    tridiagonal_eigenvalues(&alpha, &beta, count)
+}
+
+/// The `count` smallest eigenvalues of the symmetric tridiagonal matrix with
+/// diagonal `alpha` and off-diagonal `beta` (at least `alpha.len() − 1` long).
+pub fn tridiagonal_eigenvalues(alpha: &[f64], beta: &[f64], count: usize) -> Vec<f64> {
     let k = alpha.len();
+    if k == 0 {
+        return Vec::new();
+    }
     (0..count.min(k))
-        .map(|i| tridiagonal_eigenvalue(&alpha, &beta[..k - 1], i))
+        .map(|i| tridiagonal_eigenvalue(alpha, &beta[..k - 1], i))
         .collect()
 }
 

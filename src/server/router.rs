@@ -560,19 +560,7 @@ impl Router {
                     self.midi.morph_amount(channel),
                     self.midi_morph_target(channel),
                 ) {
-                    let info = self.voices[&id].clone();
-                    if self.check_morph(&info, &target).is_ok() {
-                        Self::push(
-                            out,
-                            frame,
-                            EngineCommand::Morph {
-                                id,
-                                target: Some(target),
-                                t,
-                                seconds: None,
-                            },
-                        );
-                    }
+                    self.morph_if_certified(id, &target, t, frame, out);
                 }
             }
             MidiEvent::NoteOn { channel, note, .. } | MidiEvent::NoteOff { channel, note, .. } => {
@@ -637,19 +625,7 @@ impl Router {
                         self.midi.set_morph_amount(channel, v);
                         if let Some(target) = self.midi_morph_target(channel) {
                             for id in channel_voices {
-                                let info = self.voices[&id].clone();
-                                if self.check_morph(&info, &target).is_ok() {
-                                    Self::push(
-                                        out,
-                                        frame,
-                                        EngineCommand::Morph {
-                                            id,
-                                            target: Some(target.clone()),
-                                            t: v,
-                                            seconds: None,
-                                        },
-                                    );
-                                }
+                                self.morph_if_certified(id, &target, v, frame, out);
                             }
                         }
                     }
@@ -701,6 +677,32 @@ impl Router {
         Ok(())
     }
 
+    /// Queues a morph of voice `id` toward `target` when the certificate allows it.
+    fn morph_if_certified(
+        &self,
+        id: i32,
+        target: &Arc<Instrument>,
+        t: f64,
+        frame: Option<u64>,
+        out: &mut Output,
+    ) {
+        let Some(info) = self.voices.get(&id) else {
+            return;
+        };
+        if self.check_morph(info, target).is_ok() {
+            Self::push(
+                out,
+                frame,
+                EngineCommand::Morph {
+                    id,
+                    target: Some(target.clone()),
+                    t,
+                    seconds: None,
+                },
+            );
+        }
+    }
+
     fn midi_morph_target(&self, channel: u8) -> Option<Arc<Instrument>> {
         match self.midi.map.morph_target(channel)? {
             InstSel::Index(i) => self.bank.instruments.get(*i).cloned(),
@@ -722,10 +724,5 @@ impl Router {
             EngineEvent::Retired(inst) => drop(inst),
             EngineEvent::UnknownVoice(_) => {}
         }
-    }
-
-    /// Voices the control side believes are sounding.
-    pub fn live_voices(&self) -> usize {
-        self.voices.len()
     }
 }
