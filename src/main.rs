@@ -98,6 +98,10 @@ struct ServeArgs {
     /// Pitch-bend headroom of every voice, semitones (pitch above note + this is clamped).
     #[arg(long, default_value_t = 2.0)]
     bend_headroom: f64,
+    /// SCHED_FIFO priority of the engine threads (the null audio clock gets
+    /// 5 more); 0 keeps normal scheduling. Refused priorities only warn.
+    #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(0..=94))]
+    rt_priority: u8,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -380,6 +384,7 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         horizon: a.horizon,
         allow_quit: !a.no_remote_quit,
         bend_headroom: a.bend_headroom.clamp(0.0, 48.0),
+        rt_priority: a.rt_priority,
     };
     let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let q = quit.clone();

@@ -115,6 +115,19 @@ pub fn fill_from_ring(
     }
 }
 
+impl OpenAudio {
+    /// Puts the null back-end's clock thread under `SCHED_FIFO` at
+    /// `priority`. Returns false for cpal back-ends, whose callback threads
+    /// the host schedules (JACK's and ALSA's are real-time already where the
+    /// system allows it).
+    pub fn promote(&self, priority: i32) -> Result<bool, String> {
+        match &self._keep {
+            Keep::Null(h) => crate::engine::priority::promote(h, priority).map(|_| true),
+            _ => Ok(false),
+        }
+    }
+}
+
 /// Starts the null back-end: a thread that consumes `block` frames every
 /// block period, on a deadline clock (no drift).
 pub fn open_null(

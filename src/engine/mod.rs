@@ -22,6 +22,7 @@ pub mod command;
 pub mod excitation;
 pub mod ftz;
 pub mod pool;
+pub mod priority;
 pub mod voice;
 
 use std::sync::Arc;
@@ -112,6 +113,13 @@ impl Engine {
             stats: EngineStats::default(),
             cfg,
         }
+    }
+
+    /// Puts the voice worker threads under `SCHED_FIFO` at `priority`;
+    /// returns how many there are. (The caller promotes the thread that
+    /// runs [`process`](Self::process).)
+    pub fn promote_workers(&self, priority: i32) -> Result<usize, String> {
+        self.pool.promote(priority)
     }
 
     /// The configuration.

@@ -73,6 +73,15 @@ impl WorkerPool {
         }
     }
 
+    /// Puts every worker under `SCHED_FIFO` at `priority` (see
+    /// [`super::priority`]). Returns how many workers there are.
+    pub fn promote(&self, priority: i32) -> Result<usize, String> {
+        for h in &self.handles {
+            super::priority::promote(h, priority)?;
+        }
+        Ok(self.handles.len())
+    }
+
     /// Runs `f(i)` for every `i < total` across the pool; returns when all are done.
     pub fn run(&mut self, total: usize, f: &(dyn Fn(usize) + Sync)) {
         if total == 0 {

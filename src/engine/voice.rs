@@ -24,7 +24,7 @@ use crate::instrument::{note_to_hz, Instrument, NotePlan};
 use crate::physics::body::Layout;
 use crate::physics::certificate::{Certificate, LIMIT};
 use crate::physics::scheme::{
-    compute_aux, fill_coefficients, step, Coefficients, DampingControl, SchemeParams,
+    compute_aux, fill_coefficients, step, step_pair, Coefficients, DampingControl, SchemeParams,
 };
 
 /// Samples per control tick.
@@ -232,6 +232,8 @@ pub struct Voice {
     silent_ticks: u32,
     peak: f32,
     dc: [DcBlocker; 2],
+    /// Run mesh steps in fused pairs where possible (see [`step_pair`]).
+    fused_steps: bool,
     /// Left output of the last render.
     pub out_l: Vec<f32>,
     /// Right output of the last render.
@@ -289,9 +291,17 @@ impl Voice {
             silent_ticks: 0,
             peak: 0.0,
             dc: [DcBlocker::default(); 2],
+            fused_steps: fused_steps_default(),
             out_l: vec![0.0; max_block],
             out_r: vec![0.0; max_block],
         }
+    }
+
+    /// Chooses fused two-step sweeps (the default) or single steps. Both give
+    /// bit-identical output; single steps exist for verification and
+    /// benchmarks (`NEIROSYNTH_SINGLE_STEP=1` sets the default).
+    pub fn set_fused_steps(&mut self, fused: bool) {
+        self.fused_steps = fused;
     }
 
     /// Padded nodes this voice can hold.
@@ -719,6 +729,9 @@ impl Voice {
         self.just_ended = true;
     }
 
+    /// Renders `n` samples of the current control period into the outputs
+    /// from `start`. While no excitation is injecting, mesh steps run in
+    /// fused pairs ([`step_pair`], bit-identical to single steps).
     fn run_samples(&mut self, start: usize, n: usize) {
         let Some(plan) = self.plan else { return };
         let Some(inst) = self.instrument.as_ref() else {
@@ -735,42 +748,72 @@ impl Voice {
         let (u, w) = self.state_buf.split_at_mut(2 * cap);
         let (u0, u1) = u.split_at_mut(cap);
         let (w0, w1) = w.split_at_mut(cap);
-        for j in 0..n {
-            let t = (self.tick_pos + j) as f32 / period;
-            let lerp = |a: f64, b: f64| a + (b - a) * t as f64;
-            let tap_l = Tap::at(
-                &layout,
-                lerp(self.pick_from[0], self.pickups[0].current),
-                lerp(self.pick_from[1], self.pickups[1].current),
-            );
-            let tap_r = Tap::at(
-                &layout,
-                lerp(self.pick_from[2], self.pickups[2].current),
-                lerp(self.pick_from[3], self.pickups[3].current),
-            );
-            let (mut acc_l, mut acc_r) = (0.0f32, 0.0f32);
-            for _ in 0..m {
-                let (cur, next, wc, wn): (&[f32], &mut [f32], &[f32], &mut [f32]) = if self.flip {
-                    (&*u1, &mut *u0, &*w1, &mut *w0)
-                } else {
-                    (&*u0, &mut *u1, &*w0, &mut *w1)
-                };
-                step(&layout, &self.coef, next, cur, wc, wn);
-                for e in &mut self.excitations {
-                    e.inject(layout.stride, mask, ab, next, wn);
-                }
-                acc_l += tap_l.read(layout.stride, next);
-                acc_r += tap_r.read(layout.stride, next);
-                self.flip = !self.flip;
+        // Pickup taps of sample `j` of this run (positions glide over the period).
+        let taps = |j: usize| {
+            let t = (self.tick_pos + j) as f64 / period as f64;
+            let lerp = |a: f64, b: f64| a + (b - a) * t;
+            let (p, f) = (&self.pickups, &self.pick_from);
+            (
+                Tap::at(&layout, lerp(f[0], p[0].current), lerp(f[1], p[1].current)),
+                Tap::at(&layout, lerp(f[2], p[2].current), lerp(f[3], p[3].current)),
+            )
+        };
+        // Sample `j` of the run, step `sub` of its `m`, the pickups' sums so
+        // far, and this sample's taps.
+        let (mut j, mut sub) = (0usize, 0usize);
+        let mut acc = (0.0f32, 0.0f32);
+        let mut tap = taps(0);
+        // Reads one mesh state into the current sample; after `m` states,
+        // finishes the sample (DC blocker, gains) and moves to the next.
+        let mut emit = |state: &[f32],
+                        j: &mut usize,
+                        sub: &mut usize,
+                        acc: &mut (f32, f32),
+                        tap: &mut (Tap, Tap)| {
+            acc.0 += tap.0.read(layout.stride, state);
+            acc.1 += tap.1.read(layout.stride, state);
+            *sub += 1;
+            if *sub < m {
+                return;
             }
-            let l = self.dc[0].run(acc_l * inv_m, r);
-            let rr = self.dc[1].run(acc_r * inv_m, r);
+            let t = (self.tick_pos + *j) as f32 / period;
+            let l = self.dc[0].run(acc.0 * inv_m, r);
+            let rr = self.dc[1].run(acc.1 * inv_m, r);
             let gl = self.gain_l.0 + (self.gain_l.1 - self.gain_l.0) * t;
             let gr = self.gain_r.0 + (self.gain_r.1 - self.gain_r.0) * t;
             let (ol, or) = (l * gl, rr * gr);
             self.peak = self.peak.max(ol.abs()).max(or.abs());
-            self.out_l[start + j] = ol;
-            self.out_r[start + j] = or;
+            self.out_l[start + *j] = ol;
+            self.out_r[start + *j] = or;
+            *acc = (0.0, 0.0);
+            *sub = 0;
+            *j += 1;
+            if *j < n {
+                *tap = taps(*j);
+            }
+        };
+        while j < n {
+            let remaining = (n - j) * m - sub;
+            let exciting = self.excitations.iter().any(|e| e.is_active());
+            let (cur, next, wc, wn): (&mut [f32], &mut [f32], &mut [f32], &mut [f32]) = if self.flip
+            {
+                (&mut *u1, &mut *u0, &mut *w1, &mut *w0)
+            } else {
+                (&mut *u0, &mut *u1, &mut *w0, &mut *w1)
+            };
+            if self.fused_steps && remaining >= 2 && !exciting {
+                // `next` ← the first step, `cur` ← the second; roles unchanged.
+                step_pair(&layout, &self.coef, next, cur, wc, wn);
+                emit(next, &mut j, &mut sub, &mut acc, &mut tap);
+                emit(cur, &mut j, &mut sub, &mut acc, &mut tap);
+            } else {
+                step(&layout, &self.coef, next, cur, wc, wn);
+                for e in &mut self.excitations {
+                    e.inject(layout.stride, mask, ab, next, wn);
+                }
+                emit(next, &mut j, &mut sub, &mut acc, &mut tap);
+                self.flip = !self.flip;
+            }
         }
     }
 }
@@ -812,6 +855,14 @@ fn split_state(buf: &mut [f32], cap: usize, flip: bool) -> StateSlices<'_> {
             w_next: w1,
         }
     }
+}
+
+/// Whether new voices fuse step pairs: yes unless `NEIROSYNTH_SINGLE_STEP`
+/// is set (read once).
+fn fused_steps_default() -> bool {
+    use std::sync::OnceLock;
+    static FUSED: OnceLock<bool> = OnceLock::new();
+    *FUSED.get_or_init(|| std::env::var_os("NEIROSYNTH_SINGLE_STEP").is_none())
 }
 
 /// Excitation amplitude for a velocity 0..1 (a gentle curve: soft notes

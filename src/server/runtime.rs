@@ -31,6 +31,7 @@ use crate::audio::{self, recorder::Recorder, AudioKind};
 use crate::control::osc::{decode_packet, ntp_delta_seconds, ntp_now, Timetag};
 use crate::control::reply::{self, EngineKind};
 use crate::engine::command::{pop_due, EngineEvent, EventSink, Timed};
+use crate::engine::priority::{self, RealtimePriority};
 use crate::engine::{Engine, EngineConfig};
 use crate::instrument::bank::Bank;
 use crate::instrument::Instrument;
@@ -90,6 +91,8 @@ pub struct ServeOptions {
     pub allow_quit: bool,
     /// Pitch-bend headroom of every voice, semitones.
     pub bend_headroom: f64,
+    /// `SCHED_FIFO` priority of the engine threads (0: normal scheduling).
+    pub rt_priority: u8,
 }
 
 /// Events from the engine into a ring; retired instruments that do not fit
@@ -359,10 +362,13 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         quit: quit.clone(),
         target_frames: ring_target,
     };
+    let rt = (opts.rt_priority > 0).then(|| RealtimePriority::new(opts.rt_priority as i32));
+    let rt_workers = rt.map(|p| engine_thread.engine.promote_workers(p.engine));
     let engine_handle = std::thread::Builder::new()
         .name("neirosynth-engine".into())
         .spawn(move || engine_thread.run())
         .map_err(|e| e.to_string())?;
+    let rt_engine = rt.map(|p| priority::promote(&engine_handle, p.engine));
 
     let audio = match cpal_dev {
         Some((dev, cfg, name)) => {
@@ -391,6 +397,34 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
             quit.clone(),
         ),
     };
+    let rt_audio = rt.map(|p| audio.promote(p.audio));
+    match (rt, rt_engine, rt_workers, rt_audio) {
+        (Some(p), Some(Ok(())), Some(Ok(workers)), Some(Ok(clock))) => tracing::info!(
+            "real-time scheduling: engine thread and {workers} voice worker(s) at SCHED_FIFO {}{}",
+            p.engine,
+            if clock {
+                format!(", null audio clock at {}", p.audio)
+            } else {
+                String::new()
+            }
+        ),
+        (Some(_), e, w, a) => {
+            let why = [
+                e.and_then(|r| r.err()),
+                w.and_then(|r| r.err()),
+                a.and_then(|r| r.err()),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .unwrap_or_default();
+            tracing::warn!(
+                "real-time scheduling refused ({why}): the engine runs at normal priority and may \
+                 underrun on a busy machine (grant CAP_SYS_NICE or an rtprio limit, or pass --rt-priority 0)"
+            )
+        }
+        _ => tracing::info!("real-time scheduling off (--rt-priority 0)"),
+    }
     let latency_frames = ring_target + audio.device_buffer;
     let latency_ms = 1000.0 * latency_frames as f32 / rate as f32;
     stats.set_latency_ms(latency_ms);

@@ -1,0 +1,73 @@
+//! Real-time scheduling for the threads that render audio.
+//!
+//! Audio software on Linux runs its render threads under `SCHED_FIFO` so
+//! that ordinary processes (a compiler, a browser, a backup) cannot preempt
+//! them mid-block. The kernel's RT throttling (95% by default) still keeps a
+//! runaway thread from locking the machine. Where the process may not raise
+//! its priority (no CAP_SYS_NICE, no `rtprio` limit) the threads stay at
+//! normal priority and the server says so once.
+
+/// Scheduling priorities of the server's threads (`SCHED_FIFO`, 1..=99):
+/// the audio clock above the engine, the engine above everything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RealtimePriority {
+    /// The engine thread and its voice workers.
+    pub engine: i32,
+    /// The null back-end's clock thread (cpal's callback threads are the
+    /// host's to schedule).
+    pub audio: i32,
+}
+
+impl RealtimePriority {
+    /// Priorities based on `engine` (the audio thread gets `engine + 5`).
+    pub fn new(engine: i32) -> Self {
+        let engine = engine.clamp(1, 94);
+        Self {
+            engine,
+            audio: engine + 5,
+        }
+    }
+}
+
+/// Puts the thread of `handle` under `SCHED_FIFO` at `priority`.
+///
+/// Called from the control thread right after the thread starts (a system
+/// call; never from a real-time loop).
+pub fn promote<T>(handle: &std::thread::JoinHandle<T>, priority: i32) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::thread::JoinHandleExt;
+        let param = libc::sched_param {
+            sched_priority: priority,
+        };
+        // SAFETY: the handle's thread is alive until joined (we hold the
+        // handle), and the parameter is valid.
+        let rc =
+            unsafe { libc::pthread_setschedparam(handle.as_pthread_t(), libc::SCHED_FIFO, &param) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::from_raw_os_error(rc).to_string())
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (handle, priority);
+        Err("real-time scheduling is only set up on Linux".into())
+    }
+}
+
+/// The calling thread's scheduling policy is `SCHED_FIFO`.
+pub fn current_thread_is_realtime() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut policy = 0;
+        let mut param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: plain system call with valid out-pointers.
+        let rc =
+            unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
+        rc == 0 && policy == libc::SCHED_FIFO
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
