@@ -5,6 +5,7 @@
 mod common;
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use common::server::{f, i, int, s, Server};
@@ -22,15 +23,18 @@ impl Drop for Jackd {
     }
 }
 
-/// The server plays through JACK: voices sound, decay and end on JACK's clock.
-#[test]
-fn serves_through_jack_dummy() {
-    let name = "neirosynth-test".to_string();
+/// JACK server names are process-global (`JACK_DEFAULT_SERVER`, inherited by
+/// the servers under test): the tests take turns.
+static JACK_LOCK: Mutex<()> = Mutex::new(());
+
+/// Starts `jackd -d dummy` as `name` and waits until it runs; None (the
+/// test is skipped) where jackd is not installed.
+fn start_jackd(name: &str) -> Option<Jackd> {
     let Ok(child) = Command::new("jackd")
         .args([
             "--no-realtime",
             "-n",
-            &name,
+            name,
             "-d",
             "dummy",
             "-r",
@@ -43,33 +47,98 @@ fn serves_through_jack_dummy() {
         .spawn()
     else {
         eprintln!("skipped: jackd is not installed");
-        return;
+        return None;
     };
-    let _jackd = Jackd(child);
-    std::env::set_var("JACK_DEFAULT_SERVER", &name);
+    let jackd = Jackd(child);
     let ok = (0..50).any(|_| {
         std::thread::sleep(Duration::from_millis(100));
         Command::new("jack_wait")
-            .args(["-c", "-s", &name])
+            .args(["-c", "-s", name])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "running")
             .unwrap_or(false)
     });
     assert!(ok, "jackd did not come up");
+    Some(jackd)
+}
+
+/// Ports registered on JACK server `name` by clients other than the driver.
+fn client_ports(name: &str) -> Vec<String> {
+    Command::new("jack_lsp")
+        .args(["-s", name])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| !l.starts_with("system:") && l.contains(':'))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Starts a voice that rings briefly and waits for it to end by itself
+/// (which needs a running clock: the engine stalls without a consumer).
+fn voice_plays_to_its_end(c: &common::server::Client, id: i32) {
+    c.send(
+        "/voice/new",
+        vec![i(id), s("small"), f(70.0), f(0.8), s("damping"), f(10.0)],
+    );
+    c.until("/voice/started");
+    assert_eq!(int(&c.until("/voice/end").args[0]), id);
+}
+
+/// The server plays through JACK: voices sound, decay and end on JACK's clock.
+#[test]
+fn serves_through_jack_dummy() {
+    let _turn = JACK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let name = "neirosynth-test";
+    let Some(_jackd) = start_jackd(name) else {
+        return;
+    };
+    std::env::set_var("JACK_DEFAULT_SERVER", name);
     let mut srv = Server::start("jack", &["--audio", "jack"]);
     let mut c = srv.client();
     c.ask("/notify", vec![i(1)], "/done");
-    c.send(
-        "/voice/new",
-        vec![i(3), s("small"), f(70.0), f(0.8), s("damping"), f(10.0)],
-    );
-    c.until("/voice/started");
-    // The voice decays on JACK's clock and ends by itself.
-    assert_eq!(int(&c.until("/voice/end").args[0]), 3);
+    voice_plays_to_its_end(&c, 3);
     c.sync();
     let st = c.status();
     assert_eq!(st[9], f(48000.0));
     assert!(int(&st[5]) < 5, "underruns: {st:?}");
+    c.send("/quit", vec![]);
+    assert_eq!(srv.wait_exit(Duration::from_secs(5)), Some(0));
+}
+
+/// The JACK server stops under a running server: it fails over to the null
+/// back-end (voices keep playing and ending, control keeps answering), and
+/// when JACK comes back, it reconnects and plays through JACK again.
+#[test]
+fn survives_the_jack_server_going_away() {
+    let _turn = JACK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let name = "neirosynth-failover";
+    let Some(jackd) = start_jackd(name) else {
+        return;
+    };
+    std::env::set_var("JACK_DEFAULT_SERVER", name);
+    let mut srv = Server::start("jack-failover", &["--audio", "jack"]);
+    let mut c = srv.client();
+    c.ask("/notify", vec![i(1)], "/done");
+    voice_plays_to_its_end(&c, 1);
+    assert!(
+        !client_ports(name).is_empty(),
+        "the server is a JACK client"
+    );
+    drop(jackd);
+    // Still serving, and the engine's clock still runs (on the null back-end).
+    voice_plays_to_its_end(&c, 2);
+    c.sync();
+    let _jackd = start_jackd(name).expect("jackd restarts");
+    let back = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        !client_ports(name).is_empty()
+    });
+    assert!(back, "the server did not reconnect to JACK");
+    voice_plays_to_its_end(&c, 3);
     c.send("/quit", vec![]);
     assert_eq!(srv.wait_exit(Duration::from_secs(5)), Some(0));
 }

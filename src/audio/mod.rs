@@ -12,8 +12,9 @@
 //! thread (`--record FILE.wav`): exactly the samples that left the process.
 
 pub mod recorder;
+pub mod supervisor;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,103 @@ use crate::server::stats::SharedStats;
 pub type OutputRing = HeapCons<f32>;
 /// Producer end of the recorder's ring.
 pub type RecordTap = HeapProd<f32>;
+
+/// What a back-end hands back when it stops: the engine's ring and the
+/// recorder's tap, so that another back-end can take over without the
+/// engine noticing.
+pub type Returned = (OutputRing, Option<RecordTap>);
+
+/// Where a stopped back-end sends its [`Returned`] ring (bounded, capacity 1).
+pub type Home = crossbeam_channel::Sender<Returned>;
+
+/// The ring and tap a running back-end reads and writes; gives them back
+/// through `home` when dropped (when the stream or thread is torn down,
+/// never in a callback).
+struct Held {
+    ring: Option<OutputRing>,
+    tap: Option<RecordTap>,
+    home: Home,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(ring) = self.ring.take() {
+            let _ = self.home.try_send((ring, self.tap.take()));
+        }
+    }
+}
+
+/// Failures a cpal stream reports through its error callback, as a code an
+/// atomic can carry (the callback never logs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DeviceFault {
+    /// No failure.
+    None = 0,
+    /// The device went away (unplugged, JACK server stopped...).
+    Lost = 1,
+    /// The stream must be rebuilt (sample rate or configuration changed).
+    Invalidated = 2,
+    /// The host reported another error that stops the stream.
+    Failed = 3,
+}
+
+impl DeviceFault {
+    /// Decodes [`DeviceFault`] from its code.
+    pub fn from_code(c: u8) -> Self {
+        match c {
+            1 => Self::Lost,
+            2 => Self::Invalidated,
+            3 => Self::Failed,
+            _ => Self::None,
+        }
+    }
+    /// What happened, for the log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::None => "no failure",
+            Self::Lost => "the output device or audio server went away",
+            Self::Invalidated => {
+                "the device changed its configuration (the stream must be rebuilt)"
+            }
+            Self::Failed => "the audio host reported an error that stopped the stream",
+        }
+    }
+}
+
+/// Shared between a cpal stream's error callback and the supervisor.
+#[derive(Debug, Default)]
+pub struct DeviceHealth {
+    /// The first fatal [`DeviceFault`] since the last check (its code).
+    fault: AtomicU8,
+    /// Device-side xruns reported by the host.
+    pub xruns: std::sync::atomic::AtomicU64,
+}
+
+impl DeviceHealth {
+    /// Takes the pending fault, if any.
+    pub fn take_fault(&self) -> DeviceFault {
+        DeviceFault::from_code(self.fault.swap(0, Ordering::AcqRel))
+    }
+    /// Records what the host reported (xruns are counted; changes that the
+    /// host handles itself are ignored; the rest stop the stream).
+    pub fn report(&self, kind: cpal::ErrorKind) {
+        use cpal::ErrorKind as K;
+        let fault = match kind {
+            K::Xrun => {
+                self.xruns.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            K::DeviceChanged | K::RealtimeDenied => return,
+            K::DeviceNotAvailable | K::HostUnavailable => DeviceFault::Lost,
+            K::StreamInvalidated | K::UnsupportedConfig => DeviceFault::Invalidated,
+            _ => DeviceFault::Failed,
+        };
+        let _ = self
+            .fault
+            .compare_exchange(0, fault as u8, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
 
 /// Which back-end to open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,19 +148,26 @@ pub struct OpenAudio {
 }
 
 enum Keep {
-    Null(std::thread::JoinHandle<()>),
+    /// The clock thread and its own stop flag.
+    Null(std::thread::JoinHandle<()>, Arc<AtomicBool>),
     Cpal(#[allow(dead_code)] cpal::Stream),
 }
 
 impl OpenAudio {
-    /// Stops the back-end (the caller has set the quit flag for `null`).
+    /// Stops the back-end; its ring comes back through its `home`.
     pub fn close(self) {
         match self._keep {
-            Keep::Null(h) => {
+            Keep::Null(h, stop) => {
+                stop.store(true, Ordering::Relaxed);
                 let _ = h.join();
             }
             Keep::Cpal(stream) => drop(stream),
         }
+    }
+
+    /// True for the null back-end.
+    pub fn is_null(&self) -> bool {
+        matches!(self._keep, Keep::Null(..))
     }
 }
 
@@ -122,7 +227,7 @@ impl OpenAudio {
     /// system allows it).
     pub fn promote(&self, priority: i32) -> Result<bool, String> {
         match &self._keep {
-            Keep::Null(h) => crate::engine::priority::promote(h, priority).map(|_| true),
+            Keep::Null(h, _) => crate::engine::priority::promote(h, priority).map(|_| true),
             _ => Ok(false),
         }
     }
@@ -130,28 +235,41 @@ impl OpenAudio {
 
 /// Starts the null back-end: a thread that consumes `block` frames every
 /// block period, on a deadline clock (no drift).
+/// The thread stops on `quit` (the server's) or when the back-end is
+/// closed, and then hands the ring back through `home`.
 pub fn open_null(
-    mut ring: OutputRing,
+    returned: Returned,
+    home: Home,
     block: usize,
     sample_rate: u32,
-    mut tap: Option<RecordTap>,
     stats: Arc<SharedStats>,
     quit: Arc<AtomicBool>,
 ) -> OpenAudio {
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread_stop = stop.clone();
+    let (ring, tap) = returned;
+    let mut held = Held {
+        ring: Some(ring),
+        tap,
+        home,
+    };
     let handle = std::thread::Builder::new()
         .name("neirosynth-null-audio".into())
         .spawn(move || {
             let mut scratch = vec![0.0f32; 2 * block];
             let mut out = vec![0.0f32; 2 * block];
             let period = Duration::from_secs_f64(block as f64 / sample_rate as f64);
+            let running = || !quit.load(Ordering::Relaxed) && !thread_stop.load(Ordering::Relaxed);
+            let Held { ring, tap, .. } = &mut held;
+            let Some(ring) = ring.as_mut() else { return };
             // Wait for the engine's first blocks, then run on the clock.
-            while ring.occupied_len() < 2 * block && !quit.load(Ordering::Relaxed) {
+            while ring.occupied_len() < 2 * block && running() {
                 std::thread::sleep(Duration::from_micros(200));
             }
             let start = Instant::now();
             let mut n: u32 = 0;
-            while !quit.load(Ordering::Relaxed) {
-                fill_from_ring(&mut ring, &mut scratch, &mut out, 2, &mut tap, &stats);
+            while running() {
+                fill_from_ring(ring, &mut scratch, &mut out, 2, tap, &stats);
                 n += 1;
                 let deadline = start + period * n;
                 let now = Instant::now();
@@ -165,7 +283,7 @@ pub fn open_null(
         sample_rate,
         device_buffer: block,
         description: format!("null (silent, clocked at {sample_rate} Hz in {block}-frame periods)"),
-        _keep: Keep::Null(handle),
+        _keep: Keep::Null(handle, stop),
     }
 }
 
@@ -229,32 +347,46 @@ pub fn open_cpal(
     Ok((device, config, name))
 }
 
-/// Builds and starts the cpal output stream reading from `ring`.
+/// Builds and starts the cpal output stream reading from the ring. On
+/// failure, and when the stream is dropped later, the ring comes back
+/// through `home`.
 #[allow(clippy::too_many_arguments)]
 pub fn start_cpal(
     device: cpal::Device,
     config: cpal::StreamConfig,
     name: String,
-    mut ring: OutputRing,
+    returned: Returned,
+    home: Home,
     block: usize,
-    mut tap: Option<RecordTap>,
     stats: Arc<SharedStats>,
-    device_lost: Arc<AtomicBool>,
+    health: Arc<DeviceHealth>,
 ) -> Result<OpenAudio, String> {
     use cpal::traits::{DeviceTrait, StreamTrait};
     let channels = config.channels as usize;
     let rate = config.sample_rate;
     let mut scratch = vec![0.0f32; 2 * 4096];
     let cb_stats = stats.clone();
+    let (ring, tap) = returned;
+    let mut held = Held {
+        ring: Some(ring),
+        tap,
+        home,
+    };
     let stream = device
         .build_output_stream::<f32, _, _>(
             config,
             move |data: &mut [f32], _info: &cpal::OutputCallbackInfo| {
-                fill_from_ring(&mut ring, &mut scratch, data, channels, &mut tap, &cb_stats);
+                let Held { ring, tap, .. } = &mut held;
+                match ring.as_mut() {
+                    Some(ring) => {
+                        fill_from_ring(ring, &mut scratch, data, channels, tap, &cb_stats)
+                    }
+                    None => data.iter_mut().for_each(|v| *v = 0.0),
+                }
             },
-            move |_err| {
-                // Reported by the control thread (no logging here).
-                device_lost.store(true, Ordering::Relaxed);
+            move |err| {
+                // The supervisor reports it (no logging here).
+                health.report(err.kind());
             },
             None,
         )

@@ -27,7 +27,8 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 use super::midi_map::MidiMap;
 use super::router::{Output, Router, RouterConfig};
 use super::stats::SharedStats;
-use crate::audio::{self, recorder::Recorder, AudioKind};
+use crate::audio::supervisor::{AudioSupervisor, DeviceRequest};
+use crate::audio::{self, recorder::Recorder, AudioKind, DeviceHealth};
 use crate::control::osc::{decode_packet, ntp_delta_seconds, ntp_now, Timetag};
 use crate::control::reply::{self, EngineKind};
 use crate::engine::command::{pop_due, EngineEvent, EventSink, Timed};
@@ -301,7 +302,8 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
 
     // Audio device first: the engine runs at its rate.
     let stats = Arc::new(SharedStats::default());
-    let device_lost = Arc::new(AtomicBool::new(false));
+    let health = Arc::new(DeviceHealth::default());
+    let (home, returns) = crossbeam_channel::bounded::<audio::Returned>(1);
     let mut cpal_dev = None;
     let kind = opts.audio;
     if kind != AudioKind::Null {
@@ -381,18 +383,18 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
                 dev,
                 cfg,
                 name,
-                out_cons,
+                (out_cons, tap),
+                home.clone(),
                 opts.block,
-                tap,
                 stats.clone(),
-                device_lost.clone(),
+                health.clone(),
             )?
         }
         None => audio::open_null(
-            out_cons,
+            (out_cons, tap),
+            home.clone(),
             (opts.block / 2).max(16),
             rate,
-            tap,
             stats.clone(),
             quit.clone(),
         ),
@@ -425,9 +427,26 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         }
         _ => tracing::info!("real-time scheduling off (--rt-priority 0)"),
     }
-    let latency_frames = ring_target + audio.device_buffer;
+    let audio_description = audio.description.clone();
+    let device_buffer = audio.device_buffer;
+    let mut supervisor = AudioSupervisor::new(
+        DeviceRequest {
+            kind,
+            name: opts.device.clone(),
+            sample_rate: rate,
+            block: opts.block,
+        },
+        audio,
+        home,
+        returns,
+        stats.clone(),
+        health,
+        quit.clone(),
+        ring_target,
+    );
+    supervisor.set_null_priority(rt.map(|p| p.audio));
+    let latency_frames = supervisor.latency_frames();
     let latency_ms = 1000.0 * latency_frames as f32 / rate as f32;
-    stats.set_latency_ms(latency_ms);
 
     let router_cfg = RouterConfig {
         sample_rate: rate as f64,
@@ -472,11 +491,11 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         opts.voices,
         opts.block
     );
-    tracing::info!("audio: {}", audio.description);
+    tracing::info!("audio: {audio_description}");
     tracing::info!(
         "output latency: {latency_ms:.1} ms ({} frames ring + {} frames device)",
         ring_target,
-        audio.device_buffer
+        device_buffer
     );
     println!("listening udp {local}");
     use std::io::Write as _;
@@ -484,7 +503,6 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
 
     let mut buf = vec![0u8; 65536];
     let mut out = Output::default();
-    let mut lost_reported = false;
     while !quit.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
             Ok((n, from)) => handle_packet(&buf[..n], from, &mut router, &clock, &stats, &mut out),
@@ -517,16 +535,11 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         if out.quit {
             quit.store(true, Ordering::Relaxed);
         }
-        if device_lost.load(Ordering::Relaxed) && !lost_reported {
-            tracing::error!(
-                "audio: the output device reported an error (lost?); the server keeps running"
-            );
-            lost_reported = true;
-        }
+        supervisor.poll();
     }
     tracing::info!("shutting down");
     let _ = engine_handle.join();
-    audio.close();
+    supervisor.close();
     if let Some(r) = recorder {
         match r.finish() {
             Ok(frames) => tracing::info!(
