@@ -49,6 +49,9 @@ def parse(d):
     return addr, args
 
 
+LOG = subprocess.DEVNULL  # --log FILE: the servers' logs
+
+
 def bench_instrument(folder):
     with open(os.path.join(ROOT, "tests", "fixtures", "good_small.json")) as f:
         inst = json.load(f)
@@ -67,7 +70,7 @@ def trial(voices, seconds, audio, block):
     proc = subprocess.Popen(
         [BIN, "serve", "--audio", audio, "--port", "0", "--midi", "none", "--voices", str(voices),
          "--block", str(block), "--instruments", folder],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE, stderr=LOG, text=True)
     try:
         line = proc.stdout.readline().strip()
         host, port = line.rsplit(" ", 1)[1].rsplit(":", 1)
@@ -105,7 +108,11 @@ def main():
     ap.add_argument("--max", type=int, default=32)
     ap.add_argument("--audio", default="null")
     ap.add_argument("--block", type=int, default=256)
+    ap.add_argument("--log", help="append the servers' logs to this file")
     a = ap.parse_args()
+    global LOG
+    if a.log:
+        LOG = open(a.log, "a")
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release")
     lo, hi, best, latency = a.min, a.max, 0, None

@@ -150,6 +150,7 @@ impl EngineThread {
         let mut inter = vec![0.0f32; 2 * block];
         let mut pending: VecDeque<Timed> = VecDeque::with_capacity(PENDING_CAPACITY);
         let mut load = 0.0f32;
+        let mut worst = 0.0f32;
         while !self.quit.load(Ordering::Relaxed) {
             if self.out.occupied_len() / 2 >= self.target_frames
                 || self.out.vacant_len() < 2 * block
@@ -178,6 +179,13 @@ impl EngineThread {
             self.engine
                 .process_scheduled(&mut l, &mut r, sink, |limit| pop_due(&mut pending, limit));
             let used = t0.elapsed().as_secs_f32() / period.as_secs_f32();
+            if used > worst {
+                worst = used;
+                self.stats.set_worst_block(worst);
+            }
+            if used > 1.0 {
+                SharedStats::add(&self.stats.slow_blocks, 1);
+            }
             load = if load == 0.0 {
                 used
             } else {
@@ -550,11 +558,14 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         }
     }
     tracing::info!(
-        "stopped: {} underruns, {} late bundles, {} dropped messages, {} clamped values",
+        "stopped: {} underruns, {} late bundles, {} dropped messages, {} clamped values; \
+         slowest block {:.2} blocks of real time, {} blocks slower than real time",
         stats.underruns.load(Ordering::Relaxed),
         stats.late_bundles.load(Ordering::Relaxed),
         stats.dropped.load(Ordering::Relaxed),
-        stats.clamped.load(Ordering::Relaxed)
+        stats.clamped.load(Ordering::Relaxed),
+        stats.worst_block(),
+        stats.slow_blocks.load(Ordering::Relaxed)
     );
     Ok(())
 }

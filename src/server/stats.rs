@@ -23,6 +23,10 @@ pub struct SharedStats {
     load_bits: AtomicU32,
     /// Output latency in milliseconds, f32 bits.
     latency_bits: AtomicU32,
+    /// Longest block render so far, in blocks of real time (f32 bits).
+    worst_block_bits: AtomicU32,
+    /// Blocks that took longer than their own duration to render.
+    pub slow_blocks: AtomicU64,
 }
 
 impl SharedStats {
@@ -37,6 +41,14 @@ impl SharedStats {
     /// Publishes the engine load.
     pub fn set_load(&self, v: f32) {
         self.load_bits.store(v.to_bits(), Ordering::Relaxed);
+    }
+    /// Longest block render so far, in blocks of real time.
+    pub fn worst_block(&self) -> f32 {
+        f32::from_bits(self.worst_block_bits.load(Ordering::Relaxed))
+    }
+    /// Publishes the longest block render.
+    pub fn set_worst_block(&self, v: f32) {
+        self.worst_block_bits.store(v.to_bits(), Ordering::Relaxed);
     }
     /// Output latency, ms.
     pub fn latency_ms(&self) -> f32 {
