@@ -114,6 +114,7 @@ impl Design {
                 sigma0: MapData::from_f32(&self.sigma0),
                 mask: MapData::from_u8(&self.mask),
             },
+            kan: None,
         }
     }
 

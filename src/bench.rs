@@ -84,6 +84,7 @@ pub fn bench_instrument(n: usize) -> Result<Arc<Instrument>, String> {
             sigma0: MapData::Constant(0.5),
             mask: MapData::Constant(1.0),
         },
+        kan: None,
     };
     Instrument::from_file(file, "bench")
         .map(Arc::new)

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use neirosynth::engine::voice::NoteRequest;
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
 use neirosynth::render::{render_note, NoteSpec, RenderSettings};
@@ -435,7 +434,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Err(bad(format!("--velocity {velocity} is outside 0..1")));
             }
             let inst = load_instrument(&instrument, instruments)?;
-            let mut req = NoteRequest::new(note, velocity);
+            let mut req = inst.note_request(note, velocity);
             let f = &inst.file;
             if excite.is_some() || x.is_some() || y.is_some() {
                 let shape = match excite {

@@ -58,6 +58,12 @@ fn bad_fixtures_are_refused_with_reasons() {
         ("bad_name", OutOfRange, "name", "etc/passwd"),
         ("bad_base64", Size, "maps.sigma0", "invalid base64"),
         ("unstable", Unstable, "maps", "unstable"),
+        (
+            "kan_wrong_size",
+            Size,
+            "kan.layers[0].coef",
+            "has 5 values, needs 6",
+        ),
     ];
     let dir = fixture("bad");
     let on_disk = std::fs::read_dir(&dir).unwrap().count();
@@ -112,4 +118,45 @@ fn save_and_reload_round_trips() {
     let text = serde_json::to_string_pretty(&inst.file).unwrap();
     let again = Instrument::from_json(&text, "roundtrip").unwrap();
     assert_eq!(again.file, inst.file);
+}
+
+/// An instrument's KAN shapes every note: a network saying "−6 dB and a
+/// quarter of the damping above the middle of the range" halves the level of
+/// a high note and lengthens its ring, and leaves a note played with its
+/// own parameters otherwise as filed.
+#[test]
+fn kan_shapes_notes() {
+    use neirosynth::engine::{Engine, EngineConfig};
+    use neirosynth::instrument::kan::KanSpec;
+    let plain = Instrument::load(&fixture("good_small.json")).unwrap();
+    let mut file = plain.file.clone();
+    file.name = "shaped".into();
+    let mut kan = KanSpec::zeroed([40.0, 80.0], &["gain_db", "damping_log2"], 0, 3);
+    kan.layers[0].bias = vec![-6.0, -2.0];
+    file.kan = Some(kan);
+    let shaped = Instrument::from_file(file, "shaped").unwrap();
+    let render = |inst: Instrument| {
+        let inst = std::sync::Arc::new(inst);
+        let mut e = Engine::new(EngineConfig::new(inst.max_buffer_len()));
+        let req = inst.note_request(60.0, 0.8);
+        let plan = inst.plan(req.note, 2.0, 48000.0).unwrap();
+        e.start_voice(1, inst.clone(), plan, &req);
+        let (mut l, mut r) = (vec![0.0; 24000], vec![0.0; 24000]);
+        for (cl, cr) in l.chunks_mut(256).zip(r.chunks_mut(256)) {
+            e.process(cl, cr);
+        }
+        l
+    };
+    let rms = |x: &[f32]| (x.iter().map(|v| (v * v) as f64).sum::<f64>() / x.len() as f64).sqrt();
+    let (a, b) = (render(plain), render(shaped));
+    // The attack (before damping matters): −6 dB.
+    let ratio = rms(&b[..1200]) / rms(&a[..1200]);
+    assert!((ratio - 0.501).abs() < 0.03, "attack level ratio {ratio}");
+    // The tail rings longer with a quarter of the damping: relative to its
+    // attack, the shaped note's tail is clearly louder.
+    let tail = rms(&b[12000..]) / rms(&a[12000..]);
+    assert!(
+        tail > 1.4 * ratio,
+        "tail ratio {tail} vs attack ratio {ratio}"
+    );
 }

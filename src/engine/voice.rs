@@ -101,6 +101,8 @@ pub struct NoteRequest {
     pub damping: f32,
     /// Brightness 0..1: scales the contact time (0.5 = the instrument's).
     pub brightness: f32,
+    /// Contact-time scale from the instrument's note shaping (1 = as filed).
+    pub contact_scale: f32,
     /// What started the voice (for note-off matching): a caller-chosen key.
     pub key: u64,
 }
@@ -118,6 +120,7 @@ impl NoteRequest {
             delay_frames: 0,
             damping: 1.0,
             brightness: 0.5,
+            contact_scale: 1.0,
             key: 0,
         }
     }
@@ -388,7 +391,8 @@ impl Voice {
         self.pick_from = pk;
         let v = req.velocity.clamp(0.0, 1.0);
         // Harder is brighter: contact time halves at velocity 1, doubles at 0.
-        self.contact_s = (f.excitation.contact_ms * 1e-3 * 2f64.powf(1.0 - 2.0 * v as f64)) as f32;
+        self.contact_s = (f.excitation.contact_ms * 1e-3 * 2f64.powf(1.0 - 2.0 * v as f64)) as f32
+            * req.contact_scale.clamp(0.25, 4.0);
         self.brightness = req.brightness.clamp(0.0, 1.0);
         self.excite_width = f.excitation.width as f32;
         // Equal loudness across pitch: a strike's mode amplitude falls as 1/f.

@@ -52,6 +52,9 @@ pub struct InstrumentFile {
     pub provenance: Provenance,
     /// The per-node maps.
     pub maps: MapsSpec,
+    /// Optional note/velocity shaping network (trained multi-note instruments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kan: Option<super::kan::KanSpec>,
 }
 
 /// Mesh size in nodes.

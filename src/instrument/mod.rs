@@ -24,6 +24,7 @@
 
 pub mod bank;
 pub mod format;
+pub mod kan;
 
 use std::path::Path;
 
@@ -266,6 +267,18 @@ impl Instrument {
         check("ranges.note[1]", file.ranges.note[1], HIGHEST_NOTE, 127.0)?;
         check("ranges.damping[0]", file.ranges.damping[0], 0.0, 1.0)?;
         check("ranges.damping[1]", file.ranges.damping[1], 1.0, 100.0)?;
+        if let Some(k) = &file.kan {
+            k.validate().map_err(|(field, reason)| {
+                let kind = if reason.contains("NaN") {
+                    FaultKind::NotFinite
+                } else if reason.contains("values, needs") || reason.contains("gives") {
+                    FaultKind::Size
+                } else {
+                    FaultKind::OutOfRange
+                };
+                err(&field, reason, kind)
+            })?;
+        }
 
         // Maps.
         let n = w * h;
@@ -405,6 +418,19 @@ impl Instrument {
             kappa_k2,
             k,
         }
+    }
+
+    /// A note request with this instrument's note shaping applied (its KAN,
+    /// if it has one: detune, damping, contact time, strike position and
+    /// level for this note and velocity). Callers add their own parameters
+    /// on top.
+    pub fn note_request(&self, note: f64, velocity: f32) -> crate::engine::voice::NoteRequest {
+        let mut req = crate::engine::voice::NoteRequest::new(note, velocity);
+        if let Some(k) = &self.file.kan {
+            k.shape(note, velocity as f64)
+                .apply(&mut req, self.file.excitation.shape);
+        }
+        req
     }
 
     /// Plans a note: the finest level at one step per sample whose

@@ -357,7 +357,7 @@ impl Router {
                 velocity,
             } => {
                 let (i, inst) = self.instrument(&inst)?;
-                let mut req = NoteRequest::new(note as f64, velocity);
+                let mut req = inst.note_request(note as f64, velocity);
                 req.key = note_key(i, note as f64);
                 self.start_voice(None, inst, req, None, frame, out)?;
             }
@@ -379,7 +379,7 @@ impl Router {
                 params,
             } => {
                 let (_, inst) = self.instrument(&inst)?;
-                let mut req = NoteRequest::new(note as f64, velocity);
+                let mut req = inst.note_request(note as f64, velocity);
                 let f = &inst.file;
                 let mut pick = [
                     f.pickups.left[0] as f32,
@@ -546,7 +546,7 @@ impl Router {
                     format!("channel {}: no instrument at index {idx}", channel + 1)
                 })?;
                 let vel = self.midi.map.velocity_curve(channel).apply(velocity);
-                let mut req = NoteRequest::new(note as f64 + self.midi.bend(channel), vel);
+                let mut req = inst.note_request(note as f64 + self.midi.bend(channel), vel);
                 req.key = midi_key(channel, note);
                 let (sx, sy) = self.midi.strike(channel);
                 if sx.is_some() || sy.is_some() {
