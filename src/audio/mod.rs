@@ -233,6 +233,13 @@ impl OpenAudio {
     }
 }
 
+/// The null back-end's period for `block`-frame engine blocks: a quarter
+/// block (at least 16 frames), so the engine gets more slack at the same
+/// latency (see the server's ring target).
+pub fn null_period(block: usize) -> usize {
+    (block / 4).max(16)
+}
+
 /// Starts the null back-end: a thread that consumes `block` frames every
 /// block period, on a deadline clock (no drift).
 /// The thread stops on `quit` (the server's) or when the back-end is

@@ -157,7 +157,7 @@ impl AudioSupervisor {
         let audio = open_null(
             returned,
             self.home.clone(),
-            (self.request.block / 2).max(16),
+            super::null_period(self.request.block),
             self.request.sample_rate,
             self.stats.clone(),
             self.quit.clone(),

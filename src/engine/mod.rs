@@ -122,6 +122,11 @@ impl Engine {
         self.pool.promote(priority)
     }
 
+    /// Pins voice worker `i` to CPU `first + i` (modulo the CPUs present).
+    pub fn pin_workers(&self, first: usize) -> Result<(), String> {
+        self.pool.pin(first)
+    }
+
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.cfg

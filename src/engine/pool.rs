@@ -82,6 +82,14 @@ impl WorkerPool {
         Ok(self.handles.len())
     }
 
+    /// Pins worker `i` to CPU `first + i` (modulo the CPUs present).
+    pub fn pin(&self, first: usize) -> Result<(), String> {
+        for (i, h) in self.handles.iter().enumerate() {
+            super::priority::pin(h, first + i)?;
+        }
+        Ok(())
+    }
+
     /// Runs `f(i)` for every `i < total` across the pool; returns when all are done.
     pub fn run(&mut self, total: usize, f: &(dyn Fn(usize) + Sync)) {
         if total == 0 {
@@ -107,8 +115,18 @@ impl WorkerPool {
             t.unpark();
         }
         work(&self.shared, self.epoch);
+        // Wait for the items other threads are rendering. Spin first (they
+        // finish within microseconds of each other), then yield: under
+        // SCHED_FIFO a worker woken onto this thread's core runs only when
+        // this thread yields (a system call, but no lock and no allocation).
+        let mut spins = 0u32;
         while self.shared.done.load(Ordering::Acquire) < total {
-            std::hint::spin_loop();
+            spins += 1;
+            if spins < 1000 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
         self.shared
             .job

@@ -57,6 +57,39 @@ pub fn promote<T>(handle: &std::thread::JoinHandle<T>, priority: i32) -> Result<
     }
 }
 
+/// Pins the thread of `handle` to CPU `cpu` (modulo the CPUs present).
+///
+/// Render threads at the same real-time priority must not share a core: a
+/// thread spinning at the block barrier would keep its partner waiting.
+pub fn pin<T>(handle: &std::thread::JoinHandle<T>, cpu: usize) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::thread::JoinHandleExt;
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; the handle's thread
+        // is alive while we hold the handle.
+        let rc = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu % n, &mut set);
+            libc::pthread_setaffinity_np(
+                handle.as_pthread_t(),
+                std::mem::size_of::<libc::cpu_set_t>(),
+                &set,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::from_raw_os_error(rc).to_string())
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (handle, cpu);
+        Err("thread pinning is only set up on Linux".into())
+    }
+}
+
 /// The calling thread's scheduling policy is `SCHED_FIFO`.
 pub fn current_thread_is_realtime() -> bool {
     #[cfg(target_os = "linux")]

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use super::excitation::Excitation;
 use crate::instrument::format::ExciteShape;
 use crate::instrument::{note_to_hz, Instrument, NotePlan};
+use crate::physics::aligned::AlignedF32;
 use crate::physics::body::Layout;
 use crate::physics::certificate::{Certificate, LIMIT};
 use crate::physics::scheme::{
@@ -202,7 +203,7 @@ pub struct Voice {
     /// Four state buffers, each `capacity` long: two displacement buffers
     /// (current and previous/next, swapped every step) and two auxiliary
     /// `w` buffers (current and next).
-    state_buf: Vec<f32>,
+    state_buf: AlignedF32,
     capacity: usize,
     /// Which of each pair is current.
     flip: bool,
@@ -247,6 +248,14 @@ impl Voice {
     /// Allocates a voice able to play meshes up to `capacity` padded nodes
     /// in blocks of up to `max_block` frames.
     pub fn new(capacity: usize, max_block: usize) -> Self {
+        // Whole lanes, so each of the four state buffers starts 32-byte
+        // aligned; and buffers spaced ±1 KiB modulo 4 KiB, so the kernel's
+        // loads never alias its recent stores in the low address bits
+        // (x86 "4K aliasing" stalls the loads).
+        let mut capacity = capacity.next_multiple_of(8);
+        while (capacity * 4) % 4096 != 1024 && (capacity * 4) % 4096 != 3072 {
+            capacity += 8;
+        }
         Self {
             id: 0,
             state: VoiceState::Idle,
@@ -259,7 +268,7 @@ impl Voice {
             plan: None,
             layout: Layout::new(1, 1),
             sample_rate: 48000.0,
-            state_buf: vec![0.0; 4 * capacity],
+            state_buf: AlignedF32::zeroed(4 * capacity),
             capacity,
             flip: false,
             coef: Coefficients::zeroed(capacity),

@@ -1,6 +1,7 @@
 //! The wave physics: bodies, the finite-difference scheme, its stability
 //! certificate and eigen-analysis. Pure numerics, no engine or I/O.
 
+pub mod aligned;
 pub mod body;
 pub mod certificate;
 pub mod modes;

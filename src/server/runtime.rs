@@ -186,6 +186,7 @@ impl EngineThread {
             if used > 1.0 {
                 SharedStats::add(&self.stats.slow_blocks, 1);
             }
+            self.stats.record_block_time(used);
             load = if load == 0.0 {
                 used
             } else {
@@ -356,9 +357,18 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         None => (None, None),
     };
 
-    // The engine keeps the ring 1.5 blocks full: with the null back-end
-    // pulling half blocks, that leaves a block of slack for scheduling jitter.
-    let ring_target = opts.block + opts.block / 2;
+    // The engine refills the ring whenever it holds less than the target.
+    // The block it renders must be done before the ring runs dry: the slack
+    // is the target minus one device period. Latency is target + period, so
+    // for the null back-end (whose period is ours to choose) a quarter-block
+    // period and a 1.75-block target give 1.5 blocks of slack at 2 blocks of
+    // latency; a device's own period comes on top of 1.5 blocks.
+    let null_period = audio::null_period(opts.block);
+    let ring_target = if cpal_dev.is_some() {
+        opts.block + opts.block / 2
+    } else {
+        2 * opts.block - null_period
+    };
     let engine_thread = EngineThread {
         engine,
         commands: cmd_cons,
@@ -373,12 +383,19 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         target_frames: ring_target,
     };
     let rt = (opts.rt_priority > 0).then(|| RealtimePriority::new(opts.rt_priority as i32));
-    let rt_workers = rt.map(|p| engine_thread.engine.promote_workers(p.engine));
+    let rt_workers = rt.map(|p| {
+        // One render thread per core: the engine thread on CPU 0, workers after it.
+        let _ = engine_thread.engine.pin_workers(1);
+        engine_thread.engine.promote_workers(p.engine)
+    });
     let engine_handle = std::thread::Builder::new()
         .name("neirosynth-engine".into())
         .spawn(move || engine_thread.run())
         .map_err(|e| e.to_string())?;
-    let rt_engine = rt.map(|p| priority::promote(&engine_handle, p.engine));
+    let rt_engine = rt.map(|p| {
+        let _ = priority::pin(&engine_handle, 0);
+        priority::promote(&engine_handle, p.engine)
+    });
 
     let audio = match cpal_dev {
         Some((dev, cfg, name)) => {
@@ -401,7 +418,7 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         None => audio::open_null(
             (out_cons, tap),
             home.clone(),
-            (opts.block / 2).max(16),
+            null_period,
             rate,
             stats.clone(),
             quit.clone(),
@@ -559,11 +576,14 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
     }
     tracing::info!(
         "stopped: {} underruns, {} late bundles, {} dropped messages, {} clamped values; \
-         slowest block {:.2} blocks of real time, {} blocks slower than real time",
+         block render times (blocks of real time) p50 < {:.1}, p99 < {:.1}, max {:.2}; \
+         {} blocks slower than real time",
         stats.underruns.load(Ordering::Relaxed),
         stats.late_bundles.load(Ordering::Relaxed),
         stats.dropped.load(Ordering::Relaxed),
         stats.clamped.load(Ordering::Relaxed),
+        stats.block_time_quantile(0.5),
+        stats.block_time_quantile(0.99),
         stats.worst_block(),
         stats.slow_blocks.load(Ordering::Relaxed)
     );

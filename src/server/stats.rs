@@ -27,7 +27,12 @@ pub struct SharedStats {
     worst_block_bits: AtomicU32,
     /// Blocks that took longer than their own duration to render.
     pub slow_blocks: AtomicU64,
+    /// Histogram of block render times in tenths of a block (last bucket: ≥ 3).
+    block_times: [AtomicU64; BLOCK_TIME_BUCKETS],
 }
+
+/// Buckets of the block-time histogram (tenths of a block, 0 to 3 blocks).
+pub const BLOCK_TIME_BUCKETS: usize = 31;
 
 impl SharedStats {
     /// Adds `n` to a counter.
@@ -41,6 +46,29 @@ impl SharedStats {
     /// Publishes the engine load.
     pub fn set_load(&self, v: f32) {
         self.load_bits.store(v.to_bits(), Ordering::Relaxed);
+    }
+    /// Counts one block that took `blocks` of real time to render.
+    pub fn record_block_time(&self, blocks: f32) {
+        let i = ((blocks * 10.0) as usize).min(BLOCK_TIME_BUCKETS - 1);
+        self.block_times[i].fetch_add(1, Ordering::Relaxed);
+    }
+    /// The block time (in blocks of real time, to a tenth) under which a
+    /// share `q` (0..1) of the blocks rendered.
+    pub fn block_time_quantile(&self, q: f64) -> f32 {
+        let counts: Vec<u64> = self
+            .block_times
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        let mut seen = 0;
+        for (i, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen as f64 >= q * total as f64 {
+                return (i + 1) as f32 / 10.0;
+            }
+        }
+        BLOCK_TIME_BUCKETS as f32 / 10.0
     }
     /// Longest block render so far, in blocks of real time.
     pub fn worst_block(&self) -> f32 {
