@@ -915,7 +915,7 @@ impl<T: Real> Model<T> {
     /// of `p` under `mode` (the figure [`Gradients::memory_bytes`] reports):
     /// checkpoints (2 states each, plus the auxiliary field at checkpoints
     /// inside the strike), the pickup record, the segment buffer(s) of
-    /// `K + 1` states and 11 work arrays.
+    /// `K + 1` states and 10 work arrays.
     pub fn adjoint_memory(&self, p: &Params<T>, steps: usize, mode: Checkpointing) -> usize {
         let len = self.layout.len;
         let seg = self.segment_len(steps, mode);
@@ -928,7 +928,7 @@ impl<T: Real> Model<T> {
             let buffers = if self.threads >= 2 && nseg >= 2 { 2 } else { 1 };
             (2 * nseg + aux) * len + buffers * (seg + 1) * len
         };
-        (states + steps + 11 * len) * std::mem::size_of::<T>()
+        (states + steps + 10 * len) * std::mem::size_of::<T>()
     }
 
     /// The gradient of a loss `L(y)` with `dloss_dy = ∂L/∂y` (one value per
@@ -989,15 +989,9 @@ impl<T: Real> Model<T> {
         // Strike sums (f64): Σ env·P, Σ env'·P, Σ env·Px, Σ env·Py.
         let mut sg = [0.0f64; 4];
         let active = st.active_steps();
-        let mut first = true;
         let mut do_segment = |adj: &mut AdjointState<T>, j: usize, buf: &[T]| {
             let t0 = j * seg;
             let cnt = seg.min(steps - t0);
-            if first {
-                // N u_{T−1}.
-                neighbour_sum(&self.layout, &buf[cnt * len..(cnt + 1) * len], &mut adj.nu);
-                first = false;
-            }
             for m in (1..=cnt).rev() {
                 let t = t0 + m - 1;
                 if t < active {
@@ -1017,8 +1011,7 @@ impl<T: Real> Model<T> {
                     }
                 }
                 let ut = &buf[m * len..(m + 1) * len];
-                let um = &buf[(m - 1) * len..m * len];
-                adjoint_step(&self.layout, &cf, adj, ut, um);
+                adjoint_step(&self.layout, &cf, adj, ut);
                 if t >= 1 {
                     let lam = gain * dloss_dy[t - 1];
                     for (k, &q) in tap_nodes.iter().enumerate() {
@@ -1227,15 +1220,13 @@ struct AdjointState<T> {
     v: Vec<T>,
     /// `v_t`.
     v_next: Vec<T>,
-    /// `N u_t`, overwritten with `N u_{t−1}`.
-    nu: Vec<T>,
     /// `Σ p_{t+1} u_t`.
     gc: Vec<T>,
-    /// `Σ p_{t+1} u_{t−1}`.
+    /// `Σ p_{t+2} u_t` (= `Σ p_{t+1} u_{t−1}`).
     gd: Vec<T>,
     /// `Σ p_{t+1} N u_t`.
     geu: Vec<T>,
-    /// `Σ p_{t+1} N u_{t−1}`.
+    /// `Σ p_{t+2} N u_t` (= `Σ p_{t+1} N u_{t−1}`).
     gev: Vec<T>,
 }
 
@@ -1247,7 +1238,6 @@ impl<T: Real> AdjointState<T> {
             p2: z(),
             v: z(),
             v_next: z(),
-            nu: z(),
             gc: z(),
             gd: z(),
             geu: z(),
@@ -1255,27 +1245,7 @@ impl<T: Real> AdjointState<T> {
         }
     }
     fn bytes(&self) -> usize {
-        9 * self.p1.len() * std::mem::size_of::<T>()
-    }
-}
-
-/// `out = N u` (neighbour sum) on the interior.
-fn neighbour_sum<T: Real>(l: &Layout, u: &[T], out: &mut [T]) {
-    let (width, s) = (l.width, l.stride);
-    for y in 1..=l.height {
-        let o = y * s + 1;
-        let (ul, ur) = (&u[o - 1..o - 1 + width], &u[o + 1..o + 1 + width]);
-        let out = &mut out[o..o + width];
-        if l.is_1d() {
-            for x in 0..width {
-                out[x] = ul[x] + ur[x];
-            }
-        } else {
-            let (uu, ud) = (&u[o - s..o - s + width], &u[o + s..o + s + width]);
-            for x in 0..width {
-                out[x] = (ul[x] + ur[x]) + (uu[x] + ud[x]);
-            }
-        }
+        8 * self.p1.len() * std::mem::size_of::<T>()
     }
 }
 
@@ -1359,88 +1329,158 @@ fn forward_step_generic<T: Real>(
     }
 }
 
-/// One backward step (fused): `p_t = C·p_{t+1} − D·p_{t+2} + N v_{t+1}`,
-/// `v_t = E·((a+b)·p_t − b·p_{t+1})`, and the accumulation of the step's
-/// coefficient gradients against `u_t`, `u_{t−1}`.
+/// The arrays of one backward step, each a separate argument so that the
+/// compiler knows the mutable ones alias nothing (no run-time alias checks
+/// in the row loops).
+macro_rules! adjoint_args {
+    ($l:ident, $cf:ident, $st:ident, $ut:ident) => {
+        (
+            $l,
+            &$cf.c[..],
+            &$cf.d[..],
+            &$cf.e[..],
+            $cf.ab,
+            $cf.b,
+            &$st.p1[..],
+            &mut $st.p2[..],
+            &$st.v[..],
+            &mut $st.v_next[..],
+            $ut,
+            &mut $st.gc[..],
+            &mut $st.gd[..],
+            &mut $st.geu[..],
+            &mut $st.gev[..],
+        )
+    };
+}
+
+/// One backward step (fused): `p_t = C·p_{t+1} − D·p_{t+2} + N v_{t+1}`
+/// into `p2`, `v_t = E·((a+b)·p_t − b·p_{t+1})` into `v_next`, and the
+/// step's coefficient-gradient sums against `u_t`:
+/// `gc += p_{t+1}u_t`, `gd += p_{t+2}u_t`, `geu += p_{t+1}(N u_t)`,
+/// `gev += p_{t+2}(N u_t)`.
 #[inline]
-fn adjoint_step<T: Real>(l: &Layout, cf: &Coefs<T>, st: &mut AdjointState<T>, ut: &[T], um: &[T]) {
+fn adjoint_step<T: Real>(l: &Layout, cf: &Coefs<T>, st: &mut AdjointState<T>, ut: &[T]) {
+    let (l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev) = adjoint_args!(l, cf, st, ut);
     #[cfg(target_arch = "x86_64")]
     {
         if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
             // SAFETY: AVX2 support was checked at run time.
-            unsafe { adjoint_step_avx2(l, cf, st, ut, um) };
+            unsafe { adjoint_avx2(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev) };
             return;
         }
     }
-    adjoint_step_generic(l, cf, st, ut, um)
+    adjoint_plain(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn adjoint_step_avx2<T: Real>(
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn adjoint_avx2<T: Real>(
     l: &Layout,
-    cf: &Coefs<T>,
-    st: &mut AdjointState<T>,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    p1: &[T],
+    p2: &mut [T],
+    v: &[T],
+    vo: &mut [T],
     ut: &[T],
-    um: &[T],
+    gc: &mut [T],
+    gd: &mut [T],
+    geu: &mut [T],
+    gev: &mut [T],
 ) {
-    adjoint_step_generic(l, cf, st, ut, um)
+    adjoint_generic(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
 }
 
-#[inline(always)]
-fn adjoint_step_generic<T: Real>(
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn adjoint_plain<T: Real>(
     l: &Layout,
-    cf: &Coefs<T>,
-    st: &mut AdjointState<T>,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    p1: &[T],
+    p2: &mut [T],
+    v: &[T],
+    vo: &mut [T],
     ut: &[T],
-    um: &[T],
+    gc: &mut [T],
+    gd: &mut [T],
+    geu: &mut [T],
+    gev: &mut [T],
+) {
+    adjoint_generic(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn adjoint_generic<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    p1: &[T],
+    p2: &mut [T],
+    v: &[T],
+    vo: &mut [T],
+    ut: &[T],
+    gc: &mut [T],
+    gd: &mut [T],
+    geu: &mut [T],
+    gev: &mut [T],
 ) {
     let (width, s) = (l.width, l.stride);
-    let (ab, b) = (cf.ab, cf.b);
-    let one_d = l.is_1d();
     for y in 1..=l.height {
         let o = y * s + 1;
         let r = o..o + width;
-        let (c, d, e) = (&cf.c[r.clone()], &cf.d[r.clone()], &cf.e[r.clone()]);
-        let p1 = &st.p1[r.clone()];
-        let p2 = &mut st.p2[r.clone()];
-        let vo = &mut st.v_next[r.clone()];
-        let v = &st.v;
+        let (c, d, e) = (&c[r.clone()], &d[r.clone()], &e[r.clone()]);
+        let (q1, q2, vn) = (&p1[r.clone()], &mut p2[r.clone()], &mut vo[r.clone()]);
         let (vl, vr) = (&v[o - 1..o - 1 + width], &v[o + 1..o + 1 + width]);
-        let (u0, u1) = (&ut[r.clone()], &um[r.clone()]);
-        let (ml, mr) = (&um[o - 1..o - 1 + width], &um[o + 1..o + 1 + width]);
-        let nu = &mut st.nu[r.clone()];
-        let gc = &mut st.gc[r.clone()];
-        let gd = &mut st.gd[r.clone()];
-        let geu = &mut st.geu[r.clone()];
-        let gev = &mut st.gev[r.clone()];
-        if one_d {
+        let (u0, ul, ur) = (
+            &ut[r.clone()],
+            &ut[o - 1..o - 1 + width],
+            &ut[o + 1..o + 1 + width],
+        );
+        let (gc, gd, geu, gev) = (
+            &mut gc[r.clone()],
+            &mut gd[r.clone()],
+            &mut geu[r.clone()],
+            &mut gev[r],
+        );
+        if l.is_1d() {
             for x in 0..width {
-                let q = p1[x];
-                let n = (c[x] * q - d[x] * p2[x]) + (vl[x] + vr[x]);
-                p2[x] = n;
-                vo[x] = e[x] * (ab * n - b * q);
+                let (q, qq) = (q1[x], q2[x]);
+                let pn = (c[x] * q - d[x] * qq) + (vl[x] + vr[x]);
+                q2[x] = pn;
+                vn[x] = e[x] * (ab * pn - b * q);
+                let su = ul[x] + ur[x];
                 gc[x] += q * u0[x];
-                gd[x] += q * u1[x];
-                geu[x] += q * nu[x];
-                let nm = ml[x] + mr[x];
-                gev[x] += q * nm;
-                nu[x] = nm;
+                gd[x] += qq * u0[x];
+                geu[x] += q * su;
+                gev[x] += qq * su;
             }
         } else {
             let (vu, vd) = (&v[o - s..o - s + width], &v[o + s..o + s + width]);
-            let (mu, md) = (&um[o - s..o - s + width], &um[o + s..o + s + width]);
+            let (uu, ud) = (&ut[o - s..o - s + width], &ut[o + s..o + s + width]);
             for x in 0..width {
-                let q = p1[x];
-                let n = (c[x] * q - d[x] * p2[x]) + ((vl[x] + vr[x]) + (vu[x] + vd[x]));
-                p2[x] = n;
-                vo[x] = e[x] * (ab * n - b * q);
+                let (q, qq) = (q1[x], q2[x]);
+                let pn = (c[x] * q - d[x] * qq) + ((vl[x] + vr[x]) + (vu[x] + vd[x]));
+                q2[x] = pn;
+                vn[x] = e[x] * (ab * pn - b * q);
+                let su = (ul[x] + ur[x]) + (uu[x] + ud[x]);
                 gc[x] += q * u0[x];
-                gd[x] += q * u1[x];
-                geu[x] += q * nu[x];
-                let nm = (ml[x] + mr[x]) + (mu[x] + md[x]);
-                gev[x] += q * nm;
-                nu[x] = nm;
+                gd[x] += qq * u0[x];
+                geu[x] += q * su;
+                gev[x] += qq * su;
             }
         }
     }
