@@ -443,3 +443,68 @@ fn to_f32(p: &Params<f64>) -> Params<f32> {
         gain: p.gain as f32,
     }
 }
+
+/// The f32 gradient (the one training uses) agrees with the f64 one on a
+/// longer run, per parameter group.
+#[test]
+fn f32_gradient_tracks_f64() {
+    let m64 = Model::<f64>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
+    let m32 = Model::<f32>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
+    let mut rng = Rng(53);
+    // Both at the same (f32-representable) point.
+    let p32 = to_f32(&params::<f64>(m64.nodes(), 0.2, &mut rng));
+    let p64 = to_f64(&p32);
+    let r: Vec<f64> = (0..3000).map(|_| rng.next()).collect();
+    let r32: Vec<f32> = r.iter().map(|&v| v as f32).collect();
+    let g64 = m64.gradient(&p64, &r, Checkpointing::Auto).unwrap().grad;
+    let g32 = to_f64(&m32.gradient(&p32, &r32, Checkpointing::Auto).unwrap().grad);
+    let mut worst: f64 = 0.0;
+    for group in [
+        Group::Stiffness,
+        Group::Sigma0,
+        Group::A,
+        Group::B,
+        Group::Kappa,
+        Group::StrikeX,
+        Group::StrikeY,
+        Group::Amplitude,
+        Group::Contact,
+        Group::Gain,
+    ] {
+        let d = direction(m64.nodes(), group, &mut rng);
+        let (a, b) = (g64.dot(&d), g32.dot(&d));
+        let rel = (a - b).abs() / a.abs();
+        eprintln!("  {group:?}: f64 {a:.6e} f32 {b:.6e} rel {rel:.1e}");
+        assert!(rel < 1e-2, "{group:?}: f64 {a:e} vs f32 {b:e}");
+        worst = worst.max(rel);
+    }
+    eprintln!("f32 vs f64 gradient, 3000 steps: worst relative difference {worst:.1e}");
+}
+
+/// The benchmark's adjoint iteration runs and reports its figures.
+#[test]
+fn adjoint_bench_runs() {
+    let r = neirosynth::bench::run_adjoint(16, 0.05, 2, 1).unwrap();
+    assert_eq!(r.steps, 2400);
+    assert_eq!(r.threads, 2);
+    assert!(r.forward_s > 0.0 && r.backward_s > 0.0);
+    assert!(r.memory_bytes > 0 && r.segment == 49);
+}
+
+fn to_f64(p: &Params<f32>) -> Params<f64> {
+    let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect();
+    Params {
+        stiffness: f(&p.stiffness),
+        sigma0: f(&p.sigma0),
+        a: p.a as f64,
+        b: p.b as f64,
+        kappa_k2: p.kappa_k2 as f64,
+        strike: StrikeParams {
+            x: p.strike.x as f64,
+            y: p.strike.y as f64,
+            amplitude: p.strike.amplitude as f64,
+            contact_steps: p.strike.contact_steps as f64,
+        },
+        gain: p.gain as f64,
+    }
+}
