@@ -524,6 +524,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     r.forward_s + r.backward_s,
                     r.memory_bytes as f64 / 1e6
                 );
+                if let (Some(f), Some(b), Some(all)) =
+                    (r.forward_cpu_s, r.backward_cpu_s, r.backward_cpu_all_s)
+                {
+                    let other = (all - b).max(0.0);
+                    println!(
+                        "CPU time: forward {f:.3} s, backward {b:.3} s on the adjoint thread + {other:.2} s on the recompute thread; on {} idle core(s) an iteration would take about {:.3} s",
+                        r.threads,
+                        f + b.max(other)
+                    );
+                }
                 println!(
                     "adjoint_iteration_s={:.3} memory_mb={:.2} mesh={mesh} seconds={seconds} threads={}",
                     r.forward_s + r.backward_s,
