@@ -164,8 +164,6 @@ pub struct AdjointBenchResult {
     pub forward_cpu_s: Option<f64>,
     /// CPU seconds of the backward pass on the calling thread (the adjoint).
     pub backward_cpu_s: Option<f64>,
-    /// CPU seconds of the backward pass on all threads (adds the recompute thread's).
-    pub backward_cpu_all_s: Option<f64>,
     /// Steps per checkpoint segment.
     pub segment: usize,
 }
@@ -218,10 +216,10 @@ pub fn run_adjoint(
             .forward_taped(&p, steps, Checkpointing::Auto)
             .map_err(|e| e.to_string())?;
         let t1 = Instant::now();
-        let (c1, p1) = (thread_cpu_s(), process_cpu_s());
+        let c1 = thread_cpu_s();
         let g = model.backward(&p, &tape, &y).map_err(|e| e.to_string())?;
         let t2 = Instant::now();
-        let (c2, p2) = (thread_cpu_s(), process_cpu_s());
+        let c2 = thread_cpu_s();
         assert!(g.grad.is_finite(), "the gradient is finite");
         let r = AdjointBenchResult {
             steps,
@@ -231,7 +229,6 @@ pub fn run_adjoint(
             memory_bytes: g.memory_bytes,
             forward_cpu_s: delta(c0, c1),
             backward_cpu_s: delta(c1, c2),
-            backward_cpu_all_s: delta(p1, p2),
             segment: g.segment,
         };
         let key = |r: &AdjointBenchResult| match (r.forward_cpu_s, r.backward_cpu_s) {
@@ -250,15 +247,4 @@ pub fn thread_cpu_s() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
     Some(ns * 1e-9)
-}
-
-/// CPU time of the whole process including finished threads, seconds
-/// (Linux: user + system time of `/proc/self/stat`, 10 ms ticks).
-pub fn process_cpu_s() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which is in parentheses): state is field 3.
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let (utime, stime): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
-    Some((utime + stime) / 100.0)
 }

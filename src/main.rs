@@ -524,14 +524,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     r.forward_s + r.backward_s,
                     r.memory_bytes as f64 / 1e6
                 );
-                if let (Some(f), Some(b), Some(all)) =
-                    (r.forward_cpu_s, r.backward_cpu_s, r.backward_cpu_all_s)
-                {
-                    let other = (all - b).max(0.0);
+                if let (Some(f), Some(b)) = (r.forward_cpu_s, r.backward_cpu_s) {
+                    // With two threads the recompute thread repeats the forward
+                    // pass alongside the adjoint thread (about `f` of CPU).
+                    let idle = if r.threads >= 2 { f + b.max(f) } else { f + b };
                     println!(
-                        "CPU time: forward {f:.3} s, backward {b:.3} s on the adjoint thread + {other:.2} s on the recompute thread; on {} idle core(s) an iteration would take about {:.3} s",
-                        r.threads,
-                        f + b.max(other)
+                        "CPU time on the calling thread: forward {f:.3} s, backward {b:.3} s; on {} idle core(s) an iteration would take about {idle:.3} s",
+                        r.threads
                     );
                 }
                 println!(
