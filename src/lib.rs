@@ -15,6 +15,8 @@
 //!   (network side; allocation is fine there).
 //! - [`render`], [`inspect`], [`mod@bench`]: offline rendering, reports and
 //!   measurement.
+//! - [`train`]: learning maps from recordings (differentiable model, adjoint
+//!   gradients).
 pub mod audio;
 pub mod bench;
 pub mod control;
@@ -25,3 +27,4 @@ pub mod physics;
 pub mod render;
 pub mod score;
 pub mod server;
+pub mod train;

@@ -203,12 +203,16 @@ enum Command {
         /// Voices (default: four per thread).
         #[arg(long, default_value_t = 0)]
         voices: usize,
-        /// Audio seconds rendered per measurement.
-        #[arg(long, default_value_t = 3.0)]
-        seconds: f64,
-        /// Threads (default: one per core).
+        /// Audio seconds rendered per measurement (default 3; 1 with --adjoint).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Threads (default: one per core; 2 with --adjoint).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Time one training iteration instead (taped forward + adjoint
+        /// backward pass of an N×N membrane) and report its memory.
+        #[arg(long)]
+        adjoint: bool,
     },
 }
 
@@ -492,7 +496,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             voices,
             seconds,
             threads,
+            adjoint,
         } => {
+            let seconds = seconds.unwrap_or(if adjoint { 1.0 } else { 3.0 });
             if engine == EngineKind::Gpu {
                 return Err(bad(
                     "the GPU engine is not part of this build yet; use --engine cpu",
@@ -503,6 +509,41 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             if !seconds.is_finite() || seconds <= 0.0 {
                 return Err(bad("--seconds must be positive"));
+            }
+            if adjoint {
+                let threads = if threads == 0 { 2 } else { threads.min(2) };
+                let r = neirosynth::bench::run_adjoint(mesh, seconds, threads, 3)
+                    .map_err(|e| Failure(1, e))?;
+                println!(
+                    "adjoint: mesh {mesh}×{mesh}, {seconds} s at 48 kHz ({} steps, f32, kernel {}), backward on {} thread(s), checkpoints every {} steps",
+                    r.steps,
+                    neirosynth::bench::simd_name(),
+                    r.threads,
+                    r.segment
+                );
+                println!(
+                    "forward {:.3} s, backward {:.3} s, total {:.3} s per iteration; adjoint memory {:.2} MB",
+                    r.forward_s,
+                    r.backward_s,
+                    r.forward_s + r.backward_s,
+                    r.memory_bytes as f64 / 1e6
+                );
+                if let (Some(f), Some(b)) = (r.forward_cpu_s, r.backward_cpu_s) {
+                    // With two threads the recompute thread repeats the forward
+                    // pass alongside the adjoint thread (about `f` of CPU).
+                    let idle = if r.threads >= 2 { f + b.max(f) } else { f + b };
+                    println!(
+                        "CPU time on the calling thread: forward {f:.3} s, backward {b:.3} s; on {} idle core(s) an iteration would take about {idle:.3} s",
+                        r.threads
+                    );
+                }
+                println!(
+                    "adjoint_iteration_s={:.3} memory_mb={:.2} mesh={mesh} seconds={seconds} threads={}",
+                    r.forward_s + r.backward_s,
+                    r.memory_bytes as f64 / 1e6,
+                    r.threads
+                );
+                return Ok(());
             }
             let inst = neirosynth::bench::bench_instrument(mesh).map_err(|e| Failure(1, e))?;
             let settings = neirosynth::bench::BenchSettings {

@@ -12,7 +12,7 @@ use crate::physics::body::Layout;
 pub const MAX_WINDOW: usize = 64;
 
 /// Velocity scale of a unit-amplitude strike (grid units).
-const STRIKE_SCALE: f32 = 120_000.0;
+pub const STRIKE_SCALE: f32 = 120_000.0;
 /// Displacement scale of a unit-amplitude pluck.
 const PLUCK_SCALE: f32 = 0.2;
 

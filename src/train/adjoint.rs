@@ -1,0 +1,1487 @@
+//! The differentiable forward model of one voice and its exact gradient by
+//! the adjoint-state method.
+//!
+//! # Forward model
+//!
+//! One voice on one mesh level at one step per sample, in the engine's exact
+//! arithmetic (see [`crate::physics::scheme`]): for steps `t = 0 … T−1`,
+//! starting at rest (`u₋₁ = u₀ = 0`),
+//!
+//! ```text
+//! u_{t+1} = C·u_t − D·u_{t−1} + E·N w_t + F_t,     w_t = (a+b)·u_t − b·u_{t−1}
+//! y_t     = g · P u_{t+1}
+//! ```
+//!
+//! with `N` the neighbour sum (symmetric; padding and void nodes are zero),
+//! the per-node coefficients of `fill_coefficients`
+//! (`C = (2 − κk² − (a+b)·s·n)/(1+σ₀k)`, `D = (1 − σ₀k − b·s·n)/(1+σ₀k)`,
+//! `E = s/(1+σ₀k)`), the strike force `F_t` (the engine's raised-cosine
+//! window and envelope, injected after the step as
+//! [`crate::engine::excitation::Excitation::inject`] does), the bilinear
+//! pickup `P` and the output gain `g`. No DC blocker: the trainer applies
+//! it (a fixed linear filter) on the loss side if it wants to.
+//!
+//! # Adjoint recurrence
+//!
+//! With `λ_t = ∂L/∂y_t` and `p_t = dL/du_t` (total derivative through
+//! everything downstream), transposing the two Jacobians
+//! `∂u_{t+1}/∂u_t = C + (a+b)·E·N` and `∂u_{t+1}/∂u_{t−1} = −D − b·E·N`
+//! (`N` symmetric, `C, D, E` diagonal) gives a recurrence of the *same form*
+//! as the scheme, run backwards in time:
+//!
+//! ```text
+//! p_{T+1} = 0,  p_T = g·Pᵀλ_{T−1}
+//! p_t = C·p_{t+1} − D·p_{t+2} + N v_{t+1} + g·Pᵀλ_{t−1},   v_t = E·((a+b)·p_t − b·p_{t+1})
+//! ```
+//!
+//! and the gradients of the coefficients are sums over time of
+//! `p_{t+1}` against the forward states:
+//!
+//! ```text
+//! ∂L/∂C_i = Σ_t p_{t+1,i} u_{t,i}         ∂L/∂D_i = −Σ_t p_{t+1,i} u_{t−1,i}
+//! ∂L/∂E_i = Σ_t p_{t+1,i} (N w_t)_i = (a+b)·U_i − b·V_i
+//! ∂L/∂(a+b)|_w = Σ_i E_i U_i                ∂L/∂b|_w = −Σ_i E_i V_i
+//! U_i = Σ_t p_{t+1,i} (N u_t)_i             V_i = Σ_t p_{t+1,i} (N u_{t−1})_i
+//! ∂L/∂F_{t,i} = p_{t+1,i}                    ∂L/∂g = Σ_t λ_t P u_{t+1}
+//! ```
+//!
+//! The chain rule through `C, D, E, (a+b), b` to the physical parameters
+//! (with `inv = 1/(1+σ₀k)`):
+//!
+//! ```text
+//! ∂L/∂s_i  = inv·(−(a+b)·n_i·∂C − b·n_i·∂D + ∂E)
+//! ∂L/∂σ₀_i = −k·inv·(C·∂C + (1+D)·∂D + E·∂E)
+//! ∂L/∂a    = Σ_i −s_i n_i inv_i ∂C_i + ∂(a+b)|_w
+//! ∂L/∂b    = Σ_i −s_i n_i inv_i (∂C_i + ∂D_i) + ∂(a+b)|_w + ∂b|_w
+//! ∂L/∂κk²  = Σ_i −inv_i ∂C_i
+//! ```
+//!
+//! and through the strike (`F_{t,i} = A·S·k·env_t(n)·ŵ_i(c)`, `ŵ` the
+//! normalised window, `n` the contact time in steps, `c` the centre) to its
+//! amplitude, contact time and position.
+//!
+//! # Checkpointing
+//!
+//! The forward pass keeps `(u_{t−1}, u_t)` every `K` steps (≈ √T by
+//! default). The backward pass walks the segments last to first,
+//! recomputes each segment's states from its checkpoint into a buffer of
+//! `K + 1` states (bit-identical to the forward pass: the auxiliary field is
+//! stored too at checkpoints where the strike still acts, since the engine's
+//! injection rounds it differently) and runs the adjoint over it. Memory is
+//! `(T/K)·2 + (K+1)` states instead of `T`; with two threads a second segment
+//! buffer lets one thread recompute segment `j−1` while the other runs the
+//! adjoint over segment `j`.
+
+use std::fmt::Debug;
+use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub, SubAssign};
+
+use crate::engine::excitation::STRIKE_SCALE;
+use crate::instrument::PLAN_SAFETY;
+use crate::physics::body::{Body, Layout, NodeKind};
+use crate::physics::certificate::{row_bound, Certificate, LIMIT};
+use crate::physics::scheme::{BodyMaps, SchemeParams};
+
+/// The floating-point types the model runs in (`f32` for training, `f64`
+/// for finite-difference checks).
+pub trait Real:
+    Copy
+    + Send
+    + Sync
+    + Debug
+    + Default
+    + PartialOrd
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+{
+    /// Zero.
+    const ZERO: Self;
+    /// One.
+    const ONE: Self;
+    /// Nearest value to `v`.
+    fn from_f64(v: f64) -> Self;
+    /// Widened to `f64`.
+    fn to_f64(self) -> f64;
+    /// Cosine.
+    fn cos(self) -> Self;
+}
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline]
+    fn cos(self) -> Self {
+        f32::cos(self)
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn cos(self) -> Self {
+        f64::cos(self)
+    }
+}
+
+/// Why the model refused to run.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum AdjointError {
+    /// A map or signal of the wrong length.
+    #[error("{what}: expected {expected} values, got {got}")]
+    Length {
+        /// Which input.
+        what: &'static str,
+        /// Expected length.
+        expected: usize,
+        /// Actual length.
+        got: usize,
+    },
+    /// A parameter is NaN or infinite.
+    #[error("parameter {0} is not finite")]
+    NotFinite(&'static str),
+    /// The parameters fail the stability certificate.
+    #[error("unstable: (a+2b)·r + κk² = {value:.4} ≥ {limit}")]
+    Unstable {
+        /// The certificate's value.
+        value: f64,
+        /// The limit it must stay under.
+        limit: f64,
+    },
+    /// The model cannot be built as asked.
+    #[error("invalid model: {0}")]
+    Invalid(String),
+}
+
+/// The strike's differentiable parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct StrikeParams<T> {
+    /// Horizontal position, 0..1 (clamped; the gradient is that of the interior).
+    pub x: T,
+    /// Vertical position, 0..1 (ignored on a string).
+    pub y: T,
+    /// Amplitude (the engine's velocity × loudness).
+    pub amplitude: T,
+    /// Contact time in time steps (real-valued, ≥ 1; the engine rounds `contact_s / k`).
+    pub contact_steps: T,
+}
+
+/// Every trainable parameter θ of one voice. Maps are row-major
+/// `width × height`; entries off the body are ignored (and get zero gradient).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params<T> {
+    /// Stiffness map `s` (relative c²).
+    pub stiffness: Vec<T>,
+    /// Frequency-independent damping map σ₀, 1/s.
+    pub sigma0: Vec<T>,
+    /// `a = c²k²` (global stiffness: the pitch scale).
+    pub a: T,
+    /// `b = 2σ₁k` (frequency-dependent loss).
+    pub b: T,
+    /// `κk²` (support spring).
+    pub kappa_k2: T,
+    /// The strike.
+    pub strike: StrikeParams<T>,
+    /// Output gain.
+    pub gain: T,
+}
+
+impl<T: Real> Params<T> {
+    /// All parameters zero, with maps of `nodes` entries (a gradient accumulator).
+    pub fn zeros(nodes: usize) -> Self {
+        Self {
+            stiffness: vec![T::ZERO; nodes],
+            sigma0: vec![T::ZERO; nodes],
+            a: T::ZERO,
+            b: T::ZERO,
+            kappa_k2: T::ZERO,
+            strike: StrikeParams::default(),
+            gain: T::ZERO,
+        }
+    }
+
+    fn scalars(&self) -> [T; 8] {
+        let s = &self.strike;
+        [
+            self.a,
+            self.b,
+            self.kappa_k2,
+            s.x,
+            s.y,
+            s.amplitude,
+            s.contact_steps,
+            self.gain,
+        ]
+    }
+
+    fn scalars_mut(&mut self) -> [&mut T; 8] {
+        let s = &mut self.strike;
+        [
+            &mut self.a,
+            &mut self.b,
+            &mut self.kappa_k2,
+            &mut s.x,
+            &mut s.y,
+            &mut s.amplitude,
+            &mut s.contact_steps,
+            &mut self.gain,
+        ]
+    }
+
+    /// Inner product `⟨self, other⟩` over every parameter (in `f64`).
+    pub fn dot(&self, other: &Self) -> f64 {
+        let maps: f64 = self
+            .stiffness
+            .iter()
+            .zip(&other.stiffness)
+            .chain(self.sigma0.iter().zip(&other.sigma0))
+            .map(|(a, b)| a.to_f64() * b.to_f64())
+            .sum();
+        let sc: f64 = self
+            .scalars()
+            .iter()
+            .zip(other.scalars())
+            .map(|(a, b)| a.to_f64() * b.to_f64())
+            .sum();
+        maps + sc
+    }
+
+    /// `self += alpha · dir`.
+    pub fn axpy(&mut self, alpha: f64, dir: &Self) {
+        for (v, d) in self
+            .stiffness
+            .iter_mut()
+            .zip(&dir.stiffness)
+            .chain(self.sigma0.iter_mut().zip(&dir.sigma0))
+        {
+            *v = T::from_f64(v.to_f64() + alpha * d.to_f64());
+        }
+        for (v, d) in self.scalars_mut().into_iter().zip(dir.scalars()) {
+            *v = T::from_f64(v.to_f64() + alpha * d.to_f64());
+        }
+    }
+
+    /// True when every value is finite.
+    pub fn is_finite(&self) -> bool {
+        self.stiffness
+            .iter()
+            .chain(&self.sigma0)
+            .chain(self.scalars().iter())
+            .all(|v| v.to_f64().is_finite())
+    }
+}
+
+/// The gradient of a loss with respect to every parameter, and what it cost.
+#[derive(Clone, Debug)]
+pub struct Gradients<T> {
+    /// `∂L/∂θ`, in the shape of [`Params`].
+    pub grad: Params<T>,
+    /// Bytes held by the adjoint pass (checkpoints, segment buffers, work arrays).
+    pub memory_bytes: usize,
+    /// Steps per checkpoint segment used.
+    pub segment: usize,
+    /// Checkpoints stored.
+    pub checkpoints: usize,
+}
+
+/// How the forward states are kept for the backward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Checkpointing {
+    /// Checkpoints every ≈ √T steps.
+    #[default]
+    Auto,
+    /// Checkpoints every `K` steps (clamped to 1..=T).
+    Every(usize),
+    /// Every state of the forward pass is kept (no recomputation).
+    FullHistory,
+}
+
+/// The forward pass's record for the backward pass.
+#[derive(Clone, Debug)]
+pub struct Tape<T> {
+    steps: usize,
+    segment: usize,
+    full: bool,
+    /// `(u_{jK−1}, u_{jK})` per checkpoint `j`, padded.
+    checkpoints: Vec<T>,
+    /// The auxiliary field at checkpoints inside the strike's contact time.
+    aux: Vec<(usize, Vec<T>)>,
+    /// The full history (`u_{−1} … u_{T−1}`) for [`Checkpointing::FullHistory`].
+    history: Vec<T>,
+    /// Pickup before gain, `P u_{t+1}`.
+    raw: Vec<T>,
+}
+
+impl<T> Tape<T> {
+    /// Bytes this tape holds.
+    pub fn bytes(&self) -> usize {
+        let t = std::mem::size_of::<T>();
+        (self.checkpoints.len()
+            + self.aux.iter().map(|a| a.1.len()).sum::<usize>()
+            + self.history.len()
+            + self.raw.len())
+            * t
+    }
+    /// Steps recorded.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+}
+
+/// Per-node coefficient maps in the padded layout.
+#[derive(Clone, Debug)]
+pub struct Coefs<T> {
+    /// Weight of `u`.
+    pub c: Vec<T>,
+    /// Weight of `u⁻` (subtracted).
+    pub d: Vec<T>,
+    /// Weight of the neighbour sum of `w`.
+    pub e: Vec<T>,
+    /// `1/(1+σ₀k)` (zero off the body).
+    pub inv: Vec<T>,
+    /// `a + b`.
+    pub ab: T,
+    /// `b`.
+    pub b: T,
+}
+
+/// Bilinear pickup: padded index of the top-left node and four weights.
+#[derive(Clone, Copy, Debug)]
+struct Tap<T> {
+    i: usize,
+    w: [T; 4],
+}
+
+impl<T: Real> Tap<T> {
+    /// As the engine's `Tap::at` (weights computed in `f64`, rounded to `T`).
+    fn at(layout: &Layout, x: f64, y: f64) -> Self {
+        let gx = x.clamp(0.0, 1.0) * (layout.width - 1) as f64;
+        let gy = y.clamp(0.0, 1.0) * (layout.height - 1) as f64;
+        let (x0, y0) = (
+            gx.floor().min((layout.width - 1) as f64),
+            gy.floor().min((layout.height - 1) as f64),
+        );
+        let (fx, fy) = (T::from_f64(gx - x0), T::from_f64(gy - y0));
+        let one = T::ONE;
+        Self {
+            i: layout.idx(x0 as usize, y0 as usize),
+            w: [
+                (one - fx) * (one - fy),
+                fx * (one - fy),
+                (one - fx) * fy,
+                fx * fy,
+            ],
+        }
+    }
+    #[inline]
+    fn read(&self, stride: usize, u: &[T]) -> T {
+        let i = self.i;
+        self.w[0] * u[i]
+            + self.w[1] * u[i + 1]
+            + self.w[2] * u[i + stride]
+            + self.w[3] * u[i + stride + 1]
+    }
+    fn nodes(&self, stride: usize) -> [usize; 4] {
+        [self.i, self.i + 1, self.i + stride, self.i + stride + 1]
+    }
+}
+
+/// The strike's spatial window, prepared for one set of parameters.
+#[derive(Clone, Debug)]
+struct Strike<T> {
+    /// Padded indices of the window's body nodes.
+    nodes: Vec<usize>,
+    /// Raw window `wx·wy` per node (in `T`, as the engine's arithmetic).
+    wx: Vec<T>,
+    wy: Vec<T>,
+    /// Per-step scale `A·S·k / Σw` (in `T`).
+    scale: T,
+    /// Contact time in steps.
+    n: f64,
+    /// Normalised window and its derivatives in the centre (for gradients).
+    hat: Vec<f64>,
+    dhat_x: Vec<f64>,
+    dhat_y: Vec<f64>,
+}
+
+impl<T: Real> Strike<T> {
+    /// Envelope of step `t` (zero once `t + ½ ≥ n`), as the engine's `inject`.
+    #[inline]
+    fn env(&self, t: usize) -> Option<T> {
+        if (t as f64 + 0.5) >= self.n {
+            return None;
+        }
+        let n = T::from_f64(self.n);
+        let phase = (T::from_f64(t as f64) + T::from_f64(0.5)) / n;
+        let two_pi = T::from_f64(2.0) * T::from_f64(std::f64::consts::PI);
+        Some((T::ONE - (two_pi * phase).cos()) / n)
+    }
+    /// Steps during which the strike acts.
+    fn active_steps(&self) -> usize {
+        (self.n - 0.5).ceil().max(0.0) as usize
+    }
+    /// `∂env_t/∂n` in `f64`.
+    fn denv_dn(&self, t: usize) -> f64 {
+        let n = self.n;
+        let th = 2.0 * std::f64::consts::PI * (t as f64 + 0.5) / n;
+        if t as f64 + 0.5 >= n {
+            return 0.0;
+        }
+        -(1.0 - th.cos()) / (n * n) - th.sin() * th / (n * n)
+    }
+}
+
+/// Bounds the certificate projection keeps parameters in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    /// Stiffness range (the instrument format allows 1e-3..1).
+    pub stiffness: (f64, f64),
+    /// σ₀ range, 1/s (the format allows 0..200).
+    pub sigma0: (f64, f64),
+    /// Smallest contact time in steps.
+    pub min_contact_steps: f64,
+    /// Share of the certificate's limit allowed ([`PLAN_SAFETY`] by default).
+    pub safety: f64,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            stiffness: (1e-3, 1.0),
+            sigma0: (0.0, 200.0),
+            min_contact_steps: 1.0,
+            safety: PLAN_SAFETY,
+        }
+    }
+}
+
+/// The differentiable model of one voice on one mesh level.
+#[derive(Clone, Debug)]
+pub struct Model<T> {
+    body: Body,
+    layout: Layout,
+    /// Padded: 1 on body nodes.
+    is_body: Vec<bool>,
+    /// Padded diagonal Laplacian weight `n`.
+    diag: Vec<T>,
+    /// Time step, seconds.
+    k: f64,
+    tap: Tap<T>,
+    /// Strike window diameter as a share of the mesh width.
+    strike_width: f64,
+    /// Worker threads for the backward pass (1 or 2).
+    threads: usize,
+}
+
+impl<T: Real> Model<T> {
+    /// A model of `body` at time step `k` (seconds), heard at `pickup`
+    /// (0..1 each) and struck with a window of diameter `strike_width`
+    /// (share of the mesh width, as the instrument file's `excitation.width`).
+    pub fn new(
+        body: Body,
+        k: f64,
+        pickup: (f64, f64),
+        strike_width: f64,
+    ) -> Result<Self, AdjointError> {
+        if body.body_nodes() == 0 {
+            return Err(AdjointError::Invalid("the body has no node".into()));
+        }
+        if !(k.is_finite() && k > 0.0) {
+            return Err(AdjointError::Invalid(format!("time step {k}")));
+        }
+        if !(strike_width.is_finite() && strike_width > 0.0) {
+            return Err(AdjointError::Invalid(format!(
+                "strike width {strike_width}"
+            )));
+        }
+        let layout = body.layout();
+        let mut is_body = vec![false; layout.len];
+        let mut diag = vec![T::ZERO; layout.len];
+        for y in 0..body.height {
+            for x in 0..body.width {
+                if body.mask[y * body.width + x] == NodeKind::Body {
+                    let p = layout.idx(x, y);
+                    is_body[p] = true;
+                    diag[p] = T::from_f64(body.diagonal_weight(x, y) as f64);
+                }
+            }
+        }
+        Ok(Self {
+            tap: Tap::at(&layout, pickup.0, pickup.1),
+            body,
+            layout,
+            is_body,
+            diag,
+            k,
+            strike_width,
+            threads: 1,
+        })
+    }
+
+    /// Uses `threads` (1 or 2) for the backward pass: with 2, one thread
+    /// recomputes the previous segment while the other runs the adjoint.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.clamp(1, 2);
+        self
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// The padded layout.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Time step, seconds.
+    pub fn k(&self) -> f64 {
+        self.k
+    }
+
+    /// Nodes of a parameter map (`width × height`).
+    pub fn nodes(&self) -> usize {
+        self.body.width * self.body.height
+    }
+
+    fn check(&self, p: &Params<T>) -> Result<(), AdjointError> {
+        for (what, m) in [("stiffness", &p.stiffness), ("sigma0", &p.sigma0)] {
+            if m.len() != self.nodes() {
+                return Err(AdjointError::Length {
+                    what,
+                    expected: self.nodes(),
+                    got: m.len(),
+                });
+            }
+        }
+        if !p.is_finite() {
+            return Err(AdjointError::NotFinite("θ"));
+        }
+        let cert = self.certificate(p);
+        if !cert.holds() {
+            return Err(AdjointError::Unstable {
+                value: cert.value,
+                limit: LIMIT,
+            });
+        }
+        Ok(())
+    }
+
+    /// The per-node coefficients of `p`, in the engine's arithmetic
+    /// (identical to `fill_coefficients` in `f32`).
+    pub fn coefficients(&self, p: &Params<T>) -> Coefs<T> {
+        let len = self.layout.len;
+        let (mut c, mut d, mut e, mut inv) = (
+            vec![T::ZERO; len],
+            vec![T::ZERO; len],
+            vec![T::ZERO; len],
+            vec![T::ZERO; len],
+        );
+        let k = T::from_f64(self.k);
+        let (a, b, kk) = (p.a, p.b, p.kappa_k2);
+        let two = T::from_f64(2.0);
+        for y in 0..self.body.height {
+            for x in 0..self.body.width {
+                let q = self.layout.idx(x, y);
+                if !self.is_body[q] {
+                    continue;
+                }
+                let i = y * self.body.width + x;
+                let (s, sig0, n) = (p.stiffness[i], p.sigma0[i], self.diag[q]);
+                let iv = T::ONE / (T::ONE + sig0 * k);
+                c[q] = (two - kk - (a + b) * s * n) * iv;
+                d[q] = (T::ONE - sig0 * k - b * s * n) * iv;
+                e[q] = s * iv;
+                inv[q] = iv;
+            }
+        }
+        Coefs {
+            c,
+            d,
+            e,
+            inv,
+            ab: a + b,
+            b,
+        }
+    }
+
+    /// The strike of `p`: the engine's raised-cosine window made smooth in
+    /// the centre (every node strictly inside the radius `r + ½` is covered).
+    fn strike(&self, p: &Params<T>) -> Strike<T> {
+        let l = &self.layout;
+        let sp = &p.strike;
+        let half = T::from_f64(0.5);
+        let radius = half * T::from_f64(self.strike_width) * T::from_f64(l.width as f64);
+        let r = radius
+            .to_f64()
+            .max(0.5)
+            .min((crate::engine::excitation::MAX_WINDOW / 2) as f64 - 0.5);
+        let big_r = T::from_f64(r) + half;
+        let clamp01 = |v: T| {
+            if v < T::ZERO {
+                T::ZERO
+            } else if v > T::ONE {
+                T::ONE
+            } else {
+                v
+            }
+        };
+        let cx = clamp01(sp.x) * T::from_f64((l.width - 1) as f64);
+        let cy = clamp01(sp.y) * T::from_f64((l.height - 1) as f64);
+        let pi = T::from_f64(std::f64::consts::PI);
+        // One axis: (node, window value in T, window and derivative in f64).
+        let axis = |c: T, len: usize| -> Vec<(usize, T, f64, f64)> {
+            let (cf, rf) = (c.to_f64(), big_r.to_f64());
+            let lo = ((cf - rf).floor() + 1.0).max(0.0) as usize;
+            let hi = ((cf + rf).ceil() - 1.0).min(len as f64 - 1.0);
+            let mut out = Vec::new();
+            if hi < lo as f64 {
+                return out;
+            }
+            for j in lo..=hi as usize {
+                let dd = (T::from_f64(j as f64) - c) / big_r;
+                let v = half * (T::ONE + (pi * dd).cos());
+                let df = (j as f64 - cf) / rf;
+                let w = 0.5 * (1.0 + (std::f64::consts::PI * df).cos());
+                let dw = 0.5 * (std::f64::consts::PI * df).sin() * std::f64::consts::PI / rf;
+                out.push((j, v, w, dw));
+            }
+            out
+        };
+        let xs = axis(cx, l.width);
+        let ys = if l.height == 1 {
+            vec![(0, T::ONE, 1.0, 0.0)]
+        } else {
+            axis(cy, l.height)
+        };
+        let mut st = Strike {
+            nodes: Vec::new(),
+            wx: Vec::new(),
+            wy: Vec::new(),
+            scale: T::ZERO,
+            n: sp.contact_steps.to_f64(),
+            hat: Vec::new(),
+            dhat_x: Vec::new(),
+            dhat_y: Vec::new(),
+        };
+        let mut sum = T::ZERO;
+        let (mut sum64, mut sx, mut sy) = (0.0, 0.0, 0.0);
+        let mut raw = Vec::new();
+        for &(jy, vy, wy, dwy) in &ys {
+            for &(jx, vx, wx, dwx) in &xs {
+                let q = l.idx(jx, jy);
+                if !self.is_body[q] {
+                    continue;
+                }
+                sum += vx * vy;
+                st.nodes.push(q);
+                st.wx.push(vx);
+                st.wy.push(vy);
+                let (w, gx, gy) = (wx * wy, dwx * wy, wx * dwy);
+                sum64 += w;
+                sx += gx;
+                sy += gy;
+                raw.push((w, gx, gy));
+            }
+        }
+        if st.nodes.is_empty() || sum64 <= 0.0 {
+            st.nodes.clear();
+            return st;
+        }
+        st.scale = sp.amplitude * T::from_f64(STRIKE_SCALE as f64) * T::from_f64(self.k) / sum;
+        for (w, gx, gy) in raw {
+            st.hat.push(w / sum64);
+            st.dhat_x.push(gx / sum64 - w * sx / (sum64 * sum64));
+            st.dhat_y.push(gy / sum64 - w * sy / (sum64 * sum64));
+        }
+        st
+    }
+
+    /// The strike force added at step `t` (to `u_{t+1}`), as a padded field.
+    pub fn strike_force(&self, p: &Params<T>, t: usize) -> Vec<T> {
+        let st = self.strike(p);
+        let mut out = vec![T::ZERO; self.layout.len];
+        if let Some(env) = st.env(t) {
+            let f = st.scale * env;
+            for (j, &q) in st.nodes.iter().enumerate() {
+                out[q] = st.wy[j] * f * st.wx[j];
+            }
+        }
+        out
+    }
+
+    /// The certificate of `p` (the engine's own computation on `f32` maps).
+    pub fn certificate(&self, p: &Params<T>) -> Certificate {
+        let s: Vec<f32> = p.stiffness.iter().map(|v| v.to_f64() as f32).collect();
+        let z = vec![0.0f32; s.len()];
+        let maps = BodyMaps::new(self.body.clone(), &s, &z);
+        Certificate::new(
+            row_bound(&maps),
+            &SchemeParams {
+                a: p.a.to_f64(),
+                b: p.b.to_f64(),
+                kappa_k2: p.kappa_k2.to_f64(),
+                k: self.k,
+            },
+        )
+    }
+
+    /// Runs the model for `steps` steps and returns the output `y`.
+    pub fn forward(&self, p: &Params<T>, steps: usize) -> Result<Vec<T>, AdjointError> {
+        self.check(p)?;
+        let cf = self.coefficients(p);
+        let st = self.strike(p);
+        let len = self.layout.len;
+        let (mut prev, mut cur, mut next) =
+            (vec![T::ZERO; len], vec![T::ZERO; len], vec![T::ZERO; len]);
+        let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+        let mut out = Vec::with_capacity(steps);
+        for t in 0..steps {
+            self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
+            out.push(p.gain * self.tap.read(self.layout.stride, &next));
+            std::mem::swap(&mut prev, &mut cur);
+            std::mem::swap(&mut cur, &mut next);
+            std::mem::swap(&mut w, &mut w_next);
+        }
+        Ok(out)
+    }
+
+    /// One step plus the strike injection: `next = u_{t+1}`, `w_next = w_{t+1}`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn advance(
+        &self,
+        cf: &Coefs<T>,
+        st: &Strike<T>,
+        t: usize,
+        prev: &[T],
+        cur: &[T],
+        next: &mut [T],
+        w: &[T],
+        w_next: &mut [T],
+    ) {
+        forward_step(&self.layout, cf, prev, cur, next, w, w_next);
+        if let Some(env) = st.env(t) {
+            let f = st.scale * env;
+            for (j, &q) in st.nodes.iter().enumerate() {
+                let d = st.wy[j] * f * st.wx[j];
+                next[q] += d;
+                w_next[q] += cf.ab * d;
+            }
+        }
+    }
+
+    /// Segment length for `steps` under `mode`.
+    fn segment_len(&self, steps: usize, mode: Checkpointing) -> usize {
+        let steps = steps.max(1);
+        match mode {
+            Checkpointing::Auto => ((steps as f64).sqrt().round() as usize).clamp(1, steps),
+            Checkpointing::Every(k) => k.clamp(1, steps),
+            Checkpointing::FullHistory => steps,
+        }
+    }
+
+    /// Runs the model and records what the backward pass needs.
+    pub fn forward_taped(
+        &self,
+        p: &Params<T>,
+        steps: usize,
+        mode: Checkpointing,
+    ) -> Result<(Vec<T>, Tape<T>), AdjointError> {
+        self.check(p)?;
+        let cf = self.coefficients(p);
+        let st = self.strike(p);
+        let len = self.layout.len;
+        let seg = self.segment_len(steps, mode);
+        let full = mode == Checkpointing::FullHistory;
+        let active = st.active_steps();
+        let mut tape = Tape {
+            steps,
+            segment: seg,
+            full,
+            checkpoints: Vec::new(),
+            aux: Vec::new(),
+            history: Vec::new(),
+            raw: Vec::with_capacity(steps),
+        };
+        let mut out = Vec::with_capacity(steps);
+        if full {
+            // u_{−1} … u_{T−1}.
+            tape.history = vec![T::ZERO; (steps + 1) * len];
+            let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+            for t in 0..steps {
+                // Slots t, t+1 hold u_{t−1}, u_t; write u_{t+1} into slot t+2
+                // (the last state goes to a scratch buffer).
+                let mut scratch;
+                let (head, tail) = tape.history.split_at_mut((t + 2).min(steps + 1) * len);
+                let (prev, cur) = (
+                    &head[t * len..(t + 1) * len],
+                    &head[(t + 1) * len..(t + 2) * len],
+                );
+                let next: &mut [T] = if t + 2 <= steps {
+                    &mut tail[..len]
+                } else {
+                    scratch = vec![T::ZERO; len];
+                    &mut scratch
+                };
+                self.advance(&cf, &st, t, prev, cur, next, &w, &mut w_next);
+                let y = self.tap.read(self.layout.stride, next);
+                tape.raw.push(y);
+                out.push(p.gain * y);
+                std::mem::swap(&mut w, &mut w_next);
+            }
+            return Ok((out, tape));
+        }
+        let (mut prev, mut cur, mut next) =
+            (vec![T::ZERO; len], vec![T::ZERO; len], vec![T::ZERO; len]);
+        let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+        tape.checkpoints.reserve(steps.div_ceil(seg) * 2 * len);
+        for t in 0..steps {
+            if t % seg == 0 {
+                tape.checkpoints.extend_from_slice(&prev);
+                tape.checkpoints.extend_from_slice(&cur);
+                if t > 0 && t <= active {
+                    tape.aux.push((t, w.clone()));
+                }
+            }
+            self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
+            let y = self.tap.read(self.layout.stride, &next);
+            tape.raw.push(y);
+            out.push(p.gain * y);
+            std::mem::swap(&mut prev, &mut cur);
+            std::mem::swap(&mut cur, &mut next);
+            std::mem::swap(&mut w, &mut w_next);
+        }
+        Ok((out, tape))
+    }
+
+    /// Recomputes segment `j` into `buf` (slots `u_{jK−1} … u_{jK+cnt−1}`).
+    #[allow(clippy::too_many_arguments)]
+    fn recompute(
+        &self,
+        cf: &Coefs<T>,
+        st: &Strike<T>,
+        tape: &Tape<T>,
+        j: usize,
+        buf: &mut [T],
+        w: &mut Vec<T>,
+        w_next: &mut Vec<T>,
+    ) {
+        let len = self.layout.len;
+        let seg = tape.segment;
+        let t0 = j * seg;
+        let cnt = seg.min(tape.steps - t0);
+        buf[..2 * len].copy_from_slice(&tape.checkpoints[2 * j * len..2 * (j + 1) * len]);
+        if let Some((_, a)) = tape.aux.iter().find(|a| a.0 == t0) {
+            w.copy_from_slice(a);
+        } else {
+            let (ab, b) = (cf.ab, cf.b);
+            for ((w, &u), &p) in w.iter_mut().zip(&buf[len..2 * len]).zip(&buf[..len]) {
+                *w = ab * u - b * p;
+            }
+        }
+        for m in 1..cnt {
+            let t = t0 + m - 1;
+            let (head, tail) = buf.split_at_mut((m + 1) * len);
+            let (prev, cur) = (&head[(m - 1) * len..m * len], &head[m * len..]);
+            self.advance(cf, st, t, prev, cur, &mut tail[..len], w, w_next);
+            std::mem::swap(w, w_next);
+        }
+    }
+
+    /// Bytes the taped forward and backward passes hold for `steps` steps
+    /// of `p` under `mode` (the figure [`Gradients::memory_bytes`] reports):
+    /// checkpoints (2 states each, plus the auxiliary field at checkpoints
+    /// inside the strike), the pickup record, the segment buffer(s) of
+    /// `K + 1` states and 10 work arrays.
+    pub fn adjoint_memory(&self, p: &Params<T>, steps: usize, mode: Checkpointing) -> usize {
+        let len = self.layout.len;
+        let seg = self.segment_len(steps, mode);
+        let nseg = steps.div_ceil(seg);
+        let active = self.strike(p).active_steps();
+        let states = if mode == Checkpointing::FullHistory {
+            (steps + 1) * len
+        } else {
+            let aux = (1..nseg).filter(|j| j * seg <= active).count();
+            let buffers = if self.threads >= 2 && nseg >= 2 { 2 } else { 1 };
+            (2 * nseg + aux) * len + buffers * (seg + 1) * len
+        };
+        (states + steps + 10 * len) * std::mem::size_of::<T>()
+    }
+
+    /// The gradient of a loss `L(y)` with `dloss_dy = ∂L/∂y` (one value per
+    /// step): runs the taped forward pass and the backward pass.
+    pub fn gradient(
+        &self,
+        p: &Params<T>,
+        dloss_dy: &[T],
+        mode: Checkpointing,
+    ) -> Result<Gradients<T>, AdjointError> {
+        let (_, tape) = self.forward_taped(p, dloss_dy.len(), mode)?;
+        self.backward(p, &tape, dloss_dy)
+    }
+
+    /// The backward (adjoint) pass over a tape of [`Model::forward_taped`]
+    /// with the same parameters.
+    pub fn backward(
+        &self,
+        p: &Params<T>,
+        tape: &Tape<T>,
+        dloss_dy: &[T],
+    ) -> Result<Gradients<T>, AdjointError> {
+        self.check(p)?;
+        let steps = tape.steps;
+        if dloss_dy.len() != steps {
+            return Err(AdjointError::Length {
+                what: "dloss_dy",
+                expected: steps,
+                got: dloss_dy.len(),
+            });
+        }
+        let cf = self.coefficients(p);
+        let st = self.strike(p);
+        let len = self.layout.len;
+        let stride = self.layout.stride;
+        let seg = tape.segment;
+        let nseg = steps.div_ceil(seg.max(1));
+        let tsize = std::mem::size_of::<T>();
+        let mut grad = Params::zeros(self.nodes());
+        if steps == 0 {
+            return Ok(Gradients {
+                grad,
+                memory_bytes: tape.bytes(),
+                segment: seg,
+                checkpoints: 0,
+            });
+        }
+        // Adjoint state.
+        let mut adj = AdjointState::new(len);
+        let gain = p.gain;
+        let tap_nodes = self.tap.nodes(stride);
+        // p_T = g·Pᵀλ_{T−1}, v_T = E·(a+b)·p_T.
+        for (k, &q) in tap_nodes.iter().enumerate() {
+            let s = gain * dloss_dy[steps - 1] * self.tap.w[k];
+            adj.p1[q] += s;
+            adj.v[q] += cf.e[q] * cf.ab * s;
+        }
+        // Strike sums (f64): Σ env·P, Σ env'·P, Σ env·Px, Σ env·Py.
+        let mut sg = [0.0f64; 4];
+        let active = st.active_steps();
+        let mut do_segment = |adj: &mut AdjointState<T>, j: usize, buf: &[T]| {
+            let t0 = j * seg;
+            let cnt = seg.min(steps - t0);
+            for m in (1..=cnt).rev() {
+                let t = t0 + m - 1;
+                if t < active {
+                    if let Some(env) = st.env(t) {
+                        let env = env.to_f64();
+                        let (mut pp, mut px, mut py) = (0.0, 0.0, 0.0);
+                        for (i, &q) in st.nodes.iter().enumerate() {
+                            let v = adj.p1[q].to_f64();
+                            pp += v * st.hat[i];
+                            px += v * st.dhat_x[i];
+                            py += v * st.dhat_y[i];
+                        }
+                        sg[0] += env * pp;
+                        sg[1] += st.denv_dn(t) * pp;
+                        sg[2] += env * px;
+                        sg[3] += env * py;
+                    }
+                }
+                let ut = &buf[m * len..(m + 1) * len];
+                adjoint_step(&self.layout, &cf, adj, ut);
+                if t >= 1 {
+                    let lam = gain * dloss_dy[t - 1];
+                    for (k, &q) in tap_nodes.iter().enumerate() {
+                        let s = lam * self.tap.w[k];
+                        adj.p2[q] += s;
+                        adj.v_next[q] += cf.e[q] * cf.ab * s;
+                    }
+                }
+                std::mem::swap(&mut adj.p1, &mut adj.p2);
+                std::mem::swap(&mut adj.v, &mut adj.v_next);
+            }
+        };
+        let work_bytes = adj.bytes() + 2 * len * tsize;
+        let memory_bytes;
+        if tape.full {
+            do_segment(&mut adj, 0, &tape.history);
+            memory_bytes = tape.bytes() + work_bytes;
+        } else if self.threads >= 2 && nseg >= 2 {
+            let seg_elems = (seg + 1) * len;
+            memory_bytes = tape.bytes() + work_bytes + 2 * seg_elems * tsize;
+            let (to_adj, from_rec) = std::sync::mpsc::sync_channel::<(usize, Vec<T>)>(1);
+            let (to_rec, free) = std::sync::mpsc::sync_channel::<Vec<T>>(2);
+            to_rec.send(vec![T::ZERO; seg_elems]).expect("buffer");
+            to_rec.send(vec![T::ZERO; seg_elems]).expect("buffer");
+            std::thread::scope(|s| {
+                let (cf, st) = (&cf, &st);
+                s.spawn(move || {
+                    let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+                    for j in (0..nseg).rev() {
+                        let Ok(mut buf) = free.recv() else { return };
+                        self.recompute(cf, st, tape, j, &mut buf, &mut w, &mut w_next);
+                        if to_adj.send((j, buf)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                for _ in 0..nseg {
+                    let (j, buf) = from_rec.recv().expect("recompute thread");
+                    do_segment(&mut adj, j, &buf);
+                    let _ = to_rec.send(buf);
+                }
+            });
+        } else {
+            let mut buf = vec![T::ZERO; (seg + 1) * len];
+            let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+            memory_bytes = tape.bytes() + work_bytes + buf.len() * tsize;
+            for j in (0..nseg).rev() {
+                self.recompute(&cf, &st, tape, j, &mut buf, &mut w, &mut w_next);
+                do_segment(&mut adj, j, &buf);
+            }
+        }
+        // Chain rule to the physical parameters.
+        let k = self.k;
+        let (a, b) = (p.a.to_f64(), p.b.to_f64());
+        let ab = cf.ab.to_f64();
+        let (mut ga, mut gb, mut gk) = (0.0f64, 0.0f64, 0.0f64);
+        let (mut g_abw, mut g_bw) = (0.0f64, 0.0f64);
+        for y in 0..self.body.height {
+            for x in 0..self.body.width {
+                let q = self.layout.idx(x, y);
+                if !self.is_body[q] {
+                    continue;
+                }
+                let i = y * self.body.width + x;
+                let (gc, gd) = (adj.gc[q].to_f64(), -adj.gd[q].to_f64());
+                let (u, v) = (adj.geu[q].to_f64(), adj.gev[q].to_f64());
+                let (c, d, e) = (cf.c[q].to_f64(), cf.d[q].to_f64(), cf.e[q].to_f64());
+                let inv = cf.inv[q].to_f64();
+                let ge = ab * u - b * v;
+                let (s, n) = (p.stiffness[i].to_f64(), self.diag[q].to_f64());
+                g_abw += e * u;
+                g_bw -= e * v;
+                grad.stiffness[i] = T::from_f64(inv * (-(a + b) * n * gc - b * n * gd + ge));
+                grad.sigma0[i] = T::from_f64(-k * inv * (c * gc + (1.0 + d) * gd + e * ge));
+                ga -= s * n * inv * gc;
+                gb -= s * n * inv * (gc + gd);
+                gk -= inv * gc;
+            }
+        }
+        grad.a = T::from_f64(ga + g_abw);
+        grad.b = T::from_f64(gb + g_abw + g_bw);
+        grad.kappa_k2 = T::from_f64(gk);
+        let base = STRIKE_SCALE as f64 * k;
+        let amp = p.strike.amplitude.to_f64();
+        let inside = |v: f64| if (0.0..=1.0).contains(&v) { 1.0 } else { 0.0 };
+        grad.strike.amplitude = T::from_f64(base * sg[0]);
+        grad.strike.contact_steps = T::from_f64(amp * base * sg[1]);
+        grad.strike.x = T::from_f64(
+            amp * base * sg[2] * (self.layout.width - 1) as f64 * inside(p.strike.x.to_f64()),
+        );
+        grad.strike.y = T::from_f64(
+            amp * base * sg[3] * (self.layout.height - 1) as f64 * inside(p.strike.y.to_f64()),
+        );
+        grad.gain = T::from_f64(
+            tape.raw
+                .iter()
+                .zip(dloss_dy)
+                .map(|(r, l)| r.to_f64() * l.to_f64())
+                .sum(),
+        );
+        Ok(Gradients {
+            grad,
+            memory_bytes,
+            segment: seg,
+            checkpoints: if tape.full { 0 } else { nseg },
+        })
+    }
+
+    /// Clamps every parameter into `bounds` (maps, non-negative scalars,
+    /// positions in 0..1, contact time ≥ its minimum). No certificate.
+    pub fn clamp_to_bounds(&self, p: &mut Params<T>, bounds: &Bounds) {
+        let clamp = |v: T, (lo, hi): (f64, f64)| T::from_f64(v.to_f64().clamp(lo, hi));
+        for v in &mut p.stiffness {
+            *v = clamp(*v, bounds.stiffness);
+        }
+        for v in &mut p.sigma0 {
+            *v = clamp(*v, bounds.sigma0);
+        }
+        let pos = (0.0, f64::MAX);
+        p.a = clamp(p.a, pos);
+        p.b = clamp(p.b, pos);
+        p.kappa_k2 = clamp(p.kappa_k2, pos);
+        p.strike.x = clamp(p.strike.x, (0.0, 1.0));
+        p.strike.y = clamp(p.strike.y, (0.0, 1.0));
+        p.strike.amplitude = clamp(p.strike.amplitude, pos);
+        p.strike.contact_steps =
+            clamp(p.strike.contact_steps, (bounds.min_contact_steps, f64::MAX));
+    }
+
+    /// Projects `p` onto the certified set: [`Model::clamp_to_bounds`],
+    /// then, while `(a+2b)·r + κk² ≥ 4·safety`, scales the stiffness map
+    /// down (the row bound `r` is linear in it; `a` and `b` instead once the
+    /// map sits at its floor). Returns the certificate, which then holds
+    /// with the margin `bounds.safety`.
+    pub fn project(&self, p: &mut Params<T>, bounds: &Bounds) -> Certificate {
+        self.clamp_to_bounds(p, bounds);
+        let limit = LIMIT * bounds.safety;
+        if p.kappa_k2.to_f64() >= 0.5 * limit {
+            p.kappa_k2 = T::from_f64(0.5 * limit);
+        }
+        let floor = bounds.stiffness.0;
+        let mut cert = self.certificate(p);
+        for _ in 0..200 {
+            if cert.value.is_finite() && cert.value < limit {
+                break;
+            }
+            let kk = p.kappa_k2.to_f64();
+            let rho = ((limit - kk) / (cert.value - kk) * (1.0 - 1e-4)).clamp(0.0, 0.999);
+            let rho = if rho.is_finite() { rho } else { 0.5 };
+            let smax = p
+                .stiffness
+                .iter()
+                .map(|v| v.to_f64())
+                .fold(0.0f64, f64::max);
+            if smax > floor * 1.0001 {
+                for v in &mut p.stiffness {
+                    *v = T::from_f64((v.to_f64() * rho).max(floor));
+                }
+            } else {
+                p.a = T::from_f64(p.a.to_f64() * rho);
+                p.b = T::from_f64(p.b.to_f64() * rho);
+            }
+            cert = self.certificate(p);
+        }
+        cert
+    }
+
+    /// Applies the update `p += step · dir` keeping the certificate
+    /// (backtracking): the trial point is clamped to `bounds` and accepted
+    /// once `(a+2b)·r + κk² < 4·safety`; otherwise the step is halved (up to
+    /// 40 times; then `p` is only [`Model::project`]ed). Returns the step
+    /// taken and the certificate of the new `p`.
+    pub fn apply_update(
+        &self,
+        p: &mut Params<T>,
+        dir: &Params<T>,
+        step: f64,
+        bounds: &Bounds,
+    ) -> (f64, Certificate) {
+        let limit = LIMIT * bounds.safety;
+        let mut alpha = step;
+        for _ in 0..40 {
+            let mut trial = p.clone();
+            trial.axpy(alpha, dir);
+            if trial.is_finite() {
+                self.clamp_to_bounds(&mut trial, bounds);
+                let cert = self.certificate(&trial);
+                if cert.value.is_finite() && cert.value < limit {
+                    *p = trial;
+                    return (alpha, cert);
+                }
+            }
+            alpha *= 0.5;
+        }
+        (0.0, self.project(p, bounds))
+    }
+}
+
+/// Work arrays of the backward pass (padded).
+struct AdjointState<T> {
+    /// `p_{t+1}`.
+    p1: Vec<T>,
+    /// `p_{t+2}`, overwritten with `p_t`.
+    p2: Vec<T>,
+    /// `v_{t+1}`.
+    v: Vec<T>,
+    /// `v_t`.
+    v_next: Vec<T>,
+    /// `Σ p_{t+1} u_t`.
+    gc: Vec<T>,
+    /// `Σ p_{t+2} u_t` (= `Σ p_{t+1} u_{t−1}`).
+    gd: Vec<T>,
+    /// `Σ p_{t+1} N u_t`.
+    geu: Vec<T>,
+    /// `Σ p_{t+2} N u_t` (= `Σ p_{t+1} N u_{t−1}`).
+    gev: Vec<T>,
+}
+
+impl<T: Real> AdjointState<T> {
+    fn new(len: usize) -> Self {
+        let z = || vec![T::ZERO; len];
+        Self {
+            p1: z(),
+            p2: z(),
+            v: z(),
+            v_next: z(),
+            gc: z(),
+            gd: z(),
+            geu: z(),
+            gev: z(),
+        }
+    }
+    fn bytes(&self) -> usize {
+        8 * self.p1.len() * std::mem::size_of::<T>()
+    }
+}
+
+/// One step of the scheme, out of place: `next = C·cur − D·prev + E·N w`,
+/// `w_next = (a+b)·next − b·cur`. The same expression as the engine's
+/// kernel, so the same bits in `f32`.
+#[inline]
+fn forward_step<T: Real>(
+    l: &Layout,
+    cf: &Coefs<T>,
+    prev: &[T],
+    cur: &[T],
+    next: &mut [T],
+    w: &[T],
+    w_next: &mut [T],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
+            // SAFETY: AVX2 support was checked at run time.
+            unsafe { forward_step_avx2(l, cf, prev, cur, next, w, w_next) };
+            return;
+        }
+    }
+    forward_step_generic(l, cf, prev, cur, next, w, w_next)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn forward_step_avx2<T: Real>(
+    l: &Layout,
+    cf: &Coefs<T>,
+    prev: &[T],
+    cur: &[T],
+    next: &mut [T],
+    w: &[T],
+    w_next: &mut [T],
+) {
+    forward_step_generic(l, cf, prev, cur, next, w, w_next)
+}
+
+#[inline(always)]
+fn forward_step_generic<T: Real>(
+    l: &Layout,
+    cf: &Coefs<T>,
+    prev: &[T],
+    cur: &[T],
+    next: &mut [T],
+    w: &[T],
+    w_next: &mut [T],
+) {
+    let (width, s) = (l.width, l.stride);
+    let (ab, b) = (cf.ab, cf.b);
+    for y in 1..=l.height {
+        let o = y * s + 1;
+        let (c, d, e) = (
+            &cf.c[o..o + width],
+            &cf.d[o..o + width],
+            &cf.e[o..o + width],
+        );
+        let uc = &cur[o..o + width];
+        let up = &prev[o..o + width];
+        let un = &mut next[o..o + width];
+        let wo = &mut w_next[o..o + width];
+        let (wl, wr) = (&w[o - 1..o - 1 + width], &w[o + 1..o + 1 + width]);
+        if l.is_1d() {
+            for x in 0..width {
+                let n = (c[x] * uc[x] - d[x] * up[x]) + e[x] * (wl[x] + wr[x]);
+                un[x] = n;
+                wo[x] = ab * n - b * uc[x];
+            }
+        } else {
+            let (wu, wd) = (&w[o - s..o - s + width], &w[o + s..o + s + width]);
+            for x in 0..width {
+                let sw = (wl[x] + wr[x]) + (wu[x] + wd[x]);
+                let n = (c[x] * uc[x] - d[x] * up[x]) + e[x] * sw;
+                un[x] = n;
+                wo[x] = ab * n - b * uc[x];
+            }
+        }
+    }
+}
+
+/// The arrays of one backward step, each a separate argument so that the
+/// compiler knows the mutable ones alias nothing (no run-time alias checks
+/// in the row loops).
+macro_rules! adjoint_args {
+    ($l:ident, $cf:ident, $st:ident, $ut:ident) => {
+        (
+            $l,
+            &$cf.c[..],
+            &$cf.d[..],
+            &$cf.e[..],
+            $cf.ab,
+            $cf.b,
+            &$st.p1[..],
+            &mut $st.p2[..],
+            &$st.v[..],
+            &mut $st.v_next[..],
+            $ut,
+            &mut $st.gc[..],
+            &mut $st.gd[..],
+            &mut $st.geu[..],
+            &mut $st.gev[..],
+        )
+    };
+}
+
+/// One backward step (fused): `p_t = C·p_{t+1} − D·p_{t+2} + N v_{t+1}`
+/// into `p2`, `v_t = E·((a+b)·p_t − b·p_{t+1})` into `v_next`, and the
+/// step's coefficient-gradient sums against `u_t`:
+/// `gc += p_{t+1}u_t`, `gd += p_{t+2}u_t`, `geu += p_{t+1}(N u_t)`,
+/// `gev += p_{t+2}(N u_t)`.
+#[inline]
+fn adjoint_step<T: Real>(l: &Layout, cf: &Coefs<T>, st: &mut AdjointState<T>, ut: &[T]) {
+    let (l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev) = adjoint_args!(l, cf, st, ut);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
+            // SAFETY: AVX2 support was checked at run time.
+            unsafe { adjoint_avx2(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev) };
+            return;
+        }
+    }
+    adjoint_plain(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn adjoint_avx2<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    p1: &[T],
+    p2: &mut [T],
+    v: &[T],
+    vo: &mut [T],
+    ut: &[T],
+    gc: &mut [T],
+    gd: &mut [T],
+    geu: &mut [T],
+    gev: &mut [T],
+) {
+    adjoint_generic(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn adjoint_plain<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    p1: &[T],
+    p2: &mut [T],
+    v: &[T],
+    vo: &mut [T],
+    ut: &[T],
+    gc: &mut [T],
+    gd: &mut [T],
+    geu: &mut [T],
+    gev: &mut [T],
+) {
+    adjoint_generic(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn adjoint_generic<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    p1: &[T],
+    p2: &mut [T],
+    v: &[T],
+    vo: &mut [T],
+    ut: &[T],
+    gc: &mut [T],
+    gd: &mut [T],
+    geu: &mut [T],
+    gev: &mut [T],
+) {
+    let (width, s) = (l.width, l.stride);
+    for y in 1..=l.height {
+        let o = y * s + 1;
+        let r = o..o + width;
+        let (c, d, e) = (&c[r.clone()], &d[r.clone()], &e[r.clone()]);
+        let (q1, q2, vn) = (&p1[r.clone()], &mut p2[r.clone()], &mut vo[r.clone()]);
+        let (vl, vr) = (&v[o - 1..o - 1 + width], &v[o + 1..o + 1 + width]);
+        let (u0, ul, ur) = (
+            &ut[r.clone()],
+            &ut[o - 1..o - 1 + width],
+            &ut[o + 1..o + 1 + width],
+        );
+        let (gc, gd, geu, gev) = (
+            &mut gc[r.clone()],
+            &mut gd[r.clone()],
+            &mut geu[r.clone()],
+            &mut gev[r],
+        );
+        if l.is_1d() {
+            for x in 0..width {
+                let (q, qq) = (q1[x], q2[x]);
+                let pn = (c[x] * q - d[x] * qq) + (vl[x] + vr[x]);
+                q2[x] = pn;
+                vn[x] = e[x] * (ab * pn - b * q);
+                let su = ul[x] + ur[x];
+                gc[x] += q * u0[x];
+                gd[x] += qq * u0[x];
+                geu[x] += q * su;
+                gev[x] += qq * su;
+            }
+        } else {
+            let (vu, vd) = (&v[o - s..o - s + width], &v[o + s..o + s + width]);
+            let (uu, ud) = (&ut[o - s..o - s + width], &ut[o + s..o + s + width]);
+            for x in 0..width {
+                let (q, qq) = (q1[x], q2[x]);
+                let pn = (c[x] * q - d[x] * qq) + ((vl[x] + vr[x]) + (vu[x] + vd[x]));
+                q2[x] = pn;
+                vn[x] = e[x] * (ab * pn - b * q);
+                let su = (ul[x] + ur[x]) + (uu[x] + ud[x]);
+                gc[x] += q * u0[x];
+                gd[x] += qq * u0[x];
+                geu[x] += q * su;
+                gev[x] += qq * su;
+            }
+        }
+    }
+}
