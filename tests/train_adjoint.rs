@@ -293,9 +293,9 @@ fn forward_model_is_the_engine_kernel() {
         let mut coef = Coefficients::zeroed(l.len);
         fill_coefficients(&maps, None, &sp, DampingControl::default(), &mut coef);
         let mine = model.coefficients(&p);
-        assert_eq!(mine.c, coef.c);
-        assert_eq!(mine.d, coef.d);
-        assert_eq!(mine.e, coef.e);
+        assert_eq!(mine.c[..], coef.c[..]);
+        assert_eq!(mine.d[..], coef.d[..]);
+        assert_eq!(mine.e[..], coef.e[..]);
         assert_eq!((mine.ab, mine.b), (coef.ab, coef.b));
 
         let steps = 600;

@@ -323,7 +323,7 @@ pub struct Tape<T> {
     steps: usize,
     segment: usize,
     full: bool,
-    /// `(u_{jK−1}, u_{jK})` per checkpoint `j`, padded.
+    /// `(u_{jK−1}, u_{jK})` per checkpoint `j`, interior nodes only (no padding).
     checkpoints: Vec<T>,
     /// The auxiliary field at checkpoints inside the strike's contact time.
     aux: Vec<(usize, Vec<T>)>,
@@ -857,11 +857,12 @@ impl<T: Real> Model<T> {
         let (mut prev, mut cur, mut next) =
             (vec![T::ZERO; len], vec![T::ZERO; len], vec![T::ZERO; len]);
         let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
-        tape.checkpoints.reserve(steps.div_ceil(seg) * 2 * len);
+        tape.checkpoints
+            .reserve(steps.div_ceil(seg) * 2 * self.layout.width * self.layout.height);
         for t in 0..steps {
             if t % seg == 0 {
-                tape.checkpoints.extend_from_slice(&prev);
-                tape.checkpoints.extend_from_slice(&cur);
+                self.pack(&prev, &mut tape.checkpoints);
+                self.pack(&cur, &mut tape.checkpoints);
                 if t > 0 && t <= active {
                     tape.aux.push((t, w.clone()));
                 }
@@ -875,6 +876,27 @@ impl<T: Real> Model<T> {
             std::mem::swap(&mut w, &mut w_next);
         }
         Ok((out, tape))
+    }
+
+    /// Appends the interior nodes of the padded buffer `u` to `out`
+    /// (checkpoints are kept without the zero padding).
+    fn pack(&self, u: &[T], out: &mut Vec<T>) {
+        let l = &self.layout;
+        for y in 0..l.height {
+            let o = l.idx(0, y);
+            out.extend_from_slice(&u[o..o + l.width]);
+        }
+    }
+
+    /// Writes packed interior nodes back into the padded buffer `u`
+    /// (whose padding is zero and stays zero).
+    fn unpack(&self, packed: &[T], u: &mut [T]) {
+        let l = &self.layout;
+        u.iter_mut().for_each(|v| *v = T::ZERO);
+        for y in 0..l.height {
+            let o = l.idx(0, y);
+            u[o..o + l.width].copy_from_slice(&packed[y * l.width..(y + 1) * l.width]);
+        }
     }
 
     /// Recomputes segment `j` into `buf` (slots `u_{jK−1} … u_{jK+cnt−1}`).
@@ -893,7 +915,10 @@ impl<T: Real> Model<T> {
         let seg = tape.segment;
         let t0 = j * seg;
         let cnt = seg.min(tape.steps - t0);
-        buf[..2 * len].copy_from_slice(&tape.checkpoints[2 * j * len..2 * (j + 1) * len]);
+        let n = self.layout.width * self.layout.height;
+        let saved = &tape.checkpoints[2 * j * n..2 * (j + 1) * n];
+        self.unpack(&saved[..n], &mut buf[..len]);
+        self.unpack(&saved[n..], &mut buf[len..2 * len]);
         if let Some((_, a)) = tape.aux.iter().find(|a| a.0 == t0) {
             w.copy_from_slice(a);
         } else {
@@ -926,7 +951,10 @@ impl<T: Real> Model<T> {
         } else {
             let aux = (1..nseg).filter(|j| j * seg <= active).count();
             let buffers = if self.threads >= 2 && nseg >= 2 { 2 } else { 1 };
-            (2 * nseg + aux) * len + buffers * (seg + 1) * len
+            // Checkpoints are stored without the padding.
+            2 * nseg * self.layout.width * self.layout.height
+                + aux * len
+                + buffers * (seg + 1) * len
         };
         (states + steps + 10 * len) * std::mem::size_of::<T>()
     }
