@@ -383,18 +383,26 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         target_frames: ring_target,
     };
     let rt = (opts.rt_priority > 0).then(|| RealtimePriority::new(opts.rt_priority as i32));
+    // Real-time render threads get a core each (the engine thread CPU 0,
+    // workers after it): same-priority FIFO threads must not share one.
+    // Threads left at normal priority stay free to migrate.
     let rt_workers = rt.map(|p| {
-        // One render thread per core: the engine thread on CPU 0, workers after it.
-        let _ = engine_thread.engine.pin_workers(1);
-        engine_thread.engine.promote_workers(p.engine)
+        let r = engine_thread.engine.promote_workers(p.engine);
+        if r.is_ok() {
+            let _ = engine_thread.engine.pin_workers(1);
+        }
+        r
     });
     let engine_handle = std::thread::Builder::new()
         .name("neirosynth-engine".into())
         .spawn(move || engine_thread.run())
         .map_err(|e| e.to_string())?;
     let rt_engine = rt.map(|p| {
-        let _ = priority::pin(&engine_handle, 0);
-        priority::promote(&engine_handle, p.engine)
+        let r = priority::promote(&engine_handle, p.engine);
+        if r.is_ok() {
+            let _ = priority::pin(&engine_handle, 0);
+        }
+        r
     });
 
     let audio = match cpal_dev {
