@@ -2,10 +2,11 @@
 # Installs the system packages neirosynth needs (Debian/Ubuntu), if missing:
 # ALSA headers for cpal, JACK headers for cpal's `jack` feature (--audio jack),
 # pkg-config to find them, jackd2 (a JACK server: the tests run one with its
-# dummy driver, a sound-card-free clock), and python-osc for the
-# Python client patch's test. Uses sudo when not root.
+# dummy driver, a sound-card-free clock), the Vulkan loader and Mesa's
+# lavapipe (a software Vulkan GPU: the GPU engine's tests run on it), and
+# python-osc for the Python client patch's test. Uses sudo when not root.
 set -euo pipefail
-PKGS=(pkg-config libasound2-dev libjack-jackd2-dev jackd2)
+PKGS=(pkg-config libasound2-dev libjack-jackd2-dev jackd2 libvulkan1 mesa-vulkan-drivers)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

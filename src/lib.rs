@@ -21,6 +21,7 @@ pub mod audio;
 pub mod bench;
 pub mod control;
 pub mod engine;
+pub mod gpu;
 pub mod inspect;
 pub mod instrument;
 pub mod physics;

@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::api::{EngineVoice, VoiceEngine};
 use super::voice::NoteRequest;
 use super::{Engine, Retired};
 use crate::instrument::format::ExciteShape;
@@ -179,90 +180,7 @@ impl Engine {
     /// No allocation, lock or I/O; instruments let go of are emitted as
     /// [`EngineEvent::Retired`].
     pub fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
-        match cmd {
-            EngineCommand::Start {
-                id,
-                inst,
-                plan,
-                req,
-            } => {
-                if !self.fits(&inst, &plan) {
-                    sink.emit(EngineEvent::Retired(inst));
-                    return;
-                }
-                let (old, cut) = self.start_voice(id, inst, plan, &req);
-                if let Some(c) = cut {
-                    sink.emit(EngineEvent::VoiceEnded(c));
-                }
-                retire(sink, old);
-            }
-            EngineCommand::NoteOff { key } => {
-                for v in self
-                    .voices_mut()
-                    .iter_mut()
-                    .filter(|v| v.is_active() && v.held && v.key == key)
-                {
-                    v.release();
-                }
-            }
-            EngineCommand::FreeAll => {
-                for v in self.voices_mut().iter_mut().filter(|v| v.is_active()) {
-                    v.free();
-                }
-            }
-            EngineCommand::MasterGain(g) => self.set_master_gain(g),
-            EngineCommand::Sync { id, to } => sink.emit(EngineEvent::Synced { id, to }),
-            EngineCommand::Release(id) => self.with_voice(id, sink, |v| v.release()),
-            EngineCommand::Free(id) => self.with_voice(id, sink, |v| v.free()),
-            EngineCommand::Set { id, param, value } => self.with_voice(id, sink, |v| match param {
-                VoiceControl::Gain => v.set_gain(value),
-                VoiceControl::Pan => v.set_pan(value),
-                VoiceControl::Pitch => {
-                    v.set_pitch(value);
-                }
-                VoiceControl::Damping => v.set_damping(value),
-                VoiceControl::Morph => {
-                    v.set_morph(None, value, None);
-                }
-                VoiceControl::Brightness => v.set_brightness(value as f32),
-                VoiceControl::Pickup(i) => v.set_pickup_coordinate(i as usize, value),
-            }),
-            EngineCommand::Excite {
-                id,
-                shape,
-                x,
-                y,
-                amplitude,
-                width,
-            } => self.with_voice(id, sink, |v| v.excite(shape, x, y, amplitude, width)),
-            EngineCommand::Pickups { id, pos } => self.with_voice(id, sink, |v| v.set_pickups(pos)),
-            EngineCommand::Morph {
-                id,
-                target,
-                t,
-                seconds,
-            } => {
-                let mut old = None;
-                let mut target = target;
-                match self.voice_mut(id) {
-                    Some(v) => old = v.set_morph(target.take(), t, seconds),
-                    None => sink.emit(EngineEvent::UnknownVoice(id)),
-                }
-                retire(sink, (old, target));
-            }
-        }
-    }
-
-    fn with_voice(
-        &mut self,
-        id: i32,
-        sink: &mut impl EventSink,
-        f: impl FnOnce(&mut super::voice::Voice),
-    ) {
-        match self.voice_mut(id) {
-            Some(v) => f(v),
-            None => sink.emit(EngineEvent::UnknownVoice(id)),
-        }
+        apply(self, cmd, sink)
     }
 
     /// Renders `left.len()` frames, applying the commands `next` yields at
@@ -277,36 +195,181 @@ impl Engine {
         left: &mut [f32],
         right: &mut [f32],
         sink: &mut impl EventSink,
-        mut next: impl FnMut(u64) -> Option<Timed>,
+        next: impl FnMut(u64) -> Option<Timed>,
     ) {
-        let frames = left.len().min(right.len());
-        let block_end = self.stats.frames + frames as u64;
-        let mut done = 0;
-        while let Some(t) = next(block_end) {
-            let now = self.stats.frames;
-            let at = t.frame.unwrap_or(now).clamp(now, block_end);
-            if at > now {
-                let n = (at - now) as usize;
-                self.render_span(&mut left[done..done + n], &mut right[done..done + n], sink);
-                done += n;
-            }
-            self.apply(t.command, sink);
-        }
-        if done < frames {
-            self.render_span(&mut left[done..frames], &mut right[done..frames], sink);
-        }
+        process_scheduled(self, left, right, sink, next)
+    }
+}
+
+impl crate::gpu::GpuEngine {
+    /// Applies one command now, as [`Engine::apply`].
+    pub fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
+        apply(self, cmd, sink)
     }
 
-    fn render_span(&mut self, left: &mut [f32], right: &mut [f32], sink: &mut impl EventSink) {
-        let n = left.len();
-        let mut off = 0;
-        while off < n {
-            let m = (n - off).min(self.config().max_block);
-            self.process(&mut left[off..off + m], &mut right[off..off + m]);
-            for id in self.voices().iter().filter(|v| v.just_ended).map(|v| v.id) {
-                sink.emit(EngineEvent::VoiceEnded(id));
+    /// Renders with scheduled commands, as [`Engine::process_scheduled`].
+    pub fn process_scheduled(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        sink: &mut impl EventSink,
+        next: impl FnMut(u64) -> Option<Timed>,
+    ) {
+        process_scheduled(self, left, right, sink, next)
+    }
+}
+
+/// Applies one command to either engine now (see [`Engine::apply`]).
+pub fn apply<E: VoiceEngine>(engine: &mut E, cmd: EngineCommand, sink: &mut impl EventSink) {
+    let this = engine;
+    {
+        match cmd {
+            EngineCommand::Start {
+                id,
+                inst,
+                plan,
+                req,
+            } => {
+                if !this.fits(&inst, &plan) {
+                    sink.emit(EngineEvent::Retired(inst));
+                    return;
+                }
+                let (old, cut) = this.start_voice(id, inst, plan, &req);
+                if let Some(c) = cut {
+                    sink.emit(EngineEvent::VoiceEnded(c));
+                }
+                retire(sink, old);
             }
-            off += m;
+            EngineCommand::NoteOff { key } => {
+                for v in this
+                    .voices_mut()
+                    .iter_mut()
+                    .filter(|v| v.is_active() && v.held() && v.key() == key)
+                {
+                    v.release();
+                }
+            }
+            EngineCommand::FreeAll => {
+                for v in this.voices_mut().iter_mut().filter(|v| v.is_active()) {
+                    v.free();
+                }
+            }
+            EngineCommand::MasterGain(g) => this.set_master_gain(g),
+            EngineCommand::Sync { id, to } => sink.emit(EngineEvent::Synced { id, to }),
+            EngineCommand::Release(id) => with_voice(this, id, sink, |v| v.release()),
+            EngineCommand::Free(id) => with_voice(this, id, sink, |v| v.free()),
+            EngineCommand::Set { id, param, value } => {
+                with_voice(this, id, sink, |v| match param {
+                    VoiceControl::Gain => v.set_gain(value),
+                    VoiceControl::Pan => v.set_pan(value),
+                    VoiceControl::Pitch => {
+                        v.set_pitch(value);
+                    }
+                    VoiceControl::Damping => v.set_damping(value),
+                    VoiceControl::Morph => {
+                        v.set_morph(None, value, None);
+                    }
+                    VoiceControl::Brightness => v.set_brightness(value as f32),
+                    VoiceControl::Pickup(i) => v.set_pickup_coordinate(i as usize, value),
+                })
+            }
+            EngineCommand::Excite {
+                id,
+                shape,
+                x,
+                y,
+                amplitude,
+                width,
+            } => with_voice(this, id, sink, |v| v.excite(shape, x, y, amplitude, width)),
+            EngineCommand::Pickups { id, pos } => {
+                with_voice(this, id, sink, |v| v.set_pickups(pos))
+            }
+            EngineCommand::Morph {
+                id,
+                target,
+                t,
+                seconds,
+            } => {
+                let mut old = None;
+                let mut target = target;
+                match this.voice_mut(id) {
+                    Some(v) => old = v.set_morph(target.take(), t, seconds),
+                    None => sink.emit(EngineEvent::UnknownVoice(id)),
+                }
+                retire(sink, (old, target));
+            }
         }
+    }
+}
+
+fn with_voice<E: VoiceEngine>(
+    engine: &mut E,
+    id: i32,
+    sink: &mut impl EventSink,
+    f: impl FnOnce(&mut E::Voice),
+) {
+    match engine.voice_mut(id) {
+        Some(v) => f(v),
+        None => sink.emit(EngineEvent::UnknownVoice(id)),
+    }
+}
+
+/// Renders with scheduled commands on either engine (see
+/// [`Engine::process_scheduled`]).
+pub fn process_scheduled<E: VoiceEngine>(
+    engine: &mut E,
+    left: &mut [f32],
+    right: &mut [f32],
+    sink: &mut impl EventSink,
+    mut next: impl FnMut(u64) -> Option<Timed>,
+) {
+    let frames = left.len().min(right.len());
+    let block_end = engine.frames() + frames as u64;
+    let mut done = 0;
+    while let Some(t) = next(block_end) {
+        let now = engine.frames();
+        let at = t.frame.unwrap_or(now).clamp(now, block_end);
+        if at > now {
+            let n = (at - now) as usize;
+            render_span(
+                engine,
+                &mut left[done..done + n],
+                &mut right[done..done + n],
+                sink,
+            );
+            done += n;
+        }
+        apply(engine, t.command, sink);
+    }
+    if done < frames {
+        render_span(
+            engine,
+            &mut left[done..frames],
+            &mut right[done..frames],
+            sink,
+        );
+    }
+}
+
+fn render_span<E: VoiceEngine>(
+    engine: &mut E,
+    left: &mut [f32],
+    right: &mut [f32],
+    sink: &mut impl EventSink,
+) {
+    let n = left.len();
+    let mut off = 0;
+    while off < n {
+        let m = (n - off).min(engine.config().max_block);
+        engine.process(&mut left[off..off + m], &mut right[off..off + m]);
+        for id in engine
+            .voices()
+            .iter()
+            .filter(|v| v.just_ended())
+            .map(|v| v.id())
+        {
+            sink.emit(EngineEvent::VoiceEnded(id));
+        }
+        off += m;
     }
 }

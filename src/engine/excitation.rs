@@ -143,6 +143,8 @@ impl Excitation {
                         }
                     }
                 }
+                // Kept for engines that apply the pluck themselves (GPU).
+                self.scale = s;
                 self.active = false;
             }
             ExciteShape::Strike | ExciteShape::Noise => {
@@ -171,8 +173,28 @@ impl Excitation {
         next: &mut [f32],
         w_next: &mut [f32],
     ) {
-        if !self.active {
+        let Some(f) = self.next_force() else {
             return;
+        };
+        for j in 0..self.ny {
+            let row = self.origin + j * stride;
+            let wy = self.wy[j] * f;
+            for i in 0..self.nx {
+                if mask[row + i] > 0.0 {
+                    let d = wy * self.wx[i];
+                    next[row + i] += d;
+                    w_next[row + i] += ab * d;
+                }
+            }
+        }
+    }
+
+    /// This step's force scale (the window weights multiply it), advancing
+    /// the envelope and the noise generator; `None` once inactive.
+    #[inline]
+    pub(crate) fn next_force(&mut self) -> Option<f32> {
+        if !self.active {
+            return None;
         }
         let n = self.steps as f32;
         let phase = (self.done as f32 + 0.5) / n;
@@ -188,20 +210,22 @@ impl Excitation {
             }
             _ => self.scale * env,
         };
-        for j in 0..self.ny {
-            let row = self.origin + j * stride;
-            let wy = self.wy[j] * f;
-            for i in 0..self.nx {
-                if mask[row + i] > 0.0 {
-                    let d = wy * self.wx[i];
-                    next[row + i] += d;
-                    w_next[row + i] += ab * d;
-                }
-            }
-        }
         self.done += 1;
         if self.done >= self.steps {
             self.active = false;
         }
+        Some(f)
+    }
+
+    /// The window: (padded index of its first node, taps across, taps
+    /// down, weights across, weights down).
+    pub(crate) fn window(&self) -> (usize, usize, usize, &[f32; MAX_WINDOW], &[f32; MAX_WINDOW]) {
+        (self.origin, self.nx, self.ny, &self.wx, &self.wy)
+    }
+
+    /// The force scale of a strike or noise burst, or the displacement
+    /// scale of the last pluck (its window weights multiply it).
+    pub(crate) fn scale(&self) -> f32 {
+        self.scale
     }
 }

@@ -18,6 +18,7 @@
 //! voice starts, so stealing does not click. Steals are counted in
 //! [`EngineStats::stolen`].
 
+pub mod api;
 pub mod command;
 pub mod excitation;
 pub mod ftz;

@@ -56,20 +56,20 @@ pub enum VoiceState {
 
 /// A parameter moving smoothly toward its target.
 #[derive(Clone, Copy, Debug, Default)]
-struct Smoothed {
-    current: f64,
-    target: f64,
+pub(crate) struct Smoothed {
+    pub(crate) current: f64,
+    pub(crate) target: f64,
 }
 
 impl Smoothed {
-    fn at(v: f64) -> Self {
+    pub(crate) fn at(v: f64) -> Self {
         Self {
             current: v,
             target: v,
         }
     }
     /// Advances one tick; returns true when the value changed.
-    fn tick(&mut self, alpha: f64) -> bool {
+    pub(crate) fn tick(&mut self, alpha: f64) -> bool {
         if self.current == self.target {
             return false;
         }
@@ -129,13 +129,13 @@ impl NoteRequest {
 
 /// Pickup read weights for one sample (bilinear over four nodes).
 #[derive(Clone, Copy, Default)]
-struct Tap {
-    i: usize,
-    w: [f32; 4],
+pub(crate) struct Tap {
+    pub(crate) i: usize,
+    pub(crate) w: [f32; 4],
 }
 
 impl Tap {
-    fn at(layout: &Layout, x: f64, y: f64) -> Self {
+    pub(crate) fn at(layout: &Layout, x: f64, y: f64) -> Self {
         let gx = x.clamp(0.0, 1.0) * (layout.width - 1) as f64;
         let gy = y.clamp(0.0, 1.0) * (layout.height - 1) as f64;
         let (x0, y0) = (
@@ -165,14 +165,14 @@ impl Tap {
 
 /// One-pole DC blocker (5 Hz).
 #[derive(Clone, Copy, Default)]
-struct DcBlocker {
+pub(crate) struct DcBlocker {
     x1: f32,
     y1: f32,
 }
 
 impl DcBlocker {
     #[inline]
-    fn run(&mut self, x: f32, r: f32) -> f32 {
+    pub(crate) fn run(&mut self, x: f32, r: f32) -> f32 {
         let y = x - self.x1 + r * self.y1;
         self.x1 = x;
         self.y1 = y;

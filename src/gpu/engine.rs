@@ -1,0 +1,574 @@
+//! The GPU engine: the same voices as [`crate::engine::Engine`], with every
+//! mesh on the GPU.
+//!
+//! # Lifecycle
+//! 1. [`GpuEngine::new`] opens nothing itself: it takes a [`GpuContext`],
+//!    compiles the kernel and allocates every buffer (state of all voice
+//!    slots, the resident bank, the per-block program and the readback).
+//! 2. [`GpuEngine::load`] makes an instrument's maps resident (all pyramid
+//!    levels), once; voices started on an instrument that is not resident
+//!    upload it then (control-side work: call `load` for the bank first).
+//! 3. [`GpuEngine::start_voice`], [`GpuEngine::voice_mut`] and
+//!    [`GpuEngine::process`] mirror the CPU engine.
+//!
+//! # One block
+//! Each voice's control logic runs on the CPU (as in the CPU engine) and
+//! records the block's program ([`BlockProgram`]); the program is written
+//! to the GPU, one dispatch renders every voice (one workgroup each), one
+//! copy and one map read the raw pickup signals back: one submission and
+//! one readback per block. The voices then finish their samples (DC
+//! blocker, gains, end detection) and are mixed in slot order.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use super::context::{GpuContext, GpuError};
+use super::layout::{
+    CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, WORKGROUP_SIZE,
+};
+use super::voice::{BlockProgram, GpuVoice};
+use crate::engine::voice::{NoteRequest, VoiceState, MAX_EXCITATIONS};
+use crate::engine::{EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
+use crate::instrument::{Instrument, NotePlan, MAX_OVERSAMPLE};
+
+/// Fields of a voice slot's state (u0, u1, w0, w1, c, d, e).
+const STATE_FIELDS: usize = 7;
+
+/// One resident instrument: where each level's maps start in the bank buffer.
+struct Resident {
+    inst: Arc<Instrument>,
+    /// Offset (floats) of each level's maps.
+    levels: Vec<u32>,
+}
+
+/// The GPU engine.
+pub struct GpuEngine {
+    cfg: EngineConfig,
+    ctx: GpuContext,
+    voices: Vec<GpuVoice>,
+    resident: Vec<Resident>,
+    bank_used: usize,
+    bank_capacity: usize,
+    prog: BlockProgram,
+    /// Voice slots in dispatch order.
+    order: Vec<usize>,
+    raw: Vec<f32>,
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    headers: wgpu::Buffer,
+    updates: wgpu::Buffer,
+    taps: wgpu::Buffer,
+    windows: wgpu::Buffer,
+    forces: wgpu::Buffer,
+    bank: wgpu::Buffer,
+    out: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    map_status: Arc<AtomicU8>,
+    failure: Option<String>,
+    next_id: i32,
+    master_gain: f32,
+    master_target: f32,
+    /// Counters.
+    pub stats: EngineStats,
+}
+
+fn storage(
+    device: &wgpu::Device,
+    label: &str,
+    bytes: usize,
+    extra: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (bytes.max(16) as u64).next_multiple_of(16),
+        usage: wgpu::BufferUsages::STORAGE | extra,
+        mapped_at_creation: false,
+    })
+}
+
+impl GpuEngine {
+    /// Builds the engine on `ctx` for `cfg` with room for `bank_floats`
+    /// floats of resident maps (see [`bank_floats`]).
+    pub fn new(ctx: GpuContext, cfg: EngineConfig, bank_floats: usize) -> Result<Self, GpuError> {
+        let slots = cfg.max_voices + STEAL_FADE_SLOTS;
+        let cap = cfg.voice_capacity;
+        let max_m = MAX_OVERSAMPLE as usize;
+        let prog = BlockProgram::with_capacity(slots, cfg.max_block, max_m);
+        let dev = &ctx.device;
+        let state_bytes = slots * STATE_FIELDS * cap * 4;
+        let max_binding = ctx.limits.max_storage_buffer_binding_size as usize;
+        if state_bytes > max_binding || bank_floats * 4 > max_binding {
+            return Err(GpuError::Limits(format!(
+                "{slots} voices of {cap} nodes need {state_bytes} bytes of state; the device binds at most {max_binding}"
+            )));
+        }
+        let copy = wgpu::BufferUsages::COPY_DST;
+        let headers = storage(dev, "headers", slots * size_of::<VoiceHeader>(), copy);
+        let updates = storage(
+            dev,
+            "updates",
+            prog.updates.capacity() * size_of::<CoefUpdate>(),
+            copy,
+        );
+        let taps = storage(
+            dev,
+            "taps",
+            prog.taps.capacity() * size_of::<TapPair>(),
+            copy,
+        );
+        let windows = storage(
+            dev,
+            "windows",
+            prog.windows.capacity() * size_of::<Window>(),
+            copy,
+        );
+        let forces = storage(dev, "forces", prog.forces.capacity() * 4, copy);
+        let bank = storage(dev, "bank", bank_floats * 4, copy);
+        let state = storage(dev, "state", state_bytes, wgpu::BufferUsages::empty());
+        let out_bytes = slots * 2 * cfg.max_block * 4;
+        let out = storage(dev, "out", out_bytes, wgpu::BufferUsages::COPY_SRC);
+        let readback = dev.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: out.size(),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("voice_block.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(VOICE_BLOCK_WGSL.into()),
+        });
+        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("voice_block"),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &[("WG", workgroup_size(&ctx) as f64)],
+                ..Default::default()
+            },
+            cache: None,
+        });
+        let layout = pipeline.get_bind_group_layout(0);
+        let entries: Vec<wgpu::BindGroupEntry> = [
+            &headers, &updates, &taps, &windows, &forces, &bank, &state, &out,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+        let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("voice_block"),
+            layout: &layout,
+            entries: &entries,
+        });
+        let voices = (0..slots)
+            .map(|_| GpuVoice::new(cap, cfg.max_block))
+            .collect();
+        Ok(Self {
+            voices,
+            resident: Vec::new(),
+            bank_used: 0,
+            bank_capacity: bank_floats,
+            prog,
+            order: Vec::with_capacity(slots),
+            raw: vec![0.0; slots * 2 * cfg.max_block],
+            pipeline,
+            bind_group,
+            headers,
+            updates,
+            taps,
+            windows,
+            forces,
+            bank,
+            out,
+            readback,
+            map_status: Arc::new(AtomicU8::new(0)),
+            failure: None,
+            next_id: 1,
+            master_gain: 1.0,
+            master_target: 1.0,
+            stats: EngineStats::default(),
+            cfg,
+            ctx,
+        })
+    }
+
+    /// The adapter it runs on.
+    pub fn adapter(&self) -> &super::context::AdapterSummary {
+        &self.ctx.adapter
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Why the GPU stopped working, once it did (the engine then renders silence).
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    /// Makes `inst`'s maps resident on the GPU (every level), once.
+    /// Control side: allocates and uploads.
+    pub fn load(&mut self, inst: &Arc<Instrument>) -> Result<(), GpuError> {
+        if self.resident.iter().any(|r| Arc::ptr_eq(&r.inst, inst)) {
+            return Ok(());
+        }
+        let need: usize = inst.levels.iter().map(|l| 3 * l.maps.layout.len).sum();
+        if self.bank_used + need > self.bank_capacity {
+            // Drop instruments no voice plays any more, then retry.
+            self.compact();
+            if self.bank_used + need > self.bank_capacity {
+                return Err(GpuError::Limits(format!(
+                    "GPU bank full ({} of {} floats) loading {}",
+                    self.bank_used,
+                    self.bank_capacity,
+                    inst.name()
+                )));
+            }
+        }
+        let mut levels = Vec::with_capacity(inst.levels.len());
+        for l in &inst.levels {
+            let m = &l.maps;
+            let off = self.bank_used;
+            let len = m.layout.len;
+            let mut data = Vec::with_capacity(3 * len);
+            data.extend_from_slice(&m.stiffness);
+            data.extend_from_slice(&m.sigma0);
+            data.extend_from_slice(&m.diag);
+            self.ctx
+                .queue
+                .write_buffer(&self.bank, (off * 4) as u64, bytemuck::cast_slice(&data));
+            levels.push(off as u32);
+            self.bank_used += 3 * len;
+        }
+        self.resident.push(Resident {
+            inst: inst.clone(),
+            levels,
+        });
+        Ok(())
+    }
+
+    /// Rebuilds the bank with only the instruments a voice still uses (or
+    /// morphs toward). Control side.
+    fn compact(&mut self) {
+        let keep: Vec<Arc<Instrument>> = self
+            .resident
+            .iter()
+            .filter(|r| {
+                self.voices.iter().any(|v| {
+                    v.is_active()
+                        && (v.instrument().is_some_and(|i| Arc::ptr_eq(i, &r.inst))
+                            || v.morph_target().is_some_and(|i| Arc::ptr_eq(i, &r.inst)))
+                })
+            })
+            .map(|r| r.inst.clone())
+            .collect();
+        self.resident.clear();
+        self.bank_used = 0;
+        for i in keep {
+            let _ = self.load(&i);
+        }
+    }
+
+    fn level_offset(&self, inst: &Arc<Instrument>, level: usize) -> Option<u32> {
+        self.resident
+            .iter()
+            .find(|r| Arc::ptr_eq(&r.inst, inst))
+            .and_then(|r| r.levels.get(level).copied())
+    }
+
+    /// Number of sounding voices.
+    pub fn active_voices(&self) -> usize {
+        self.voices.iter().filter(|v| v.is_active()).count()
+    }
+
+    /// The voice with id `id`, if sounding.
+    pub fn voice_mut(&mut self, id: i32) -> Option<&mut GpuVoice> {
+        self.voices.iter_mut().find(|v| v.is_active() && v.id == id)
+    }
+
+    /// All voice slots.
+    pub fn voices(&self) -> &[GpuVoice] {
+        &self.voices
+    }
+
+    /// All voice slots, mutable.
+    pub fn voices_mut(&mut self) -> &mut [GpuVoice] {
+        &mut self.voices
+    }
+
+    /// Sets the master gain (linear), ramped over the next block.
+    pub fn set_master_gain(&mut self, g: f32) {
+        self.master_target = g.max(0.0);
+    }
+
+    /// A fresh voice id (positive, below 2^24).
+    pub fn allocate_id(&mut self) -> i32 {
+        loop {
+            let id = self.next_id;
+            self.next_id = if self.next_id >= (1 << 24) - 1 {
+                1
+            } else {
+                self.next_id + 1
+            };
+            if !self.voices.iter().any(|v| v.is_active() && v.id == id) {
+                return id;
+            }
+        }
+    }
+
+    /// True when a plan's mesh fits the voice buffers.
+    pub fn fits(&self, inst: &Instrument, plan: &NotePlan) -> bool {
+        inst.levels[plan.level].maps.layout.len <= self.cfg.voice_capacity
+    }
+
+    /// Starts voice `id`, as [`crate::engine::Engine::start_voice`]. An
+    /// instrument that is not resident yet is uploaded first (not
+    /// real-time safe: [`load`](Self::load) the bank beforehand).
+    pub fn start_voice(
+        &mut self,
+        id: i32,
+        inst: Arc<Instrument>,
+        plan: NotePlan,
+        req: &NoteRequest,
+    ) -> (Retired, Option<i32>) {
+        if self.level_offset(&inst, plan.level).is_none() {
+            if let Err(e) = self.load(&inst) {
+                self.failure.get_or_insert(e.to_string());
+            }
+        }
+        let (slot, stolen, cut) = self.pick_slot(id);
+        if stolen {
+            self.stats.stolen += 1;
+        }
+        let frame = self.stats.frames;
+        let old = self.voices[slot].start(id, inst, plan, req, self.cfg.sample_rate, frame);
+        (old, cut.filter(|&c| c != id))
+    }
+
+    /// Slot choice and stealing, as the CPU engine's.
+    fn pick_slot(&mut self, id: i32) -> (usize, bool, Option<i32>) {
+        if let Some(i) = self.voices.iter().position(|v| v.is_active() && v.id == id) {
+            return (i, false, None);
+        }
+        let sounding = self
+            .voices
+            .iter()
+            .filter(|v| v.is_active() && v.state != VoiceState::Fading)
+            .count();
+        let free = self.voices.iter().position(|v| !v.is_active());
+        if sounding < self.cfg.max_voices {
+            if let Some(i) = free {
+                return (i, false, None);
+            }
+        }
+        let oldest = |voices: &[GpuVoice], released: bool| {
+            voices
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_active() && v.state != VoiceState::Fading)
+                .filter(|(_, v)| !released || v.state == VoiceState::Released)
+                .min_by_key(|(_, v)| v.started_frame)
+                .map(|(i, _)| i)
+        };
+        let victim = oldest(&self.voices, true).or_else(|| oldest(&self.voices, false));
+        match (victim, free) {
+            (Some(v), Some(i)) => {
+                self.voices[v].free();
+                (i, true, None)
+            }
+            (Some(v), None) => (v, true, Some(self.voices[v].id)),
+            (None, _) => {
+                let i = self
+                    .voices
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, v)| v.started_frame)
+                    .map_or(0, |(i, _)| i);
+                (i, true, Some(self.voices[i].id))
+            }
+        }
+    }
+
+    /// Renders `left.len()` frames (≤ `max_block`), as
+    /// [`crate::engine::Engine::process`]. After a GPU failure it renders
+    /// silence (see [`failure`](Self::failure)).
+    ///
+    /// # Real-time safety
+    /// Our code does not allocate, lock or log here; wgpu's submission and
+    /// mapping do allocate internally (not yet measured away).
+    pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let _ftz = crate::engine::ftz::ScopedFtz::new();
+        let frames = left.len().min(right.len()).min(self.cfg.max_block);
+        if let Err(e) = self.render_voices(frames) {
+            if self.failure.is_none() {
+                self.failure = Some(e.to_string());
+            }
+            for v in self.voices.iter_mut() {
+                v.out_l[..frames].iter_mut().for_each(|s| *s = 0.0);
+                v.out_r[..frames].iter_mut().for_each(|s| *s = 0.0);
+            }
+        }
+        left[..frames].iter_mut().for_each(|v| *v = 0.0);
+        right[..frames].iter_mut().for_each(|v| *v = 0.0);
+        for v in self.voices.iter().filter(|v| v.is_active() || v.just_ended) {
+            for (o, s) in left[..frames].iter_mut().zip(&v.out_l[..frames]) {
+                *o += s;
+            }
+            for (o, s) in right[..frames].iter_mut().zip(&v.out_r[..frames]) {
+                *o += s;
+            }
+        }
+        let (g0, g1) = (self.master_gain, self.master_target);
+        let inv = 1.0 / frames.max(1) as f32;
+        for (j, (l, r)) in left[..frames]
+            .iter_mut()
+            .zip(right[..frames].iter_mut())
+            .enumerate()
+        {
+            let g = g0 + (g1 - g0) * (j + 1) as f32 * inv;
+            *l *= g;
+            *r *= g;
+        }
+        self.master_gain = g1;
+        self.stats.frames += frames as u64;
+    }
+
+    /// Plans, dispatches and reads back one block; then the voices finish it.
+    fn render_voices(&mut self, frames: usize) -> Result<(), GpuError> {
+        if let Some(f) = &self.failure {
+            return Err(GpuError::Failed(f.clone()));
+        }
+        self.prog.clear();
+        self.order.clear();
+        let cap = self.cfg.voice_capacity;
+        let out_stride = 2 * self.cfg.max_block;
+        for slot in 0..self.voices.len() {
+            let v = &mut self.voices[slot];
+            v.just_ended = false;
+            let Some(mut h) = v.plan_block(frames, &mut self.prog) else {
+                continue;
+            };
+            let inst = v.instrument().expect("active voice has an instrument");
+            let level = v.plan().map_or(0, |p| p.level);
+            let (inst, morph) = (inst.clone(), v.morph_target().cloned());
+            h.maps = self
+                .resident
+                .iter()
+                .find(|r| Arc::ptr_eq(&r.inst, &inst))
+                .and_then(|r| r.levels.get(level).copied())
+                .ok_or_else(|| GpuError::Failed(format!("{} is not resident", inst.name())))?;
+            h.morph_maps = h.maps;
+            let first = h.first_update as usize;
+            let morphs = self.prog.updates[first..].iter().any(|u| u.morph != 0);
+            if morphs {
+                if let Some(m) = morph {
+                    if self.level_offset(&m, level).is_none() {
+                        self.load(&m)?;
+                    }
+                    h.morph_maps = self.level_offset(&m, level).unwrap_or(h.maps);
+                }
+            }
+            h.state = (slot * STATE_FIELDS * cap) as u32;
+            h.out = (self.order.len() * out_stride) as u32;
+            self.prog.headers.push(h);
+            self.order.push(slot);
+        }
+        if self.order.is_empty() {
+            return Ok(());
+        }
+        let q = &self.ctx.queue;
+        q.write_buffer(&self.headers, 0, bytemuck::cast_slice(&self.prog.headers));
+        if !self.prog.updates.is_empty() {
+            q.write_buffer(&self.updates, 0, bytemuck::cast_slice(&self.prog.updates));
+        }
+        if !self.prog.taps.is_empty() {
+            q.write_buffer(&self.taps, 0, bytemuck::cast_slice(&self.prog.taps));
+        }
+        if !self.prog.windows.is_empty() {
+            q.write_buffer(&self.windows, 0, bytemuck::cast_slice(&self.prog.windows));
+        }
+        if !self.prog.forces.is_empty() {
+            q.write_buffer(&self.forces, 0, bytemuck::cast_slice(&self.prog.forces));
+        }
+        let n = self.order.len();
+        let bytes = (n * out_stride * 4) as u64;
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &self.bind_group, &[]);
+            pass.dispatch_workgroups(n as u32, 1, 1);
+        }
+        enc.copy_buffer_to_buffer(&self.out, 0, &self.readback, 0, bytes);
+        q.submit([enc.finish()]);
+        self.map_status.store(0, Ordering::Release);
+        let status = self.map_status.clone();
+        self.readback
+            .map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+                status.store(if r.is_ok() { 1 } else { 2 }, Ordering::Release);
+            });
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Failed(e.to_string()))?;
+        if self.map_status.load(Ordering::Acquire) != 1 {
+            return Err(GpuError::Failed("readback failed".into()));
+        }
+        {
+            let view = self
+                .readback
+                .get_mapped_range(0..bytes)
+                .map_err(|e| GpuError::Failed(e.to_string()))?;
+            self.raw[..n * out_stride].copy_from_slice(bytemuck::cast_slice(&view));
+        }
+        self.readback.unmap();
+        for (j, &slot) in self.order.iter().enumerate() {
+            let raw = &self.raw[j * out_stride..(j + 1) * out_stride];
+            self.voices[slot].finish_block(frames, raw);
+        }
+        Ok(())
+    }
+
+    /// Ids of voices that ended during the last [`process`](Self::process).
+    pub fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
+        self.voices.iter().filter(|v| v.just_ended).map(|v| v.id)
+    }
+}
+
+/// Threads per voice: 256 on a hardware GPU; 64 on a software adapter,
+/// where every workgroup barrier costs a switch per 8 threads.
+pub fn workgroup_size(ctx: &GpuContext) -> u32 {
+    if ctx.adapter.is_software() {
+        64
+    } else {
+        WORKGROUP_SIZE
+    }
+}
+
+/// Floats of resident maps for `instruments` (all levels), with room to
+/// reload each once.
+pub fn bank_floats<'a>(instruments: impl IntoIterator<Item = &'a Arc<Instrument>>) -> usize {
+    let total: usize = instruments
+        .into_iter()
+        .map(|i| {
+            i.levels
+                .iter()
+                .map(|l| 3 * l.maps.layout.len)
+                .sum::<usize>()
+        })
+        .sum();
+    2 * total + 16
+}
+
+const _: () = assert!(MAX_STRIKES <= MAX_EXCITATIONS);

@@ -1,0 +1,16 @@
+//! The GPU engine (wgpu, Vulkan): the same voices as the CPU engine, with
+//! the meshes resident on the GPU and one compute dispatch per block.
+//!
+//! - `context`: adapter selection (hardware first; software only when
+//!   forced), device opening.
+//! - `layout`: the Rust twins of the WGSL structs, and the shader sources.
+//! - `voice`: a GPU voice's control side (shared logic with the CPU voice).
+//! - `engine`: [`GpuEngine`].
+
+pub mod context;
+pub mod engine;
+pub mod layout;
+pub mod voice;
+
+pub use context::{AdapterSummary, GpuContext, GpuError};
+pub use engine::{bank_floats, GpuEngine};

@@ -1,0 +1,463 @@
+//! The GPU engine: shader hygiene (naga parse + validate, Rust/WGSL struct
+//! layouts) and equivalence with the CPU engine for every shipped
+//! instrument and for excitation, pickup moves, morph and pitch, damping
+//! and release changes (relative L2 < 1e-4).
+//!
+//! The equivalence tests need a Vulkan adapter; CI has lavapipe
+//! (`mesa-vulkan-drivers`). Without any adapter they print why and pass.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use neirosynth::engine::voice::NoteRequest;
+use neirosynth::engine::{Engine, EngineConfig};
+use neirosynth::gpu::layout::{CoefUpdate, TapPair, VoiceHeader, Window, SHADERS};
+use neirosynth::gpu::{bank_floats, GpuContext, GpuEngine};
+use neirosynth::instrument::bank::Bank;
+use neirosynth::instrument::format::ExciteShape;
+use neirosynth::instrument::Instrument;
+
+fn shader_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders")
+}
+
+fn parse(src: &str, name: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(src)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+    (module, info)
+}
+
+/// Every `.wgsl` file in `shaders/` parses and validates, and is the
+/// source the crate embeds.
+#[test]
+fn every_shader_parses_and_validates() {
+    let mut files: Vec<_> = std::fs::read_dir(shader_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let src = std::fs::read_to_string(f).unwrap();
+        parse(&src, &name);
+        let embedded = SHADERS.iter().find(|(n, _)| *n == name);
+        assert_eq!(
+            embedded.map(|(_, s)| *s),
+            Some(src.as_str()),
+            "{name} is not embedded (gpu::layout::SHADERS)"
+        );
+    }
+    assert_eq!(files.len(), SHADERS.len());
+}
+
+/// (WGSL member name, Rust offset) of a struct, with its Rust size.
+fn check_struct(module: &naga::Module, name: &str, size: usize, fields: &[(&str, usize)]) {
+    let ty = module
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("{name} not in the shader"))
+        .1;
+    let naga::TypeInner::Struct { members, span } = &ty.inner else {
+        panic!("{name} is not a struct");
+    };
+    assert_eq!(
+        *span as usize, size,
+        "{name}: WGSL size {span}, Rust {size}"
+    );
+    let mut rust_fields = fields.to_vec();
+    for m in members {
+        let mname = m.name.as_deref().unwrap();
+        let i = rust_fields
+            .iter()
+            .position(|(n, _)| *n == mname)
+            .unwrap_or_else(|| panic!("{name}.{mname}: no Rust field"));
+        let (_, off) = rust_fields.remove(i);
+        assert_eq!(
+            m.offset as usize, off,
+            "{name}.{mname}: WGSL offset {} vs Rust {off}",
+            m.offset
+        );
+    }
+    assert!(
+        rust_fields.is_empty(),
+        "{name}: Rust fields missing in WGSL: {rust_fields:?}"
+    );
+}
+
+/// The Rust structs uploaded to the GPU have the WGSL structs' sizes and
+/// field offsets.
+#[test]
+fn struct_layouts_match_wgsl() {
+    use std::mem::{offset_of, size_of};
+    let (_, src) = SHADERS
+        .iter()
+        .find(|(n, _)| *n == "voice_block.wgsl")
+        .unwrap();
+    let (module, _) = parse(src, "voice_block.wgsl");
+    macro_rules! fields {
+        ($t:ty; $($f:ident),*) => { [$((stringify!($f), offset_of!($t, $f))),*] };
+    }
+    check_struct(
+        &module,
+        "VoiceHeader",
+        size_of::<VoiceHeader>(),
+        &fields!(VoiceHeader; width, height, stride, len, maps, morph_maps, state, cap, out,
+            samples, oversample, flip, reset, first_update, n_updates, n_pre, first_window,
+            n_plucks, n_strikes, first_tap, ab, b, pad0, pad1),
+    );
+    check_struct(
+        &module,
+        "CoefUpdate",
+        size_of::<CoefUpdate>(),
+        &fields!(CoefUpdate; at, morph, a, b, kk, k, scale, extra, t, ab, pad0, pad1),
+    );
+    // Arrays of four weights are four scalars in WGSL.
+    let (wl, wr) = (offset_of!(TapPair, wl), offset_of!(TapPair, wr));
+    check_struct(
+        &module,
+        "TapPair",
+        size_of::<TapPair>(),
+        &[
+            ("il", offset_of!(TapPair, il)),
+            ("wl0", wl),
+            ("wl1", wl + 4),
+            ("wl2", wl + 8),
+            ("wl3", wl + 12),
+            ("ir", offset_of!(TapPair, ir)),
+            ("wr0", wr),
+            ("wr1", wr + 4),
+            ("wr2", wr + 8),
+            ("wr3", wr + 12),
+        ],
+    );
+    let pad = offset_of!(Window, pad);
+    let mut w = fields!(Window; origin, nx, ny, force, scale, wx, wy).to_vec();
+    w.extend([("pad0", pad), ("pad1", pad + 4), ("pad2", pad + 8)]);
+    check_struct(&module, "Window", size_of::<Window>(), &w);
+}
+
+/// One GPU for all tests of this file (lavapipe is slow to open and uses
+/// every core: the tests take turns).
+fn gpu() -> Option<std::sync::MutexGuard<'static, GpuContext>> {
+    static CTX: OnceLock<Option<Mutex<GpuContext>>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        // lavapipe: two render threads (CI runners and this machine have
+        // two cores), and a runtime directory for its shader cache.
+        for (k, v) in [("LP_NUM_THREADS", "2"), ("XDG_RUNTIME_DIR", "/tmp")] {
+            if std::env::var_os(k).is_none() {
+                std::env::set_var(k, v);
+            }
+        }
+        open()
+    })
+    .as_ref()
+    .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+fn open() -> Option<Mutex<GpuContext>> {
+    match GpuContext::new(true) {
+        Ok(c) => {
+            eprintln!("GPU tests on {}", c.adapter);
+            Some(Mutex::new(c))
+        }
+        Err(e) => {
+            eprintln!("skipping GPU equivalence tests: {e}");
+            None
+        }
+    }
+}
+
+fn bank() -> Vec<Arc<Instrument>> {
+    let (b, errors) =
+        Bank::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments")).unwrap();
+    assert!(errors.is_empty());
+    let mut v = b.instruments;
+    v.sort_by(|a, b| a.name().cmp(b.name()));
+    v
+}
+
+/// What happens to a voice at a frame.
+#[derive(Clone)]
+enum Act {
+    Excite(ExciteShape, f32, f32, f32, f32),
+    Pickups([f64; 4]),
+    Pitch(f64),
+    Damping(f64),
+    Morph(Arc<Instrument>, f64, Option<f64>),
+    Release,
+    Free,
+}
+
+struct Note {
+    inst: Arc<Instrument>,
+    note: f64,
+    req: NoteRequest,
+}
+
+/// A scripted performance: notes started at frame 0 (ids 1, 2, …), then
+/// `(frame, voice id, act)` in order; frames are multiples of `block`.
+struct Script {
+    notes: Vec<Note>,
+    acts: Vec<(usize, i32, Act)>,
+    frames: usize,
+    block: usize,
+}
+
+fn cfg_for(s: &Script) -> EngineConfig {
+    let cap = s
+        .notes
+        .iter()
+        .map(|n| n.inst.max_buffer_len())
+        .max()
+        .unwrap();
+    let mut cfg = EngineConfig::new(cap);
+    cfg.max_block = s.block;
+    cfg.max_voices = s.notes.len().max(1);
+    cfg.threads = 1;
+    cfg
+}
+
+fn run_cpu(s: &Script) -> Vec<f32> {
+    let mut e = Engine::new(cfg_for(s));
+    for (i, n) in s.notes.iter().enumerate() {
+        let plan = n.inst.plan(n.note, 2.0, 48000.0).unwrap();
+        e.start_voice(i as i32 + 1, n.inst.clone(), plan, &n.req);
+    }
+    let mut out = vec![0.0; 2 * s.frames];
+    let (l, r) = out.split_at_mut(s.frames);
+    let mut acts = s.acts.iter().peekable();
+    let mut pos = 0;
+    while pos < s.frames {
+        while let Some((_, id, a)) = acts.next_if(|(f, _, _)| *f <= pos) {
+            if let Some(v) = e.voice_mut(*id) {
+                match a.clone() {
+                    Act::Excite(sh, x, y, amp, w) => v.excite(sh, x, y, amp, w),
+                    Act::Pickups(p) => v.set_pickups(p),
+                    Act::Pitch(n) => {
+                        v.set_pitch(n);
+                    }
+                    Act::Damping(d) => v.set_damping(d),
+                    Act::Morph(t, m, sec) => {
+                        v.set_morph(Some(t), m, sec);
+                    }
+                    Act::Release => v.release(),
+                    Act::Free => v.free(),
+                }
+            }
+        }
+        let n = s.block.min(s.frames - pos);
+        e.process(&mut l[pos..pos + n], &mut r[pos..pos + n]);
+        pos += n;
+    }
+    out
+}
+
+fn run_gpu(ctx: &GpuContext, s: &Script) -> (Vec<f32>, f64) {
+    let insts: Vec<_> = s.notes.iter().map(|n| n.inst.clone()).collect();
+    let mut e = GpuEngine::new(ctx.clone(), cfg_for(s), bank_floats(&insts) * 2).unwrap();
+    for i in &insts {
+        e.load(i).unwrap();
+    }
+    for (i, n) in s.notes.iter().enumerate() {
+        let plan = n.inst.plan(n.note, 2.0, 48000.0).unwrap();
+        e.start_voice(i as i32 + 1, n.inst.clone(), plan, &n.req);
+    }
+    let mut out = vec![0.0; 2 * s.frames];
+    let (l, r) = out.split_at_mut(s.frames);
+    let mut acts = s.acts.iter().peekable();
+    let mut pos = 0;
+    let t = std::time::Instant::now();
+    while pos < s.frames {
+        while let Some((_, id, a)) = acts.next_if(|(f, _, _)| *f <= pos) {
+            if let Act::Morph(t, _, _) = a {
+                e.load(t).unwrap();
+            }
+            if let Some(v) = e.voice_mut(*id) {
+                match a.clone() {
+                    Act::Excite(sh, x, y, amp, w) => v.excite(sh, x, y, amp, w),
+                    Act::Pickups(p) => v.set_pickups(p),
+                    Act::Pitch(n) => {
+                        v.set_pitch(n);
+                    }
+                    Act::Damping(d) => v.set_damping(d),
+                    Act::Morph(t, m, sec) => {
+                        v.set_morph(Some(t), m, sec);
+                    }
+                    Act::Release => v.release(),
+                    Act::Free => v.free(),
+                }
+            }
+        }
+        let n = s.block.min(s.frames - pos);
+        e.process(&mut l[pos..pos + n], &mut r[pos..pos + n]);
+        pos += n;
+    }
+    assert_eq!(e.failure(), None, "GPU failed");
+    (out, t.elapsed().as_secs_f64())
+}
+
+/// Relative L2 error of `gpu` against `cpu`.
+fn rel_l2(cpu: &[f32], gpu: &[f32]) -> f64 {
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    for (a, b) in cpu.iter().zip(gpu) {
+        num += (*a as f64 - *b as f64).powi(2);
+        den += (*a as f64).powi(2);
+    }
+    (num / den.max(1e-300)).sqrt()
+}
+
+fn check(ctx: &GpuContext, what: &str, s: &Script) -> f64 {
+    let cpu = run_cpu(s);
+    let (gpu, secs) = run_gpu(ctx, s);
+    let energy: f64 = cpu.iter().map(|v| (*v as f64).powi(2)).sum();
+    assert!(energy > 0.0, "{what}: the CPU render is silent");
+    let err = rel_l2(&cpu, &gpu);
+    let first = cpu.iter().zip(&gpu).position(|(a, b)| a != b);
+    eprintln!(
+        "{what}: rel L2 {err:.2e} over {:.3} s ({secs:.2} s on the GPU; first differing sample: {first:?})",
+        s.frames as f64 / 48000.0
+    );
+    assert!(err < 1e-4, "{what}: relative L2 {err:e} ≥ 1e-4");
+    err
+}
+
+fn note(inst: &Arc<Instrument>, note: f64, velocity: f32) -> Note {
+    Note {
+        inst: inst.clone(),
+        note,
+        req: NoteRequest::new(note, velocity),
+    }
+}
+
+/// Every shipped instrument at its reference note (the full mesh) and
+/// an octave up, in blocks of 256 (short: the full meshes are slow on
+/// lavapipe; `NEIROSYNTH_GPU_TEST_FRAMES` renders longer).
+#[test]
+fn gpu_equals_cpu_for_every_shipped_instrument() {
+    let Some(ctx) = gpu() else { return };
+    let frames: usize = std::env::var("NEIROSYNTH_GPU_TEST_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    for inst in bank() {
+        let r = inst.file.reference_note;
+        let s = Script {
+            notes: vec![note(&inst, r, 0.8), note(&inst, r + 12.0, 0.5)],
+            acts: vec![],
+            frames,
+            block: 256,
+        };
+        check(&ctx, inst.name(), &s);
+    }
+}
+
+/// The lowest note of `inst` that plays on its coarsest mesh level.
+fn coarsest_note(inst: &Instrument) -> f64 {
+    let last = inst.levels.len() - 1;
+    (0..96)
+        .map(|i| inst.file.reference_note + i as f64)
+        .find(|&n| inst.plan(n, 2.0, 48000.0).is_ok_and(|p| p.level == last))
+        .expect("a note on the coarsest level")
+}
+
+/// Every shipped instrument for one second (48,000 samples) on its
+/// coarsest mesh level (lavapipe renders the full meshes too slowly for a
+/// second each), with a strike, a pickup move and a pitch bend on the way.
+#[test]
+fn gpu_equals_cpu_over_one_second() {
+    let Some(ctx) = gpu() else { return };
+    let only = std::env::var("NEIROSYNTH_GPU_TEST_ONLY").ok();
+    for inst in bank() {
+        if only.as_deref().is_some_and(|o| o != inst.name()) {
+            continue;
+        }
+        let n = coarsest_note(&inst);
+        let s = Script {
+            notes: vec![note(&inst, n, 0.8)],
+            acts: vec![
+                (
+                    12_032,
+                    1,
+                    Act::Excite(ExciteShape::Strike, 0.6, 0.4, 0.7, 0.2),
+                ),
+                (24_064, 1, Act::Pickups([0.8, 0.7, 0.25, 0.3])),
+                (36_096, 1, Act::Pitch(n + 1.0)),
+            ],
+            frames: 48_000,
+            block: 256,
+        };
+        check(&ctx, &format!("{} note {n} (1 s)", inst.name()), &s);
+    }
+}
+
+/// Strikes, plucks and noise bursts on a sounding voice, pickup moves,
+/// pitch glides, damping and release, in odd-sized blocks.
+#[test]
+fn gpu_equals_cpu_under_control_changes() {
+    let Some(ctx) = gpu() else { return };
+    let b = bank();
+    let by = |n: &str| b.iter().find(|i| i.name() == n).unwrap().clone();
+    let (tom, string) = (by("tom"), by("string"));
+    let mut n2 = note(&string, 52.0, 0.6);
+    n2.req.delay_frames = 70;
+    n2.req.pan = 0.4;
+    let s = Script {
+        notes: vec![note(&tom, 60.0, 0.7), n2],
+        acts: vec![
+            (200, 1, Act::Excite(ExciteShape::Noise, 0.3, 0.6, 0.5, 0.2)),
+            (200, 1, Act::Pickups([0.7, 0.2, 0.2, 0.8])),
+            (400, 1, Act::Excite(ExciteShape::Pluck, 0.5, 0.5, 0.4, 0.15)),
+            (400, 1, Act::Pitch(64.5)),
+            (400, 2, Act::Excite(ExciteShape::Strike, 0.2, 0.0, 0.9, 0.1)),
+            (600, 2, Act::Damping(2.5)),
+            (800, 1, Act::Damping(0.5)),
+            (1000, 2, Act::Release),
+            (1200, 1, Act::Free),
+        ],
+        frames: 1600,
+        block: 100,
+    };
+    check(&ctx, "control changes (tom + string)", &s);
+    let plain = Script {
+        acts: vec![],
+        notes: vec![note(&tom, 60.0, 0.7), note(&string, 52.0, 0.6)],
+        ..s
+    };
+    assert!(rel_l2(&run_cpu(&plain), &run_cpu(&s)) > 0.05);
+}
+
+/// Morph between two instruments with the same mesh (smoothed and timed).
+#[test]
+fn gpu_equals_cpu_while_morphing() {
+    let Some(ctx) = gpu() else { return };
+    let b = bank();
+    let by = |n: &str| b.iter().find(|i| i.name() == n).unwrap().clone();
+    let (drum, bell, gong) = (by("drum"), by("bell"), by("gong"));
+    let s = Script {
+        notes: vec![note(&drum, 69.0, 0.8)],
+        acts: vec![
+            (256, 1, Act::Morph(bell, 0.7, None)),
+            (1024, 1, Act::Morph(gong, 1.0, Some(0.02))),
+        ],
+        frames: 2048,
+        block: 256,
+    };
+    check(&ctx, "morph drum → bell → gong", &s);
+    // The morph is audible: without it the drum sounds otherwise.
+    let plain = Script {
+        acts: vec![],
+        notes: vec![note(&drum, 69.0, 0.8)],
+        ..s
+    };
+    let (with, without) = (run_cpu(&s), run_cpu(&plain));
+    assert!(rel_l2(&without, &with) > 0.05, "the morph changed nothing");
+}
