@@ -8,8 +8,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::engine::api::VoiceEngine;
 use crate::engine::voice::NoteRequest;
 use crate::engine::{Engine, EngineConfig};
+use crate::gpu::{bank_floats, EngineSpec, GpuEngine};
 use crate::instrument::format::*;
 use crate::instrument::Instrument;
 use crate::physics::body::Boundary;
@@ -91,8 +93,18 @@ pub fn bench_instrument(n: usize) -> Result<Arc<Instrument>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Runs one measurement.
+/// Runs one measurement on the CPU engine.
 pub fn run(inst: &Arc<Instrument>, s: BenchSettings) -> BenchResult {
+    run_on(inst, s, &EngineSpec::Cpu).expect("the CPU engine does not fail")
+}
+
+/// Runs one measurement on the engine `engine` (`threads` is the CPU
+/// engine's; the GPU engine renders every voice in one dispatch).
+pub fn run_on(
+    inst: &Arc<Instrument>,
+    s: BenchSettings,
+    engine: &EngineSpec,
+) -> Result<BenchResult, String> {
     let threads = if s.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -103,7 +115,29 @@ pub fn run(inst: &Arc<Instrument>, s: BenchSettings) -> BenchResult {
     cfg.max_voices = voices;
     cfg.threads = threads;
     cfg.max_block = s.block;
-    let mut engine = Engine::new(cfg);
+    match engine {
+        EngineSpec::Cpu => Ok(measure(&mut Engine::new(cfg), inst, s, threads, voices, 20)),
+        EngineSpec::Gpu(ctx) => {
+            let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats([inst]))
+                .map_err(|e| e.to_string())?;
+            e.load(inst).map_err(|e| e.to_string())?;
+            let r = measure(&mut e, inst, s, 1, voices, 2);
+            match e.failure() {
+                Some(f) => Err(format!("GPU engine failed: {f}")),
+                None => Ok(r),
+            }
+        }
+    }
+}
+
+fn measure<E: VoiceEngine>(
+    engine: &mut E,
+    inst: &Arc<Instrument>,
+    s: BenchSettings,
+    threads: usize,
+    voices: usize,
+    warmup: usize,
+) -> BenchResult {
     let plan = inst
         .plan(inst.file.reference_note, 0.0, 48000.0)
         .expect("benchmark note plays");
@@ -116,7 +150,7 @@ pub fn run(inst: &Arc<Instrument>, s: BenchSettings) -> BenchResult {
     }
     let (mut l, mut r) = (vec![0.0; s.block], vec![0.0; s.block]);
     // Warm up, then measure.
-    for _ in 0..20 {
+    for _ in 0..warmup {
         engine.process(&mut l, &mut r);
     }
     let blocks = (s.seconds * 48000.0 / s.block as f64).ceil() as usize;

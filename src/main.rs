@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use neirosynth::gpu::{EngineSpec, GpuContext};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
-use neirosynth::render::{render_note, NoteSpec, RenderSettings};
+use neirosynth::render::{render_note_on, NoteSpec, RenderSettings};
 
 #[derive(Parser)]
 #[command(
@@ -18,14 +19,6 @@ use neirosynth::render::{render_note, NoteSpec, RenderSettings};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum EngineKind {
-    /// The native CPU engine.
-    Cpu,
-    /// The GPU engine (not built yet).
-    Gpu,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -109,7 +102,7 @@ enum EngineArg {
     Auto,
     /// The native CPU engine.
     Cpu,
-    /// The GPU engine (not built yet).
+    /// The GPU engine on any Vulkan adapter (software ones included).
     Gpu,
 }
 
@@ -174,9 +167,10 @@ enum Command {
         /// Sample format of the WAV.
         #[arg(long, value_enum, default_value_t = SampleFormat::F32)]
         format: SampleFormat,
-        /// Engine.
-        #[arg(long, value_enum, default_value_t = EngineKind::Cpu)]
-        engine: EngineKind,
+        /// Engine (auto: a hardware GPU when there is one, else the CPU;
+        /// gpu: the GPU engine on any adapter, software ones included).
+        #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
+        engine: EngineArg,
         /// Instruments folder (default: ./instruments, then the source tree's).
         #[arg(long)]
         instruments: Option<PathBuf>,
@@ -194,9 +188,10 @@ enum Command {
     },
     /// Measure how many voices the engine renders in real time at 48 kHz.
     Bench {
-        /// Engine.
-        #[arg(long, value_enum, default_value_t = EngineKind::Cpu)]
-        engine: EngineKind,
+        /// Engine (auto: a hardware GPU when there is one, else the CPU;
+        /// gpu: the GPU engine on any adapter, software ones included).
+        #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
+        engine: EngineArg,
         /// Mesh side (N×N uniform membrane).
         #[arg(long, default_value_t = 64)]
         mesh: usize,
@@ -292,8 +287,9 @@ fn render_score(
     out: &Path,
     format: SampleFormat,
     dir: Option<PathBuf>,
+    engine: &EngineSpec,
 ) -> Result<(), Failure> {
-    use neirosynth::score::{render_score, Score, ScoreSettings};
+    use neirosynth::score::{render_score_on, Score, ScoreSettings};
     let bytes =
         std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     let score = Score::parse(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
@@ -309,7 +305,8 @@ fn render_score(
         voices: 64,
         threads: 1,
     };
-    let (buf, report) = render_score(bank, &score, duration, settings);
+    let (buf, report) =
+        render_score_on(bank, &score, duration, settings, engine).map_err(|e| Failure(1, e))?;
     for (t, addr, args) in report.replies.iter().filter(|r| r.1 == "/fail") {
         tracing::warn!("at {t:.3} s: {addr} {args}");
     }
@@ -332,11 +329,13 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
     use neirosynth::server::runtime::{serve, MidiSelect, ServeOptions};
     if a.engine == EngineArg::Gpu {
         return Err(bad(
-            "the GPU engine is not part of this build yet; use --engine cpu or auto",
+            "the server does not run on the GPU engine yet (render, render --score and bench do); use --engine cpu or auto",
         ));
     }
     if a.engine == EngineArg::Auto {
-        tracing::info!("engine auto: no GPU engine in this build; using the CPU engine");
+        tracing::info!(
+            "engine auto: the server runs on the CPU engine (GPU serving not wired yet)"
+        );
     }
     if !(16..=4096).contains(&a.block) {
         return Err(bad(format!("--block {} must be 16..4096", a.block)));
@@ -416,18 +415,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             engine,
             instruments,
         } => {
-            if engine == EngineKind::Gpu {
-                return Err(bad(
-                    "the GPU engine is not part of this build yet; use --engine cpu",
-                ));
-            }
             if let Some(d) = duration {
                 if !d.is_finite() || d <= 0.0 || d > 3600.0 {
                     return Err(bad(format!("--duration {d} must be in (0, 3600] seconds")));
                 }
             }
+            let engine = open_engine(engine)?;
             if let Some(score) = score {
-                return render_score(&score, duration, &out, format, instruments);
+                return render_score(&score, duration, &out, format, instruments, &engine);
             }
             let (instrument, note) = (instrument.unwrap_or_default(), note.unwrap_or(f64::NAN));
             let duration = duration.unwrap_or(3.0);
@@ -462,7 +457,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 duration,
                 release_at: release,
             };
-            let buf = render_note(&inst, &spec, RenderSettings::default())
+            let buf = render_note_on(&inst, &spec, RenderSettings::default(), &engine)
                 .map_err(|e| bad(format!("{}: {e}", inst.name())))?;
             let written = match format {
                 SampleFormat::F32 => buf.write_wav(&out),
@@ -499,11 +494,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
             adjoint,
         } => {
             let seconds = seconds.unwrap_or(if adjoint { 1.0 } else { 3.0 });
-            if engine == EngineKind::Gpu {
-                return Err(bad(
-                    "the GPU engine is not part of this build yet; use --engine cpu",
-                ));
-            }
             if !(8..=256).contains(&mesh) {
                 return Err(bad(format!("--mesh {mesh} must be 8..256")));
             }
@@ -553,6 +543,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 threads,
                 block: 256,
             };
+            let engine = open_engine(engine)?;
+            if let EngineSpec::Gpu(ctx) = &engine {
+                return bench_gpu(&inst, settings, ctx, &engine);
+            }
             println!(
                 "engine: cpu, kernel: {}, mesh {mesh}×{mesh}, 48 kHz, 256-frame blocks",
                 neirosynth::bench::simd_name()
@@ -585,6 +579,74 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Opens the engine `--engine` asks for, logging the choice, the
+/// adapter and any fallback.
+fn open_engine(arg: EngineArg) -> Result<EngineSpec, Failure> {
+    match arg {
+        EngineArg::Cpu => Ok(EngineSpec::Cpu),
+        EngineArg::Gpu => match GpuContext::new(true) {
+            Ok(ctx) => {
+                if ctx.adapter.is_software() {
+                    tracing::warn!(
+                        "engine gpu on a software adapter: {} (correct, far from real time)",
+                        ctx.adapter
+                    );
+                } else {
+                    tracing::info!("engine gpu on {}", ctx.adapter);
+                }
+                Ok(EngineSpec::Gpu(Box::new(ctx)))
+            }
+            Err(e) => Err(Failure(1, format!("--engine gpu: {e}"))),
+        },
+        EngineArg::Auto => match GpuContext::new(false) {
+            Ok(ctx) => {
+                tracing::info!("engine auto: GPU engine on {}", ctx.adapter);
+                Ok(EngineSpec::Gpu(Box::new(ctx)))
+            }
+            Err(e) => {
+                tracing::info!("engine auto: {e}; using the CPU engine");
+                Ok(EngineSpec::Cpu)
+            }
+        },
+    }
+}
+
+fn bench_gpu(
+    inst: &std::sync::Arc<neirosynth::instrument::Instrument>,
+    settings: neirosynth::bench::BenchSettings,
+    ctx: &GpuContext,
+    engine: &EngineSpec,
+) -> Result<(), Failure> {
+    let mesh = settings.mesh;
+    let settings = neirosynth::bench::BenchSettings {
+        voices: if settings.voices == 0 {
+            4
+        } else {
+            settings.voices
+        },
+        ..settings
+    };
+    println!(
+        "engine: gpu on {}, mesh {mesh}×{mesh}, 48 kHz, 256-frame blocks",
+        ctx.adapter
+    );
+    if ctx.adapter.is_software() {
+        println!("(software adapter: a correctness run, not a GPU measurement)");
+    }
+    let r = neirosynth::bench::run_on(inst, settings, engine).map_err(|e| Failure(1, e))?;
+    println!(
+        "{:.2} voices in real time ({:.3} G node updates/s, {} voices rendered)",
+        r.voices_realtime,
+        r.node_rate / 1e9,
+        r.voices
+    );
+    println!(
+        "voices_realtime={:.2} mesh={mesh} engine=gpu",
+        r.voices_realtime
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {

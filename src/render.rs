@@ -5,8 +5,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::engine::api::{EngineVoice, VoiceEngine};
 use crate::engine::voice::NoteRequest;
 use crate::engine::{Engine, EngineConfig};
+use crate::gpu::{bank_floats, EngineSpec, GpuEngine};
 use crate::instrument::Instrument;
 
 /// A rendered stereo signal.
@@ -92,11 +94,22 @@ pub struct NoteSpec {
     pub release_at: Option<f64>,
 }
 
-/// Renders one note of `inst`. The error says why the note cannot be played.
+/// Renders one note of `inst` on the CPU engine. The error says why the
+/// note cannot be played.
 pub fn render_note(
     inst: &Arc<Instrument>,
     spec: &NoteSpec,
     settings: RenderSettings,
+) -> Result<StereoBuffer, String> {
+    render_note_on(inst, spec, settings, &EngineSpec::Cpu)
+}
+
+/// Renders one note of `inst` on the engine `engine`.
+pub fn render_note_on(
+    inst: &Arc<Instrument>,
+    spec: &NoteSpec,
+    settings: RenderSettings,
+    engine: &EngineSpec,
 ) -> Result<StereoBuffer, String> {
     let plan = inst.plan(spec.request.note, 0.0, settings.sample_rate as f64)?;
     let mut cfg = EngineConfig::new(inst.max_buffer_len());
@@ -104,7 +117,34 @@ pub fn render_note(
     cfg.max_block = settings.block;
     cfg.max_voices = 1;
     cfg.threads = settings.threads;
-    let mut engine = Engine::new(cfg);
+    match engine {
+        EngineSpec::Cpu => Ok(render_with(
+            &mut Engine::new(cfg),
+            inst,
+            plan,
+            spec,
+            settings,
+        )),
+        EngineSpec::Gpu(ctx) => {
+            let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats([inst]))
+                .map_err(|e| e.to_string())?;
+            e.load(inst).map_err(|e| e.to_string())?;
+            let out = render_with(&mut e, inst, plan, spec, settings);
+            match e.failure() {
+                Some(f) => Err(format!("GPU engine failed: {f}")),
+                None => Ok(out),
+            }
+        }
+    }
+}
+
+fn render_with<E: VoiceEngine>(
+    engine: &mut E,
+    inst: &Arc<Instrument>,
+    plan: crate::instrument::NotePlan,
+    spec: &NoteSpec,
+    settings: RenderSettings,
+) -> StereoBuffer {
     let id = engine.allocate_id();
     engine.start_voice(id, inst.clone(), plan, &spec.request);
     let total = (spec.duration * settings.sample_rate as f64).round() as usize;
@@ -133,5 +173,5 @@ pub fn render_note(
         engine.process(l, r);
         pos += n;
     }
-    Ok(out)
+    out
 }

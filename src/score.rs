@@ -33,8 +33,11 @@ use std::sync::Arc;
 use rosc::{OscMessage, OscPacket, OscType};
 use serde::Deserialize;
 
+use crate::control::reply::EngineKind;
+use crate::engine::api::VoiceEngine;
 use crate::engine::command::{pop_due, EngineEvent, Timed};
 use crate::engine::{Engine, EngineConfig};
+use crate::gpu::{bank_floats, EngineSpec, GpuEngine};
 use crate::instrument::bank::Bank;
 use crate::render::StereoBuffer;
 use crate::server::midi_map::MidiMap;
@@ -206,27 +209,72 @@ pub struct ScoreReport {
 }
 
 /// Renders `score` with `bank` for `duration` seconds (default: the
-/// score's, else last event + 2 s).
+/// score's, else last event + 2 s) on the CPU engine.
 pub fn render_score(
     bank: Bank,
     score: &Score,
     duration: Option<f64>,
     s: ScoreSettings,
 ) -> (StereoBuffer, ScoreReport) {
+    render_score_on(bank, score, duration, s, &EngineSpec::Cpu)
+        .expect("the CPU engine does not fail")
+}
+
+/// Renders `score` as [`render_score`] on the engine `engine`; the error
+/// says why the GPU engine could not run it.
+pub fn render_score_on(
+    bank: Bank,
+    score: &Score,
+    duration: Option<f64>,
+    s: ScoreSettings,
+    engine: &EngineSpec,
+) -> Result<(StereoBuffer, ScoreReport), String> {
+    let capacity = bank
+        .max_buffer_len()
+        .max(crate::physics::body::Layout::new(64, 64).len);
+    let mut cfg = EngineConfig::new(capacity);
+    cfg.sample_rate = s.sample_rate as f64;
+    cfg.max_block = s.block;
+    cfg.max_voices = s.voices;
+    cfg.threads = s.threads;
+    match engine {
+        EngineSpec::Cpu => Ok(score_with(
+            &mut Engine::new(cfg),
+            bank,
+            score,
+            duration,
+            s,
+            EngineKind::Cpu,
+        )),
+        EngineSpec::Gpu(ctx) => {
+            let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats(&bank.instruments))
+                .map_err(|e| e.to_string())?;
+            for i in &bank.instruments {
+                e.load(i).map_err(|e| e.to_string())?;
+            }
+            let out = score_with(&mut e, bank, score, duration, s, EngineKind::Gpu);
+            match e.failure() {
+                Some(f) => Err(format!("GPU engine failed: {f}")),
+                None => Ok(out),
+            }
+        }
+    }
+}
+
+fn score_with<E: VoiceEngine>(
+    engine: &mut E,
+    bank: Bank,
+    score: &Score,
+    duration: Option<f64>,
+    s: ScoreSettings,
+    kind: EngineKind,
+) -> (StereoBuffer, ScoreReport) {
     let rate = s.sample_rate as f64;
     let dur = duration
         .or(score.duration)
         .unwrap_or_else(|| score.events.last().map_or(0.0, |e| e.time) + 2.0);
     let total = (dur * rate).round() as usize;
-    let capacity = bank
-        .max_buffer_len()
-        .max(crate::physics::body::Layout::new(64, 64).len);
-    let mut cfg = EngineConfig::new(capacity);
-    cfg.sample_rate = rate;
-    cfg.max_block = s.block;
-    cfg.max_voices = s.voices;
-    cfg.threads = s.threads;
-    let mut engine = Engine::new(cfg);
+    let capacity = engine.config().voice_capacity;
     let stats = Arc::new(SharedStats::default());
     let rcfg = RouterConfig {
         sample_rate: rate,
@@ -235,7 +283,7 @@ pub fn render_score(
         bend_headroom: 2.0,
         allow_quit: false,
         fixed_reply: None,
-        engine: crate::control::reply::EngineKind::Cpu,
+        engine: kind,
         voice_capacity: capacity,
     };
     let mut router = Router::new(bank, rcfg, stats, MidiMap::default());
@@ -270,7 +318,8 @@ pub fn render_score(
             pending.extend(out.commands.drain(..));
             next_event += 1;
         }
-        engine.process_scheduled(
+        crate::engine::command::process_scheduled(
+            engine,
             &mut buf.left[pos..pos + n],
             &mut buf.right[pos..pos + n],
             &mut events,

@@ -461,3 +461,34 @@ fn gpu_equals_cpu_while_morphing() {
     let (with, without) = (run_cpu(&s), run_cpu(&plain));
     assert!(rel_l2(&without, &with) > 0.05, "the morph changed nothing");
 }
+
+/// `render --score` on the GPU engine equals the CPU engine (the example
+/// score's first second: routing, scheduling and block splitting included).
+#[test]
+fn gpu_score_render_equals_cpu() {
+    use neirosynth::gpu::EngineSpec;
+    use neirosynth::score::{render_score_on, Score, ScoreSettings};
+    let Some(ctx) = gpu() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let score = Score::parse(&std::fs::read(root.join("examples/score.json")).unwrap()).unwrap();
+    let load = || Bank::load_dir(&root.join("instruments")).unwrap().0;
+    let settings = ScoreSettings {
+        sample_rate: 48000,
+        block: 256,
+        voices: 8,
+        threads: 1,
+    };
+    let (cpu, _) = render_score_on(load(), &score, Some(0.5), settings, &EngineSpec::Cpu).unwrap();
+    let (gpu, _) = render_score_on(
+        load(),
+        &score,
+        Some(0.5),
+        settings,
+        &EngineSpec::Gpu(Box::new(ctx.clone())),
+    )
+    .unwrap();
+    assert!(cpu.peak() > 0.0);
+    let err = rel_l2(&cpu.left, &gpu.left).max(rel_l2(&cpu.right, &gpu.right));
+    eprintln!("score: rel L2 {err:.2e} over 0.5 s");
+    assert!(err < 1e-4, "score: relative L2 {err:e}");
+}

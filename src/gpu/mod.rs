@@ -14,3 +14,23 @@ pub mod voice;
 
 pub use context::{AdapterSummary, GpuContext, GpuError};
 pub use engine::{bank_floats, GpuEngine};
+
+/// Which engine an offline run (render, score, bench) uses.
+#[derive(Clone, Default)]
+pub enum EngineSpec {
+    /// The CPU engine.
+    #[default]
+    Cpu,
+    /// The GPU engine on this device.
+    Gpu(Box<GpuContext>),
+}
+
+impl EngineSpec {
+    /// `cpu` or `gpu`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Gpu(_) => "gpu",
+        }
+    }
+}
