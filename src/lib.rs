@@ -15,6 +15,7 @@
 //!   (network side; allocation is fine there).
 //! - [`render`], [`inspect`], [`mod@bench`]: offline rendering, reports and
 //!   measurement.
+//! - [`train`]: learning an instrument from recordings (`neirosynth train`).
 pub mod audio;
 pub mod bench;
 pub mod control;
@@ -25,3 +26,4 @@ pub mod physics;
 pub mod render;
 pub mod score;
 pub mod server;
+pub mod train;
