@@ -20,7 +20,7 @@
 //!    halved until the stability certificate holds over the note range.
 //! 4. **Level**: the gain that matches the rendered RMS to the target's.
 //!
-//! Excitation and pickups start at the template's; the [`Refiner`]s move
+//! Excitation and pickups start at the template's; the [`super::Refiner`]s move
 //! them (see [`super::spsa`]), and the adjoint refiner will move the maps.
 
 use std::path::Path;
