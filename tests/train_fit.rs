@@ -203,3 +203,23 @@ fn cli_refusals() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not available yet"), "{err}");
 }
+
+/// `--live`: `/inst/reload <name>` reaches a UDP listener as an OSC message.
+#[test]
+fn live_reload_message() {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .unwrap();
+    let addr = sock.local_addr().unwrap().to_string();
+    neirosynth::train::send_reload(&addr, "pluck").unwrap();
+    let mut buf = [0u8; 256];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    match rosc::decoder::decode_udp(&buf[..n]).unwrap().1 {
+        rosc::OscPacket::Message(m) => {
+            assert_eq!(m.addr, "/inst/reload");
+            assert_eq!(m.args, vec![rosc::OscType::String("pluck".into())]);
+        }
+        other => panic!("not a message: {other:?}"),
+    }
+    assert!(neirosynth::train::send_reload("not-an-address", "x").is_err());
+}
