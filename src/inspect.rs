@@ -165,12 +165,17 @@ pub fn write_png(inst: &Instrument, path: &Path) -> Result<(), String> {
             }
         }
     }
+    write_rgb_png(path, width, height, &img)
+}
+
+/// Writes an 8-bit RGB image (`width × height`, row-major, 3 bytes per pixel) as a PNG.
+pub fn write_rgb_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<(), String> {
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width, height);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let mut wr = enc.write_header().map_err(|e| e.to_string())?;
-    wr.write_image_data(&img).map_err(|e| e.to_string())
+    wr.write_image_data(rgb).map_err(|e| e.to_string())
 }
 
 fn gray(v: f32) -> [u8; 3] {

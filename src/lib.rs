@@ -15,8 +15,8 @@
 //!   (network side; allocation is fine there).
 //! - [`render`], [`inspect`], [`mod@bench`]: offline rendering, reports and
 //!   measurement.
-//! - [`train`]: learning maps from recordings (differentiable model, adjoint
-//!   gradients).
+//! - [`train`]: learning an instrument from recordings (`neirosynth train`):
+//!   targets, analysis, losses, fitting, and the adjoint gradient.
 pub mod audio;
 pub mod bench;
 pub mod control;

@@ -1,4 +1,4 @@
-//! The `neirosynth` command line: serve, render, inspect, bench.
+//! The `neirosynth` command line: serve, render, train, inspect, bench.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -175,6 +175,8 @@ enum Command {
         #[arg(long)]
         instruments: Option<PathBuf>,
     },
+    /// Learn a playable physical instrument from recordings (one WAV per note).
+    Train(TrainArgs),
     /// Show an instrument: metadata, certificate per note, first modes; optionally a PNG of its maps.
     Inspect {
         /// Instrument name in the bank, or a path to an instrument file.
@@ -209,6 +211,142 @@ enum Command {
         #[arg(long)]
         adjoint: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum ModeArg {
+    /// Exact gradient of the scheme (not available yet).
+    Adjoint,
+    /// Stochastic perturbation of the scalar controls through the engine.
+    Spsa,
+    /// SPSA for scalars, adjoint for maps (not available yet).
+    Hybrid,
+    /// Adjoint on a coarse-to-fine mesh pyramid (not available yet).
+    Progressive,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Target recordings (WAV, any rate, channels and sample format): one
+    /// note each; several files are several notes of one instrument.
+    #[arg(required = true)]
+    targets: Vec<PathBuf>,
+    /// Output instrument file (its name is the file stem); the report goes
+    /// to `<out>.report/`.
+    #[arg(long)]
+    out: PathBuf,
+    /// Refinement after the analysis fit.
+    #[arg(long, value_enum, default_value_t = ModeArg::Spsa)]
+    mode: ModeArg,
+    /// Refinement iterations (each renders every target twice).
+    #[arg(long, default_value_t = neirosynth::train::DEFAULT_ITERATIONS)]
+    iterations: usize,
+    /// Start from this instrument's body (name in the bank or a file)
+    /// instead of choosing among the bank's.
+    #[arg(long)]
+    from: Option<String>,
+    /// Send `/inst/reload <name>` to the server at HOST:PORT after each
+    /// improvement (`--out` must be in that server's instruments folder).
+    #[arg(long, value_name = "HOST:PORT")]
+    live: Option<String>,
+    /// Continue from `<out>.report/checkpoint.json`.
+    #[arg(long)]
+    resume: bool,
+    /// Seconds of each target the refinement loss looks at.
+    #[arg(long, default_value_t = neirosynth::train::DEFAULT_LOSS_SECONDS)]
+    loss_seconds: f64,
+    /// Candidate bodies (default: the shipped instruments folder).
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+}
+
+/// Progress of a training run on stderr: phases as lines, refinement as a bar.
+struct TrainProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl neirosynth::train::Observer for TrainProgress {
+    fn phase(&mut self, message: &str) {
+        match &self.bar {
+            Some(b) => b.println(message),
+            None => eprintln!("{message}"),
+        }
+    }
+    fn iteration(&mut self, iteration: usize, loss: f64, best: f64) {
+        let b = self.bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b
+        });
+        b.set_position(iteration as u64);
+        b.set_message(format!("loss {loss:.4} best {best:.4}"));
+    }
+}
+
+fn train(a: TrainArgs) -> Result<(), Failure> {
+    use neirosynth::train::{Mode, TrainOptions};
+    let mode = match a.mode {
+        ModeArg::Adjoint => Mode::Adjoint,
+        ModeArg::Spsa => Mode::Spsa,
+        ModeArg::Hybrid => Mode::Hybrid,
+        ModeArg::Progressive => Mode::Progressive,
+    };
+    if !a.loss_seconds.is_finite() || a.loss_seconds < 0.1 {
+        return Err(bad("--loss-seconds must be at least 0.1"));
+    }
+    let from = match &a.from {
+        Some(spec) => Some(load_instrument(spec, a.instruments.clone())?),
+        None => None,
+    };
+    let opts = TrainOptions {
+        targets: a.targets,
+        out: a.out,
+        mode,
+        iterations: a.iterations,
+        from,
+        templates_dir: instruments_dir(a.instruments),
+        live: a.live,
+        resume: a.resume,
+        loss_seconds: a.loss_seconds,
+    };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed))
+        .map_err(|e| Failure(1, format!("cannot install the signal handler: {e}")))?;
+    let mut progress = TrainProgress { bar: None };
+    let result = neirosynth::train::train(&opts, &mut progress, &stop);
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    let out = result.map_err(|e| Failure(if e.is_usage() { 2 } else { 1 }, e.to_string()))?;
+    for (m, t) in out.metrics.iter().zip(&opts.targets) {
+        eprintln!(
+            "{}: play note {:.2}, log-mel {:.2} dB, partials {} cents, MR-STFT {:.3}",
+            t.display(),
+            out.model.play_notes[opts.targets.iter().position(|x| x == t).unwrap_or(0)],
+            m.logmel_l1_db,
+            m.partials_cents.map_or("-".into(), |c| format!("{c:.1}")),
+            m.mrstft
+        );
+    }
+    eprintln!(
+        "{} {} in {:.1} s (report: {})",
+        if out.interrupted {
+            "interrupted: best so far saved to"
+        } else {
+            "wrote"
+        },
+        opts.out.display(),
+        out.seconds,
+        out.report_dir.display()
+    );
+    Ok(())
 }
 
 fn parse_xy(s: &str) -> Result<(f32, f32), String> {
@@ -398,6 +536,7 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(a) => serve(a),
+        Command::Train(a) => train(a),
         Command::Render {
             instrument,
             note,

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Trains one instrument per corpus file with default settings, renders each
+# at the note the training found (`play_note` in its report), and scores the
+# renders with the evaluation metric.
+#
+#   scripts/eval_corpus.sh [OUT_DIR] [FILE.wav ...]
+#
+# Paths are relative to the repository root; the corpus and the metric are
+# ../shared/corpus and ../shared/eval/metrics.py (needs python3 with numpy
+# and scipy). OUT_DIR (default out/eval) gets inst/NAME.json (+ .report/),
+# cand/NAME.wav (48 kHz stereo float, 3 s, velocity 0.8), times.tsv
+# (seconds per training) and metrics.txt / metrics.json (the metric's batch
+# table, scored on the first second as the corpus README advises for
+# soundfont samples; a full-length table is in metrics_full.txt).
+# ITERATIONS=N overrides the training iterations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-out/eval}
+shift || true
+corpus=../shared/corpus
+metrics=../shared/eval/metrics.py
+mkdir -p "$out/inst" "$out/cand"
+cargo build --release --quiet
+bin=target/release/neirosynth
+files=("$@")
+[ ${#files[@]} -gt 0 ] || files=("$corpus"/*.wav)
+iters=()
+[ -n "${ITERATIONS:-}" ] && iters=(--iterations "$ITERATIONS")
+: > "$out/times.tsv"
+start=$(date +%s)
+for f in "${files[@]}"; do
+  name=$(basename "$f" .wav)
+  t0=$(date +%s.%N)
+  if ! "$bin" train "$f" --out "$out/inst/$name.json" "${iters[@]}" 2> "$out/inst/$name.log"; then
+    echo "$name: training failed: $(tail -1 "$out/inst/$name.log")"; continue
+  fi
+  t1=$(date +%s.%N)
+  note=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['targets'][0]['play_note'])" "$out/inst/$name.json.report/metrics.json")
+  "$bin" render --instrument "$out/inst/$name.json" --note "$note" --duration 3 --out "$out/cand/$name.wav" 2>/dev/null
+  secs=$(python3 -c "print(f'{$t1-$t0:.1f}')")
+  printf '%s\t%s\n' "$name" "$secs" >> "$out/times.tsv"
+  echo "$name: trained in $secs s, rendered at note $note"
+done
+echo "total: $(( $(date +%s) - start )) s for ${#files[@]} files"
+# Score only the files trained here.
+tdir="$out/targets"; rm -rf "$tdir"; mkdir -p "$tdir"
+for f in "${files[@]}"; do
+  n=$(basename "$f"); [ -f "$out/cand/$n" ] && ln -sf "$(realpath "$f")" "$tdir/$n"
+done
+python3 "$metrics" --batch "$tdir" "$out/cand" --duration 1.0 | tee "$out/metrics.txt"
+python3 "$metrics" --batch "$tdir" "$out/cand" --duration 1.0 --json > "$out/metrics.json"
+python3 "$metrics" --batch "$tdir" "$out/cand" > "$out/metrics_full.txt"

@@ -1,0 +1,225 @@
+//! The analysis fit and the training run: a target rendered by the engine
+//! from a shipped instrument is fitted back at its pitch; `train` writes a
+//! loadable instrument, its report and a checkpoint it can resume from.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use neirosynth::instrument::{note_to_hz, Instrument};
+use neirosynth::train::fit::{self, NoteTarget};
+use neirosynth::train::{analysis, target, train, Mode, Quiet, TrainOptions};
+
+fn bank_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments")
+}
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "neirosynth-train-fit-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Renders `name` at `note` (1.2 s) and writes it as a float WAV.
+fn synth_target(dir: &Path, name: &str, note: f64, file: &str) -> PathBuf {
+    let inst = Arc::new(Instrument::load(&bank_dir().join(format!("{name}.json"))).unwrap());
+    let y = fit::render_mono(&inst, note, 1.2).unwrap();
+    let p = dir.join(file);
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&p, spec).unwrap();
+    let peak = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for v in &y {
+        w.write_sample((0.5 * v / peak) as f32).unwrap();
+    }
+    w.finalize().unwrap();
+    p
+}
+
+fn cents(a: f64, b: f64) -> f64 {
+    1200.0 * (a / b).log2()
+}
+
+/// The fit recovers the pitch of engine renders of shipped instruments.
+#[test]
+fn fit_recovers_pitch() {
+    let d = tmp_dir("pitch");
+    let templates = fit::load_templates(&bank_dir()).unwrap();
+    for (name, note, file) in [
+        ("string", 52.0, "synth_E3.wav"),
+        ("tom", 50.0, "synth_D3.wav"),
+    ] {
+        let p = synth_target(&d, name, note, file);
+        let t = NoteTarget::new(target::load(&p).unwrap());
+        assert_eq!(t.target.note, note);
+        let (model, ranking) =
+            fit::initial_fit(&templates, std::slice::from_ref(&t), "fitted").unwrap();
+        // The same kind of body wins (drum and tom are both round membranes).
+        let same_kind: &[&str] = if name == "tom" {
+            &["tom", "drum"]
+        } else {
+            &[name]
+        };
+        assert!(
+            same_kind.contains(&ranking[0].template.as_str()),
+            "{name}: best body {} ({:.1} cents), ranking {:?}",
+            ranking[0].template,
+            ranking[0].cost_cents,
+            ranking
+                .iter()
+                .map(|b| (&b.template, b.cost_cents))
+                .collect::<Vec<_>>()
+        );
+        let c = cents(note_to_hz(model.play_notes[0]), note_to_hz(note));
+        assert!(
+            c.abs() < 5.0,
+            "{name}: play note {} ({c:.2} cents off)",
+            model.play_notes[0]
+        );
+        // The fitted instrument, rendered, sounds at the target's pitch.
+        let inst = model.instrument().unwrap();
+        let y = fit::render_mono(&inst, model.play_notes[0], 1.0).unwrap();
+        let yf: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+        let f0 = analysis::estimate_f0(&yf, 48000.0, Some(note_to_hz(note))).unwrap();
+        let c = cents(f0, t.analysis.f0_hz);
+        assert!(
+            c.abs() < 5.0,
+            "{name}: rendered f0 {f0:.2} Hz vs target {:.2} Hz",
+            t.analysis.f0_hz
+        );
+        // Level: RMS within 1 dB of the target's.
+        let lvl = 20.0 * (fit::rms(&y) / t.analysis.rms).log10();
+        assert!(lvl.abs() < 1.0, "{name}: level off by {lvl:.2} dB");
+    }
+}
+
+/// `train` writes a valid instrument, the report and a checkpoint; `--resume` continues.
+#[test]
+fn train_writes_instrument_report_and_resumes() {
+    let d = tmp_dir("run");
+    let p = synth_target(&d, "string", 57.0, "pluck_A3.wav");
+    let out = d.join("pluck.json");
+    let mut opts = TrainOptions {
+        targets: vec![p],
+        out: out.clone(),
+        mode: Mode::Spsa,
+        iterations: 2,
+        from: Some(Arc::new(
+            Instrument::load(&bank_dir().join("string.json")).unwrap(),
+        )),
+        templates_dir: bank_dir(),
+        live: None,
+        resume: false,
+        loss_seconds: 0.5,
+    };
+    let stop = AtomicBool::new(false);
+    let run = train(&opts, &mut Quiet, &stop).unwrap();
+    assert!(!run.interrupted);
+    let inst = Instrument::load(&out).unwrap();
+    assert_eq!(inst.name(), "pluck");
+    assert_eq!(inst.file.provenance.method, "trained");
+    let rd = d.join("pluck.json.report");
+    assert_eq!(run.report_dir, rd);
+    for f in [
+        "metrics.json",
+        "result.wav",
+        "target.wav",
+        "spectrogram.png",
+        "maps.png",
+        "loss.png",
+    ] {
+        assert!(rd.join(f).is_file(), "missing {f}");
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rd.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["targets"][0]["note"], 57.0);
+    let pc = m["targets"][0]["metrics"]["partials_cents"]
+        .as_f64()
+        .unwrap();
+    assert!(pc < 10.0, "partials {pc} cents");
+    assert!(run.metrics[0].logmel_l1_db.is_finite());
+    // With a checkpoint, --resume continues to a higher iteration count.
+    if rd.join("checkpoint.json").is_file() {
+        opts.resume = true;
+        opts.iterations = 3;
+        let again = train(&opts, &mut Quiet, &stop).unwrap();
+        assert!(Instrument::load(&out).is_ok());
+        assert_eq!(again.model.file.name, "pluck");
+    } else {
+        opts.resume = true;
+        let e = train(&opts, &mut Quiet, &stop).unwrap_err();
+        assert!(e.to_string().contains("cannot resume"), "{e}");
+    }
+}
+
+/// The CLI: unavailable modes and bad targets exit 2 with one line.
+#[test]
+fn cli_refusals() {
+    let d = tmp_dir("cli");
+    let bad = d.join("noise.wav");
+    std::fs::write(&bad, b"not a wav").unwrap();
+    let exe = env!("CARGO_BIN_EXE_neirosynth");
+    let out = Command::new(exe)
+        .args([
+            "train",
+            bad.to_str().unwrap(),
+            "--out",
+            d.join("x.json").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a WAV"), "{err}");
+    assert_eq!(
+        err.trim()
+            .lines()
+            .filter(|l| l.starts_with("neirosynth:"))
+            .count(),
+        1,
+        "{err}"
+    );
+    let out = Command::new(exe)
+        .args([
+            "train",
+            bad.to_str().unwrap(),
+            "--out",
+            "x.json",
+            "--mode",
+            "adjoint",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not available yet"), "{err}");
+}
+
+/// `--live`: `/inst/reload <name>` reaches a UDP listener as an OSC message.
+#[test]
+fn live_reload_message() {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .unwrap();
+    let addr = sock.local_addr().unwrap().to_string();
+    neirosynth::train::send_reload(&addr, "pluck").unwrap();
+    let mut buf = [0u8; 256];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    match rosc::decoder::decode_udp(&buf[..n]).unwrap().1 {
+        rosc::OscPacket::Message(m) => {
+            assert_eq!(m.addr, "/inst/reload");
+            assert_eq!(m.args, vec![rosc::OscType::String("pluck".into())]);
+        }
+        other => panic!("not a message: {other:?}"),
+    }
+    assert!(neirosynth::train::send_reload("not-an-address", "x").is_err());
+}
