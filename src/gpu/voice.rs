@@ -294,7 +294,8 @@ impl GpuVoice {
         }
         self.pick_from = pk;
         let v = req.velocity.clamp(0.0, 1.0);
-        self.contact_s = (f.excitation.contact_ms * 1e-3 * 2f64.powf(1.0 - 2.0 * v as f64)) as f32;
+        self.contact_s = (f.excitation.contact_ms * 1e-3 * 2f64.powf(1.0 - 2.0 * v as f64)) as f32
+            * req.contact_scale.clamp(0.25, 4.0);
         self.brightness = req.brightness.clamp(0.0, 1.0);
         self.excite_width = f.excitation.width as f32;
         self.loudness = (note_to_hz(req.note) / note_to_hz(f.reference_note)
