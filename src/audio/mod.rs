@@ -165,9 +165,15 @@ impl OpenAudio {
         }
     }
 
-    /// True for the null back-end.
-    pub fn is_null(&self) -> bool {
-        matches!(self._keep, Keep::Null(..))
+    /// Puts the null back-end's clock thread under `SCHED_FIFO` at
+    /// `priority`. Returns false for cpal back-ends, whose callback threads
+    /// the host schedules (JACK's and ALSA's are real-time already where the
+    /// system allows it).
+    pub fn promote(&self, priority: i32) -> Result<bool, String> {
+        match &self._keep {
+            Keep::Null(h, _) => crate::engine::priority::promote(h, priority).map(|_| true),
+            _ => Ok(false),
+        }
     }
 }
 
@@ -217,19 +223,6 @@ pub fn fill_from_ring(
     }
     if short {
         SharedStats::add(&stats.underruns, 1);
-    }
-}
-
-impl OpenAudio {
-    /// Puts the null back-end's clock thread under `SCHED_FIFO` at
-    /// `priority`. Returns false for cpal back-ends, whose callback threads
-    /// the host schedules (JACK's and ALSA's are real-time already where the
-    /// system allows it).
-    pub fn promote(&self, priority: i32) -> Result<bool, String> {
-        match &self._keep {
-            Keep::Null(h, _) => crate::engine::priority::promote(h, priority).map(|_| true),
-            _ => Ok(false),
-        }
     }
 }
 

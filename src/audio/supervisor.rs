@@ -84,11 +84,6 @@ impl AudioSupervisor {
         s
     }
 
-    /// The running back-end.
-    pub fn audio(&self) -> Option<&OpenAudio> {
-        self.audio.as_ref()
-    }
-
     /// Priority for null clock threads started from now on.
     pub fn set_null_priority(&mut self, priority: Option<i32>) {
         self.null_priority = priority;

@@ -24,6 +24,10 @@ pub trait EngineVoice {
     fn key(&self) -> u64;
     /// Ended during the last render.
     fn just_ended(&self) -> bool;
+    /// Life state (for the stealing policy).
+    fn state(&self) -> super::voice::VoiceState;
+    /// Engine frame it started at (oldest is stolen first).
+    fn started_frame(&self) -> u64;
     /// Releases the note.
     fn release(&mut self);
     /// Stops with a short fade.
@@ -87,6 +91,61 @@ pub trait VoiceEngine {
     fn process(&mut self, left: &mut [f32], right: &mut [f32]);
 }
 
+/// The slot a voice with `id` goes into, for either engine: its own slot if
+/// it is playing; a free slot while fewer than `max_voices` sound; else the
+/// oldest released voice is stolen, else the oldest (free slots then host
+/// the newcomer while the victim fades; with none, the victim's slot is cut).
+/// Returns (slot, stolen, id of a voice cut without a fade).
+///
+/// # Real-time safety
+/// No allocation.
+pub fn pick_slot<V: EngineVoice>(
+    voices: &mut [V],
+    max_voices: usize,
+    id: i32,
+) -> (usize, bool, Option<i32>) {
+    use super::voice::VoiceState;
+    if let Some(i) = voices.iter().position(|v| v.is_active() && v.id() == id) {
+        return (i, false, None);
+    }
+    let sounding = voices
+        .iter()
+        .filter(|v| v.is_active() && v.state() != VoiceState::Fading)
+        .count();
+    let free = voices.iter().position(|v| !v.is_active());
+    if sounding < max_voices {
+        if let Some(i) = free {
+            return (i, false, None);
+        }
+    }
+    let oldest = |voices: &[V], released: bool| {
+        voices
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_active() && v.state() != VoiceState::Fading)
+            .filter(|(_, v)| !released || v.state() == VoiceState::Released)
+            .min_by_key(|(_, v)| v.started_frame())
+            .map(|(i, _)| i)
+    };
+    let victim = oldest(voices, true).or_else(|| oldest(voices, false));
+    match (victim, free) {
+        (Some(v), Some(i)) => {
+            voices[v].free();
+            (i, true, None)
+        }
+        (Some(v), None) => (v, true, Some(voices[v].id())),
+        // Every slot is fading: cut the oldest.
+        (None, _) => {
+            let i = voices
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, v)| v.started_frame())
+                .map_or(0, |(i, _)| i);
+            (i, true, Some(voices[i].id()))
+        }
+    }
+}
+
 macro_rules! voice_control {
     ($t:ty) => {
         impl $crate::engine::api::EngineVoice for $t {
@@ -104,6 +163,12 @@ macro_rules! voice_control {
             }
             fn just_ended(&self) -> bool {
                 self.just_ended
+            }
+            fn state(&self) -> $crate::engine::voice::VoiceState {
+                self.state
+            }
+            fn started_frame(&self) -> u64 {
+                self.started_frame
             }
             fn release(&mut self) {
                 <$t>::release(self)

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use crate::instrument::{Instrument, NotePlan};
 use pool::WorkerPool;
-use voice::{NoteRequest, Voice, VoiceState};
+use voice::{NoteRequest, Voice};
 
 /// Extra voice slots where stolen voices fade out (5 ms) without a click.
 pub const STEAL_FADE_SLOTS: usize = 4;
@@ -209,47 +209,7 @@ impl Engine {
     /// does not click. Returns (slot, stolen, id of a voice cut without a
     /// fade — only when every spare slot is still fading).
     pub(crate) fn pick_slot(&mut self, id: i32) -> (usize, bool, Option<i32>) {
-        if let Some(i) = self.voices.iter().position(|v| v.is_active() && v.id == id) {
-            return (i, false, None);
-        }
-        let sounding = self
-            .voices
-            .iter()
-            .filter(|v| v.is_active() && v.state != VoiceState::Fading)
-            .count();
-        let free = self.voices.iter().position(|v| !v.is_active());
-        if sounding < self.cfg.max_voices {
-            if let Some(i) = free {
-                return (i, false, None);
-            }
-        }
-        let oldest = |voices: &[Voice], released: bool| {
-            voices
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.is_active() && v.state != VoiceState::Fading)
-                .filter(|(_, v)| !released || v.state == VoiceState::Released)
-                .min_by_key(|(_, v)| v.started_frame)
-                .map(|(i, _)| i)
-        };
-        let victim = oldest(&self.voices, true).or_else(|| oldest(&self.voices, false));
-        match (victim, free) {
-            (Some(v), Some(i)) => {
-                self.voices[v].free();
-                (i, true, None)
-            }
-            (Some(v), None) => (v, true, Some(self.voices[v].id)),
-            // Every slot is fading: cut the oldest.
-            (None, _) => {
-                let i = self
-                    .voices
-                    .iter()
-                    .enumerate()
-                    .min_by_key(|(_, v)| v.started_frame)
-                    .map_or(0, |(i, _)| i);
-                (i, true, Some(self.voices[i].id))
-            }
-        }
+        api::pick_slot(&mut self.voices, self.cfg.max_voices, id)
     }
 
     /// Renders `left.len()` frames (≤ `max_block`) into `left` / `right`,

@@ -89,18 +89,3 @@ pub fn pin<T>(handle: &std::thread::JoinHandle<T>, cpu: usize) -> Result<(), Str
         Err("thread pinning is only set up on Linux".into())
     }
 }
-
-/// The calling thread's scheduling policy is `SCHED_FIFO`.
-pub fn current_thread_is_realtime() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let mut policy = 0;
-        let mut param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: plain system call with valid out-pointers.
-        let rc =
-            unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
-        rc == 0 && policy == libc::SCHED_FIFO
-    }
-    #[cfg(not(target_os = "linux"))]
-    false
-}

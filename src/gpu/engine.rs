@@ -27,7 +27,7 @@ use super::layout::{
     CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, WORKGROUP_SIZE,
 };
 use super::voice::{BlockProgram, GpuVoice};
-use crate::engine::voice::{NoteRequest, VoiceState, MAX_EXCITATIONS};
+use crate::engine::voice::{NoteRequest, MAX_EXCITATIONS};
 use crate::engine::{EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
 use crate::instrument::{Instrument, NotePlan, MAX_OVERSAMPLE};
 
@@ -352,46 +352,7 @@ impl GpuEngine {
 
     /// Slot choice and stealing, as the CPU engine's.
     fn pick_slot(&mut self, id: i32) -> (usize, bool, Option<i32>) {
-        if let Some(i) = self.voices.iter().position(|v| v.is_active() && v.id == id) {
-            return (i, false, None);
-        }
-        let sounding = self
-            .voices
-            .iter()
-            .filter(|v| v.is_active() && v.state != VoiceState::Fading)
-            .count();
-        let free = self.voices.iter().position(|v| !v.is_active());
-        if sounding < self.cfg.max_voices {
-            if let Some(i) = free {
-                return (i, false, None);
-            }
-        }
-        let oldest = |voices: &[GpuVoice], released: bool| {
-            voices
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.is_active() && v.state != VoiceState::Fading)
-                .filter(|(_, v)| !released || v.state == VoiceState::Released)
-                .min_by_key(|(_, v)| v.started_frame)
-                .map(|(i, _)| i)
-        };
-        let victim = oldest(&self.voices, true).or_else(|| oldest(&self.voices, false));
-        match (victim, free) {
-            (Some(v), Some(i)) => {
-                self.voices[v].free();
-                (i, true, None)
-            }
-            (Some(v), None) => (v, true, Some(self.voices[v].id)),
-            (None, _) => {
-                let i = self
-                    .voices
-                    .iter()
-                    .enumerate()
-                    .min_by_key(|(_, v)| v.started_frame)
-                    .map_or(0, |(i, _)| i);
-                (i, true, Some(self.voices[i].id))
-            }
-        }
+        crate::engine::api::pick_slot(&mut self.voices, self.cfg.max_voices, id)
     }
 
     /// Renders `left.len()` frames (≤ `max_block`), as

@@ -29,13 +29,6 @@ impl AlignedF32 {
             len,
         }
     }
-
-    /// A copy of `values`.
-    pub fn from_slice(values: &[f32]) -> Self {
-        let mut b = Self::zeroed(values.len());
-        b.copy_from_slice(values);
-        b
-    }
 }
 
 impl Deref for AlignedF32 {
@@ -70,6 +63,5 @@ mod tests {
                 assert_eq!(b[len - 1], 3.0);
             }
         }
-        assert_eq!(&*AlignedF32::from_slice(&[1.0, 2.0]), &[1.0, 2.0]);
     }
 }
