@@ -21,7 +21,7 @@ corpus=../shared/corpus
 metrics=../shared/eval/metrics.py
 mkdir -p "$out/inst" "$out/cand"
 cargo build --release --quiet
-bin=target/release/neirosynth
+bin=${NEIROSYNTH_BIN:-target/release/neirosynth}
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=("$corpus"/*.wav)
 iters=()

@@ -223,3 +223,70 @@ fn live_reload_message() {
     }
     assert!(neirosynth::train::send_reload("not-an-address", "x").is_err());
 }
+
+/// Several notes of one instrument: each note's own damping is found and
+/// the note-shaping network carries it; a note between the trained ones
+/// plays at its pitch.
+#[test]
+fn multi_note_training_fits_the_note_shaping_network() {
+    use neirosynth::engine::voice::NoteRequest;
+    let d = tmp_dir("multi");
+    let string = Arc::new(Instrument::load(&bank_dir().join("string.json")).unwrap());
+    // Two notes, the upper one damped twice as much (a KAN damping_log2 of +1 between them).
+    let mut targets = Vec::new();
+    for (note, damping, file) in [(57.0, 1.0f32, "pluck_A3.wav"), (64.0, 2.0, "pluck_E4.wav")] {
+        let mut req = NoteRequest::new(note, fit::VELOCITY);
+        req.damping = damping;
+        let y = fit::render_request(&string, req, 1.2).unwrap();
+        let p = d.join(file);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 48000,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&p, spec).unwrap();
+        for v in &y {
+            w.write_sample((0.5 * v) as f32).unwrap();
+        }
+        w.finalize().unwrap();
+        targets.push(p);
+    }
+    let out = d.join("multi.json");
+    let opts = TrainOptions {
+        targets,
+        out: out.clone(),
+        mode: Mode::Spsa,
+        iterations: 2,
+        from: Some(string.clone()),
+        templates_dir: bank_dir(),
+        live: None,
+        resume: false,
+        loss_seconds: 0.6,
+    };
+    let run = train(&opts, &mut Quiet, &AtomicBool::new(false)).unwrap();
+    let inst = Instrument::load(&out).unwrap();
+    let kan = inst
+        .file
+        .kan
+        .as_ref()
+        .expect("a multi-note instrument has a KAN");
+    let (lo, hi) = (kan.shape(57.0, 0.8), kan.shape(64.0, 0.8));
+    let ratio = (hi.damping / lo.damping).log2();
+    assert!(
+        (ratio - 1.0).abs() < 0.4,
+        "damping_log2 between the notes {ratio:.3} (lo {lo:?}, hi {hi:?})"
+    );
+    assert!(lo.detune_cents.abs() < 10.0 && hi.detune_cents.abs() < 10.0);
+    assert_eq!(run.model.play_notes, vec![57.0, 64.0]);
+    // A note between the trained ones, through the network, at its pitch.
+    let inst = Arc::new(inst);
+    let y = fit::render_mono(&inst, 60.0, 1.0).unwrap();
+    let yf: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+    let f0 = analysis::estimate_f0(&yf, 48000.0, Some(note_to_hz(60.0))).unwrap();
+    let c = cents(f0, note_to_hz(60.0));
+    assert!(
+        c.abs() < 10.0,
+        "note 60 through the network: {c:.1} cents off"
+    );
+}

@@ -98,13 +98,23 @@ pub struct BodyMatch {
 }
 
 /// Renders `inst` at `note` for `seconds` (velocity [`VELOCITY`]) and mixes to mono.
+/// The instrument's own note shaping (its KAN, if any) applies, as in the server.
 pub fn render_mono(
     inst: &Arc<Instrument>,
     note: f64,
     seconds: f64,
 ) -> Result<Vec<f64>, TrainError> {
+    render_request(inst, inst.note_request(note, VELOCITY), seconds)
+}
+
+/// Renders `request` on `inst` for `seconds` and mixes to mono.
+pub fn render_request(
+    inst: &Arc<Instrument>,
+    request: NoteRequest,
+    seconds: f64,
+) -> Result<Vec<f64>, TrainError> {
     let spec = NoteSpec {
-        request: NoteRequest::new(note, VELOCITY),
+        request,
         duration: seconds,
         release_at: None,
     };
@@ -289,9 +299,9 @@ pub fn fit_damping(
     Some((s0.clamp(0.01, 200.0), s1.clamp(0.0, 100.0)))
 }
 
-/// The analysis fit: body, pitch, damping and level. `templates` are the
-/// candidate bodies (the bank, or the one given with `--from`); `name` is
-/// the new instrument's name.
+/// The analysis fit on the best-matching body: body, pitch, damping and
+/// level. `templates` are the candidate bodies (the bank, or the one given
+/// with `--from`); `name` is the new instrument's name.
 pub fn initial_fit(
     templates: &[Arc<Instrument>],
     targets: &[NoteTarget],
@@ -306,7 +316,20 @@ pub fn initial_fit(
         .iter()
         .find(|t| t.name() == best.template)
         .expect("ranked templates exist");
-    let play_notes: Vec<f64> = best.anchors_hz.iter().map(|&f| hz_to_note(f)).collect();
+    let model = fit_body(inst, best, targets, name)?;
+    Ok((model, ranking))
+}
+
+/// The analysis fit of one body (`m`: its ranking entry, with the anchors):
+/// pitch from the anchors, σ₀ (the template's map shape, scaled to the
+/// fitted mean) and σ₁ from the partials' decay rates, certified, level set.
+pub fn fit_body(
+    inst: &Arc<Instrument>,
+    m: &BodyMatch,
+    targets: &[NoteTarget],
+    name: &str,
+) -> Result<Model, TrainError> {
+    let play_notes: Vec<f64> = m.anchors_hz.iter().map(|&f| hz_to_note(f)).collect();
     let mut file = inst.file.clone();
     file.name = name.to_string();
     file.description = format!(
@@ -316,8 +339,8 @@ pub fn initial_fit(
             .map(|t| t.target.stem())
             .collect::<Vec<_>>()
             .join(", "),
-        best.template,
-        best.cost_cents
+        m.template,
+        m.cost_cents
     );
     file.reference_note = targets[0].target.note.clamp(0.0, 127.0);
     file.provenance = Provenance {
@@ -354,7 +377,7 @@ pub fn initial_fit(
     let mut model = Model { file, play_notes };
     certify(&mut model)?;
     set_gain(&mut model, targets)?;
-    Ok((model, ranking))
+    Ok(model)
 }
 
 /// Halves σ₁ until the instrument passes validation (stability included).

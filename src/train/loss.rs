@@ -247,11 +247,12 @@ pub struct LossConfig {
 }
 
 impl Default for LossConfig {
-    /// The metric's five resolutions; log-mel dB weighted 0.1 (so both terms are of order 1).
+    /// The metric's five resolutions; log-mel dB weighted 0.3 (the metric the
+    /// corpus is judged by; both terms then weigh about the same).
     fn default() -> Self {
         Self {
             fft_sizes: FFT_SIZES.to_vec(),
-            mel_weight: 0.1,
+            mel_weight: 0.3,
         }
     }
 }

@@ -31,7 +31,9 @@ pub mod adjoint;
 pub mod analysis;
 pub mod fit;
 pub mod loss;
+pub mod multinote;
 pub mod report;
+pub mod search;
 pub mod spsa;
 pub mod target;
 
@@ -179,18 +181,28 @@ impl Problem {
             model.play_notes[i],
             len as f64 / SAMPLE_RATE as f64 + 0.05,
         )?;
+        Ok(self.align(&y, i))
+    }
+
+    /// A render shifted so its onset lands on target `i`'s, `loss_len(i)` long.
+    pub fn align(&self, y: &[f64], i: usize) -> Vec<f64> {
+        let len = self.loss_len(i);
         let f: Vec<f32> = self.targets[i].signal[..len]
             .iter()
             .map(|&v| v as f32)
             .collect();
-        Ok(fit::align_to(&y, target::onset_index(&f, -40.0), len))
+        fit::align_to(y, target::onset_index(&f, -40.0), len)
     }
 
     /// Mean total loss of `model` over the targets, each render RMS-matched
     /// to its target (level is fitted separately).
     pub fn loss(&self, model: &Model, cfg: &LossConfig) -> Result<f64, TrainError> {
+        self.loss_with(model, &self.losses(cfg))
+    }
+
+    /// [`Problem::loss`] under target losses built once by [`Problem::losses`].
+    pub fn loss_with(&self, model: &Model, losses: &[SpectralLoss]) -> Result<f64, TrainError> {
         let inst = model.instrument()?;
-        let losses = self.losses(cfg);
         let mut sum = 0.0;
         for (i, l) in losses.iter().enumerate() {
             let y = self.render_aligned(&inst, model, i)?;
@@ -289,7 +301,7 @@ pub struct TrainOptions {
 /// Default refinement iterations.
 pub const DEFAULT_ITERATIONS: usize = 40;
 /// Default loss window, seconds (the corpus caveat: the first second carries the decay).
-pub const DEFAULT_LOSS_SECONDS: f64 = 1.5;
+pub const DEFAULT_LOSS_SECONDS: f64 = 1.0;
 
 /// The result of a run.
 #[derive(Debug)]
@@ -413,7 +425,7 @@ pub fn train(
         .map(|p| p.display().to_string())
         .collect();
     let ckpt_path = rdir.join("checkpoint.json");
-    let (base, ranking, mut history) = if opts.resume {
+    let (base, ranking, screened, mut history) = if opts.resume {
         let text = std::fs::read_to_string(&ckpt_path)
             .map_err(|e| TrainError::Resume(format!("{}: {e}", ckpt_path.display())))?;
         let c: Checkpoint = serde_json::from_str(&text)
@@ -426,16 +438,23 @@ pub fn train(
         }
         refiner.resume(&c.refiner)?;
         observer.phase(&format!("resumed at iteration {}", c.iteration));
-        (c.base, Vec::new(), c.history)
+        (c.base, Vec::new(), Vec::new(), c.history)
     } else {
-        observer.phase("fitting: choosing a body from the partials");
+        observer.phase("fitting: ranking bodies by their modes against the partials");
         let templates = match &opts.from {
             Some(i) => vec![i.clone()],
             None => fit::load_templates(&opts.templates_dir)?,
         };
-        let (model, ranking) = fit::initial_fit(&templates, &problem.targets, &name)?;
-        (model, ranking, Vec::new())
+        let ranking = fit::rank_bodies(&templates, &problem.targets);
+        observer.phase("tone search: screening the best bodies and excitations");
+        let (model, screened) =
+            search::search(&templates, &ranking, &problem, &name, &mut *observer)?;
+        (model, ranking, screened, Vec::new())
     };
+    let body = screened
+        .iter()
+        .min_by(|a, b| a.score.total_cmp(&b.score))
+        .map_or_else(String::new, |s| s.template.clone());
     let write_model = |m: &Model| -> Result<(), TrainError> {
         let text = serde_json::to_string_pretty(&m.file).expect("serialises") + "\n";
         write_atomic(&opts.out, &text)
@@ -483,7 +502,12 @@ pub fn train(
         let interrupted = ctx.should_stop();
         (refined, interrupted)
     };
-    let mut model = refined;
+    let (mut model, note_fits) = if interrupted {
+        (refined, Vec::new())
+    } else {
+        observer.phase("shaping notes");
+        multinote::shape_notes(&problem, &refined, &mut *observer)?
+    };
     fit::set_gain(&mut model, &problem.targets)?;
     write_model(&model)?;
     observer.phase("writing the report");
@@ -499,6 +523,9 @@ pub fn train(
             seconds: t0.elapsed().as_secs_f64(),
             interrupted,
             live_errors: &live_errors,
+            body: &body,
+            screened: &screened,
+            notes: &note_fits,
         },
     )?;
     Ok(TrainOutcome {

@@ -37,6 +37,12 @@ pub struct RunInfo<'a> {
     pub interrupted: bool,
     /// Failures to reach the `--live` server.
     pub live_errors: &'a [String],
+    /// The body the tone search chose (empty on a resumed run).
+    pub body: &'a str,
+    /// The tone search's screening table.
+    pub screened: &'a [super::search::Screened],
+    /// Per-note corrections behind the note-shaping network (several targets).
+    pub notes: &'a [super::multinote::NoteFit],
 }
 
 fn io(path: &Path) -> impl Fn(String) -> TrainError + '_ {
@@ -119,8 +125,10 @@ pub fn write(
     };
     let doc = json!({
         "instrument": model.file.name,
-        "body": ranking.first().map(|b| b.template.clone()),
+        "body": info.body,
         "body_ranking": ranking,
+        "screened": info.screened,
+        "note_shaping": info.notes,
         "mode": info.mode,
         "iterations": info.iterations,
         "seconds": info.seconds,

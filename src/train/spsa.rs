@@ -14,11 +14,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::fit::{certify, Model};
-use super::loss::LossConfig;
+use super::loss::{LossConfig, SpectralLoss};
 use super::{Problem, RefineContext, Refiner, TrainError};
 
 /// Number of parameters.
-const DIM: usize = 10;
+pub const DIM: usize = 10;
 /// Loss of a parameter set that cannot be played (refused by validation).
 const INVALID_LOSS: f64 = 1e3;
 
@@ -60,6 +60,11 @@ impl Default for Spsa {
             first_step: 0.15,
         }
     }
+}
+
+/// True when parameter `d` of θ moves `model` (a string has no y coordinates).
+pub fn is_active(model: &Model, d: usize) -> bool {
+    model.file.mesh.height > 1 || ![3, 7, 9].contains(&d)
 }
 
 fn logit(p: f64) -> f64 {
@@ -118,8 +123,8 @@ impl Spsa {
         }
     }
 
-    fn loss(problem: &Problem, base: &Model, theta: &[f64], cfg: &LossConfig) -> f64 {
-        match apply(base, theta).and_then(|m| problem.loss(&m, cfg)) {
+    fn loss(problem: &Problem, base: &Model, theta: &[f64], losses: &[SpectralLoss]) -> f64 {
+        match apply(base, theta).and_then(|m| problem.loss_with(&m, losses)) {
             Ok(v) if v.is_finite() => v,
             _ => INVALID_LOSS,
         }
@@ -151,13 +156,11 @@ impl Refiner for Spsa {
         ctx: &mut RefineContext<'_>,
     ) -> Result<Model, TrainError> {
         let total = ctx.iterations;
-        let active: Vec<bool> = (0..DIM)
-            .map(|i| base.file.mesh.height > 1 || ![3, 7, 9].contains(&i))
-            .collect();
+        let active: Vec<bool> = (0..DIM).map(|i| is_active(base, i)).collect();
         let stage_of = |it: usize| (3 * it / total.max(1)).min(2);
         let mut stage = stage_of(self.state.iteration);
-        let mut cfg = LossConfig::coarse_to_fine(stage);
-        let mut best = Self::loss(problem, base, &self.state.best_theta, &cfg);
+        let mut losses = problem.losses(&LossConfig::coarse_to_fine(stage));
+        let mut best = Self::loss(problem, base, &self.state.best_theta, &losses);
         ctx.observer.iteration(self.state.iteration, best, best);
         while self.state.iteration < total {
             if ctx.should_stop() {
@@ -166,8 +169,8 @@ impl Refiner for Spsa {
             let k = self.state.iteration;
             if stage_of(k) != stage {
                 stage = stage_of(k);
-                cfg = LossConfig::coarse_to_fine(stage);
-                best = Self::loss(problem, base, &self.state.best_theta, &cfg);
+                losses = problem.losses(&LossConfig::coarse_to_fine(stage));
+                best = Self::loss(problem, base, &self.state.best_theta, &losses);
             }
             let ck = self.c / ((k + 1) as f64).powf(0.101);
             let delta: Vec<f64> = active
@@ -188,8 +191,8 @@ impl Refiner for Spsa {
                 .zip(&delta)
                 .map(|(t, d)| t - ck * d)
                 .collect();
-            let lp = Self::loss(problem, base, &plus, &cfg);
-            let lm = Self::loss(problem, base, &minus, &cfg);
+            let lp = Self::loss(problem, base, &plus, &losses);
+            let lm = Self::loss(problem, base, &minus, &losses);
             let g = (lp - lm) / (2.0 * ck);
             if self.state.a == 0.0 {
                 let big_a = 0.1 * total as f64;

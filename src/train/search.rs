@@ -1,0 +1,275 @@
+//! Tone search: the second half of the fit, between the analysis and the
+//! refiner. The analysis fit sets pitch and decay from the partials; what
+//! it cannot see is the *spectral balance* — how loud each mode is against
+//! the others and how fast the upper ones die — which is what the log-mel
+//! metric weighs most (a near-sine marimba note struck with a hard mallet
+//! scores worse than a plain sine). That balance is set by a handful of
+//! physical controls with strong, non-smooth effects (σ₁ over decades,
+//! mallet contact time, strike and pickup positions near nodal lines, the
+//! excitation's kind), so a derivative-free search through the real engine
+//! is the right tool for it:
+//!
+//! 1. **Shortlist**: the bodies whose modes match the partials best
+//!    ([`super::fit::rank_bodies`]), each with the template's excitation
+//!    kind and the other of strike/pluck.
+//! 2. **Screen**: a short [`pattern_search`] over σ₁, contact time and the
+//!    σ₀ scale for each candidate; the lowest loss, plus [`PARTIAL_WEIGHT`]
+//!    × the body's partial mismatch, wins.
+//! 3. **Tune**: the winner gets the rest of the budget over every control
+//!    ([`super::spsa::apply`]'s parameters).
+//!
+//! The loss is the training loss ([`super::Problem::loss_with`]): the
+//! renders are RMS-matched, so level is left to [`super::fit::set_gain`].
+
+use std::sync::Arc;
+
+use crate::instrument::format::ExciteShape;
+use crate::instrument::Instrument;
+
+use super::fit::{self, BodyMatch, Model};
+use super::loss::{LossConfig, SpectralLoss};
+use super::spsa::{self, DIM};
+use super::{Observer, Problem, TrainError};
+
+/// Bodies screened (best partial matches first).
+pub const SHORTLIST: usize = 3;
+/// Loss evaluations per screened candidate.
+pub const SCREEN_EVALUATIONS: usize = 7;
+/// Loss evaluations of the final tuning.
+pub const TUNE_EVALUATIONS: usize = 48;
+/// Parameters screened: σ₁, contact time, σ₀ scale (indices into θ).
+const SCREEN_DIMS: [usize; 3] = [1, 5, 0];
+/// Weight of the body's partial mismatch ([`BodyMatch::cost_cents`], per
+/// cent) added to its screened loss: the spectral loss alone can prefer a
+/// body whose overtones sit in the wrong places (a plate for a harp) when
+/// its balance is closer, and wrong partials are what a listener hears
+/// first.
+pub const PARTIAL_WEIGHT: f64 = 0.01;
+/// Loss of a parameter set that cannot be played.
+const INVALID_LOSS: f64 = 1e3;
+
+/// Initial step of each parameter of θ ([`spsa::apply`]'s coordinates:
+/// log σ₀ scale, log(σ₁+0.1), logit strike x/y, log width, log contact,
+/// logit pickups).
+const STEPS: [f64; DIM] = [0.7, 1.6, 0.8, 0.8, 0.7, 0.9, 0.8, 0.8, 0.8, 0.8];
+/// Steps below this are not tried.
+const MIN_STEP: f64 = 0.05;
+
+/// Result of a [`pattern_search`].
+#[derive(Clone, Debug)]
+pub struct SearchResult {
+    /// Best point.
+    pub x: Vec<f64>,
+    /// Its value.
+    pub value: f64,
+    /// Evaluations spent.
+    pub evaluations: usize,
+}
+
+/// Coordinate pattern search (Hooke–Jeeves without the pattern move):
+/// each active coordinate in turn tries `x ± step` (and doubles a step
+/// that improved, once); a coordinate whose moves both fail halves its
+/// step. Stops after `budget` evaluations of `f` (the start included) or
+/// when every step is below `min_step`. Deterministic.
+pub fn pattern_search(
+    mut f: impl FnMut(&[f64]) -> f64,
+    x0: &[f64],
+    steps: &[f64],
+    dims: &[usize],
+    budget: usize,
+    min_step: f64,
+) -> SearchResult {
+    let mut x = x0.to_vec();
+    let mut step = steps.to_vec();
+    let mut fx = f(&x);
+    let mut evals = 1;
+    'outer: while evals < budget {
+        if dims.iter().all(|&d| step[d] < min_step) {
+            break;
+        }
+        for &d in dims {
+            if step[d] < min_step {
+                continue;
+            }
+            let mut moved = false;
+            for dir in [1.0, -1.0] {
+                if evals >= budget {
+                    break 'outer;
+                }
+                let mut y = x.clone();
+                y[d] += dir * step[d];
+                let fy = f(&y);
+                evals += 1;
+                if fy < fx {
+                    x = y;
+                    fx = fy;
+                    moved = true;
+                    // One extension along the successful direction.
+                    if evals < budget {
+                        let mut z = x.clone();
+                        z[d] += dir * step[d];
+                        let fz = f(&z);
+                        evals += 1;
+                        if fz < fx {
+                            x = z;
+                            fx = fz;
+                        }
+                    }
+                    break;
+                }
+            }
+            if !moved {
+                step[d] *= 0.5;
+            }
+        }
+    }
+    SearchResult {
+        x,
+        value: fx,
+        evaluations: evals,
+    }
+}
+
+/// One screened candidate.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Screened {
+    /// Template body.
+    pub template: String,
+    /// Excitation kind tried.
+    pub excitation: ExciteShape,
+    /// Loss after the screening search.
+    pub loss: f64,
+    /// The body's partial mismatch, cents ([`BodyMatch::cost_cents`]).
+    pub partial_cents: f64,
+    /// What decides: `loss + PARTIAL_WEIGHT · partial_cents`.
+    pub score: f64,
+}
+
+/// The shortlisted starting models: each of the best [`SHORTLIST`] bodies
+/// with its own excitation kind and with the other of strike/pluck.
+fn candidates(
+    templates: &[Arc<Instrument>],
+    ranking: &[BodyMatch],
+    problem: &Problem,
+    name: &str,
+) -> Result<Vec<(BodyMatch, Model)>, TrainError> {
+    let mut out = Vec::new();
+    for m in ranking.iter().take(SHORTLIST) {
+        let Some(inst) = templates.iter().find(|t| t.name() == m.template) else {
+            continue;
+        };
+        let base = fit::fit_body(inst, m, &problem.targets, name)?;
+        let other = match base.file.excitation.shape {
+            ExciteShape::Pluck => ExciteShape::Strike,
+            _ => ExciteShape::Pluck,
+        };
+        let mut alt = base.clone();
+        alt.file.excitation.shape = other;
+        out.push((m.clone(), base));
+        out.push((m.clone(), alt));
+    }
+    Ok(out)
+}
+
+/// The loss of θ around `base` under precomputed target losses.
+fn loss_at(problem: &Problem, base: &Model, theta: &[f64], losses: &[SpectralLoss]) -> f64 {
+    match spsa::apply(base, theta).and_then(|m| problem.loss_with(&m, losses)) {
+        Ok(v) if v.is_finite() => v,
+        _ => INVALID_LOSS,
+    }
+}
+
+/// Shortlists, screens and tunes: the fitted model with the lowest loss,
+/// and the screening table (for the report).
+pub fn search(
+    templates: &[Arc<Instrument>],
+    ranking: &[BodyMatch],
+    problem: &Problem,
+    name: &str,
+    observer: &mut dyn Observer,
+) -> Result<(Model, Vec<Screened>), TrainError> {
+    let losses = problem.losses(&LossConfig::default());
+    let mut screened = Vec::new();
+    let mut best: Option<(Model, SearchResult, f64)> = None;
+    for (body, base) in candidates(templates, ranking, problem, name)? {
+        let dims: Vec<usize> = SCREEN_DIMS
+            .iter()
+            .copied()
+            .filter(|&d| spsa::is_active(&base, d))
+            .collect();
+        let r = pattern_search(
+            |t| loss_at(problem, &base, t, &losses),
+            &[0.0; DIM],
+            &STEPS,
+            &dims,
+            SCREEN_EVALUATIONS,
+            MIN_STEP,
+        );
+        let score = r.value + PARTIAL_WEIGHT * body.cost_cents;
+        observer.phase(&format!(
+            "screened {} ({:?}): loss {:.4}, partials {:.0} cents, score {score:.4}",
+            body.template, base.file.excitation.shape, r.value, body.cost_cents
+        ));
+        screened.push(Screened {
+            template: body.template.clone(),
+            excitation: base.file.excitation.shape,
+            loss: r.value,
+            partial_cents: body.cost_cents,
+            score,
+        });
+        if best.as_ref().is_none_or(|(_, _, s)| score < *s) {
+            best = Some((base, r, score));
+        }
+    }
+    let (base, start, _) = best.ok_or(TrainError::NoTemplate)?;
+    let dims: Vec<usize> = (0..DIM).filter(|&d| spsa::is_active(&base, d)).collect();
+    // Continue from the screened point with fresh, slightly smaller steps.
+    let steps: Vec<f64> = STEPS.iter().map(|s| 0.7 * s).collect();
+    let r = pattern_search(
+        |t| loss_at(problem, &base, t, &losses),
+        &start.x,
+        &steps,
+        &dims,
+        TUNE_EVALUATIONS,
+        MIN_STEP,
+    );
+    let mut model = spsa::apply(&base, &r.x)?;
+    fit::set_gain(&mut model, &problem.targets)?;
+    observer.phase(&format!("tuned: loss {:.4}", r.value));
+    Ok((model, screened))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_minimum_of_a_separable_bowl() {
+        let f = |x: &[f64]| (x[0] - 1.3).powi(2) + 3.0 * (x[1] + 0.4).powi(2) + x[2].abs();
+        let r = pattern_search(f, &[0.0; 3], &[1.0; 3], &[0, 1, 2], 200, 1e-4);
+        assert!((r.x[0] - 1.3).abs() < 1e-3, "{:?}", r.x);
+        assert!((r.x[1] + 0.4).abs() < 1e-3, "{:?}", r.x);
+        assert!(r.x[2].abs() < 1e-3, "{:?}", r.x);
+        assert!(r.evaluations <= 200);
+    }
+
+    #[test]
+    fn respects_the_budget_and_inactive_dimensions() {
+        let mut calls = 0;
+        let r = pattern_search(
+            |x: &[f64]| {
+                calls += 1;
+                (x[0] - 5.0).powi(2) + (x[1] - 5.0).powi(2)
+            },
+            &[0.0, 0.0],
+            &[1.0, 1.0],
+            &[1],
+            7,
+            1e-6,
+        );
+        assert_eq!(calls, 7);
+        assert_eq!(r.evaluations, 7);
+        assert_eq!(r.x[0], 0.0, "an inactive dimension never moves");
+        assert!(r.x[1] > 0.0);
+    }
+}
