@@ -4,7 +4,8 @@
 # pkg-config to find them, jackd2 (a JACK server: the tests run one with its
 # dummy driver, a sound-card-free clock), the Vulkan loader and Mesa's
 # lavapipe (a software Vulkan GPU: the GPU engine's tests run on it), and
-# python-osc for the Python client patch's test. Uses sudo when not root.
+# python-osc for the Python client patch's test, numpy and scipy for the
+# evaluation metric. Uses sudo when not root.
 set -euo pipefail
 PKGS=(pkg-config libasound2-dev libjack-jackd2-dev jackd2 libvulkan1 mesa-vulkan-drivers)
 missing=()
@@ -18,4 +19,9 @@ if ((${#missing[@]})); then
 fi
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import pythonosc" 2>/dev/null; then
   python3 -m pip install --quiet python-osc || echo "warning: python-osc not installed; the Python patch test will be skipped" >&2
+fi
+# numpy and scipy run ../shared/eval/metrics.py, the reference the Rust
+# metrics are tested against (tests/train_loss.rs) and the corpus scorer.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import numpy, scipy" 2>/dev/null; then
+  python3 -m pip install --quiet numpy scipy || echo "warning: numpy/scipy not installed; the metrics.py comparison will be skipped" >&2
 fi
