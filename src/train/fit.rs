@@ -432,12 +432,18 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Loads the candidate bodies: every instrument in `dir`.
+/// Loads the candidate bodies: every designed instrument in `dir` (trained
+/// ones, `provenance.method == "trained"`, are results, not bodies).
 pub fn load_templates(dir: &Path) -> Result<Vec<Arc<Instrument>>, TrainError> {
     let (bank, _errors) = crate::instrument::bank::Bank::load_dir(dir)
         .map_err(|e| TrainError::Usage(format!("cannot read {}: {e}", dir.display())))?;
-    if bank.instruments.is_empty() {
+    let bodies: Vec<_> = bank
+        .instruments
+        .into_iter()
+        .filter(|i| i.file.provenance.method != "trained")
+        .collect();
+    if bodies.is_empty() {
         return Err(TrainError::NoTemplate);
     }
-    Ok(bank.instruments)
+    Ok(bodies)
 }
