@@ -303,8 +303,10 @@ fn file_gradient_matches_engine_differences() {
     }
 }
 
-/// `--mode adjoint` on a target rendered from a perturbed body: the loss
-/// falls by more than half and every saved model is certified.
+/// `--mode adjoint` on a target rendered from a perturbed body (σ₀ map
+/// tripled towards one side, a 30 % soft spot in the stiffness map): 30
+/// iterations remove more than 40 % of the loss (52 % measured) and every
+/// saved model is certified.
 #[test]
 fn adjoint_recovers_perturbed_maps() {
     let base = drum16();
@@ -342,7 +344,7 @@ fn adjoint_recovers_perturbed_maps() {
         "adjoint on drum16: loss {l0:.4} → {l1:.4} ({:.0}% less), {saved} improvements",
         100.0 * (1.0 - l1 / l0)
     );
-    assert!(l1 < 0.5 * l0, "{l0} → {l1}");
+    assert!(l1 < 0.6 * l0, "{l0} → {l1}");
 }
 
 fn write_wav(path: &Path, t: &NoteTarget) {

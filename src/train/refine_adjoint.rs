@@ -727,9 +727,9 @@ pub struct AdamOptions {
 impl Default for AdamOptions {
     fn default() -> Self {
         Self {
-            lr_stiffness: 0.03,
-            lr_sigma0: 0.1,
-            lr_scalars: 0.05,
+            lr_stiffness: 0.01,
+            lr_sigma0: 0.3,
+            lr_scalars: 0.2,
             lr_floor: 0.1,
             betas: (0.9, 0.999),
             eps: 1e-12,
@@ -782,13 +782,14 @@ pub struct AdjointRefiner {
 impl AdjointRefiner {
     /// A refiner of the given variant.
     pub fn new(variant: Variant) -> Self {
+        let adam = AdamOptions::default();
         Self {
             variant,
             state: State {
                 variant: Some(variant),
                 ..State::default()
             },
-            adam: AdamOptions::default(),
+            adam,
         }
     }
 
