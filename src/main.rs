@@ -215,13 +215,15 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 enum ModeArg {
-    /// Exact gradient of the scheme (not available yet).
+    /// Adam on the stiffness and σ₀ maps (per node), σ₁ and the strike,
+    /// with the scheme's exact adjoint gradient.
     Adjoint,
     /// Stochastic perturbation of the scalar controls through the engine.
     Spsa,
-    /// SPSA for scalars, adjoint for maps (not available yet).
+    /// SPSA (scalars, pickups) for half the iterations, then adjoint.
     Hybrid,
-    /// Adjoint on a coarse-to-fine mesh pyramid (not available yet).
+    /// Adjoint one pyramid level coarser for half the iterations, then at
+    /// the played level.
     Progressive,
 }
 

@@ -161,7 +161,7 @@ fn train_writes_instrument_report_and_resumes() {
     }
 }
 
-/// The CLI: unavailable modes and bad targets exit 2 with one line.
+/// The CLI: bad targets exit 2 with one line (whatever the mode).
 #[test]
 fn cli_refusals() {
     let d = tmp_dir("cli");
@@ -201,7 +201,7 @@ fn cli_refusals() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not available yet"), "{err}");
+    assert!(err.contains("not a WAV"), "{err}");
 }
 
 /// `--live`: `/inst/reload <name>` reaches a UDP listener as an OSC message.

@@ -488,6 +488,10 @@ pub struct Model<T> {
     /// Time step, seconds.
     k: f64,
     tap: Tap<T>,
+    /// A second pickup, summed with the first ([`Model::with_pickups`]).
+    tap2: Option<Tap<T>>,
+    /// Initial displacement `u₋₁ = u₀` (padded), or rest ([`Model::with_initial_displacement`]).
+    init: Option<Vec<T>>,
     /// Strike window diameter as a share of the mesh width.
     strike_width: f64,
     /// Worker threads for the backward pass (1 or 2).
@@ -529,6 +533,8 @@ impl<T: Real> Model<T> {
         }
         Ok(Self {
             tap: Tap::at(&layout, pickup.0, pickup.1),
+            tap2: None,
+            init: None,
             body,
             layout,
             is_body,
@@ -544,6 +550,77 @@ impl<T: Real> Model<T> {
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.clamp(1, 2);
         self
+    }
+
+    /// Hears the mean of two pickups, `y = g·(P_left + P_right)·u / 2`: the
+    /// engine's mono mix `0.5·(L + R)` of its two channels.
+    pub fn with_pickups(mut self, left: (f64, f64), right: (f64, f64)) -> Self {
+        let half = T::from_f64(0.5);
+        let (mut l, mut r) = (
+            Tap::at(&self.layout, left.0, left.1),
+            Tap::at(&self.layout, right.0, right.1),
+        );
+        for w in l.w.iter_mut().chain(r.w.iter_mut()) {
+            *w = *w * half;
+        }
+        self.tap = l;
+        self.tap2 = Some(r);
+        self
+    }
+
+    /// Starts displaced: `u₋₁ = u₀ = u0` (row-major `width × height`, zero
+    /// off the body), as the engine's pluck leaves the mesh. The gradient
+    /// covers the scheme's parameters; `u0` itself is held fixed.
+    pub fn with_initial_displacement(mut self, u0: &[T]) -> Result<Self, AdjointError> {
+        if u0.len() != self.nodes() {
+            return Err(AdjointError::Length {
+                what: "initial displacement",
+                expected: self.nodes(),
+                got: u0.len(),
+            });
+        }
+        let mut padded = vec![T::ZERO; self.layout.len];
+        for y in 0..self.body.height {
+            for x in 0..self.body.width {
+                let q = self.layout.idx(x, y);
+                if self.is_body[q] {
+                    padded[q] = u0[y * self.body.width + x];
+                }
+            }
+        }
+        self.init = Some(padded);
+        Ok(self)
+    }
+
+    /// The output before gain: `P u` (both pickups when there are two).
+    #[inline]
+    fn hear(&self, u: &[T]) -> T {
+        let s = self.layout.stride;
+        match &self.tap2 {
+            Some(t) => self.tap.read(s, u) + t.read(s, u),
+            None => self.tap.read(s, u),
+        }
+    }
+
+    /// `Pᵀ` as (padded node, weight) pairs.
+    fn tap_weights(&self) -> Vec<(usize, T)> {
+        let s = self.layout.stride;
+        let mut v: Vec<(usize, T)> = self.tap.nodes(s).into_iter().zip(self.tap.w).collect();
+        if let Some(t) = &self.tap2 {
+            v.extend(t.nodes(s).into_iter().zip(t.w));
+        }
+        v
+    }
+
+    /// Sets the initial state (`prev = u₋₁`, `cur = u₀`, `w = w₀`) of a run.
+    fn start_state(&self, cf: &Coefs<T>, prev: &mut [T], cur: &mut [T], w: &mut [T]) {
+        if let Some(init) = &self.init {
+            prev.copy_from_slice(init);
+            cur.copy_from_slice(init);
+            for ((w, &u), &p) in w.iter_mut().zip(cur.iter()).zip(prev.iter()) {
+                *w = cf.ab * u - cf.b * p;
+            }
+        }
     }
 
     /// The body.
@@ -757,10 +834,11 @@ impl<T: Real> Model<T> {
         let (mut prev, mut cur, mut next) =
             (vec![T::ZERO; len], vec![T::ZERO; len], vec![T::ZERO; len]);
         let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+        self.start_state(&cf, &mut prev, &mut cur, &mut w);
         let mut out = Vec::with_capacity(steps);
         for t in 0..steps {
             self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
-            out.push(p.gain * self.tap.read(self.layout.stride, &next));
+            out.push(p.gain * self.hear(&next));
             std::mem::swap(&mut prev, &mut cur);
             std::mem::swap(&mut cur, &mut next);
             std::mem::swap(&mut w, &mut w_next);
@@ -831,6 +909,10 @@ impl<T: Real> Model<T> {
             // u_{−1} … u_{T−1}.
             tape.history = vec![T::ZERO; (steps + 1) * len];
             let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+            if self.init.is_some() {
+                let (h0, h1) = tape.history.split_at_mut(len);
+                self.start_state(&cf, h0, &mut h1[..len], &mut w);
+            }
             for t in 0..steps {
                 // Slots t, t+1 hold u_{t−1}, u_t; write u_{t+1} into slot t+2
                 // (the last state goes to a scratch buffer).
@@ -847,7 +929,7 @@ impl<T: Real> Model<T> {
                     &mut scratch
                 };
                 self.advance(&cf, &st, t, prev, cur, next, &w, &mut w_next);
-                let y = self.tap.read(self.layout.stride, next);
+                let y = self.hear(next);
                 tape.raw.push(y);
                 out.push(p.gain * y);
                 std::mem::swap(&mut w, &mut w_next);
@@ -857,6 +939,7 @@ impl<T: Real> Model<T> {
         let (mut prev, mut cur, mut next) =
             (vec![T::ZERO; len], vec![T::ZERO; len], vec![T::ZERO; len]);
         let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+        self.start_state(&cf, &mut prev, &mut cur, &mut w);
         tape.checkpoints
             .reserve(steps.div_ceil(seg) * 2 * self.layout.width * self.layout.height);
         for t in 0..steps {
@@ -868,7 +951,7 @@ impl<T: Real> Model<T> {
                 }
             }
             self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
-            let y = self.tap.read(self.layout.stride, &next);
+            let y = self.hear(&next);
             tape.raw.push(y);
             out.push(p.gain * y);
             std::mem::swap(&mut prev, &mut cur);
@@ -1007,10 +1090,10 @@ impl<T: Real> Model<T> {
         // Adjoint state.
         let mut adj = AdjointState::new(len);
         let gain = p.gain;
-        let tap_nodes = self.tap.nodes(stride);
+        let taps = self.tap_weights();
         // p_T = g·Pᵀλ_{T−1}, v_T = E·(a+b)·p_T.
-        for (k, &q) in tap_nodes.iter().enumerate() {
-            let s = gain * dloss_dy[steps - 1] * self.tap.w[k];
+        for &(q, tw) in &taps {
+            let s = gain * dloss_dy[steps - 1] * tw;
             adj.p1[q] += s;
             adj.v[q] += cf.e[q] * cf.ab * s;
         }
@@ -1042,8 +1125,8 @@ impl<T: Real> Model<T> {
                 adjoint_step(&self.layout, &cf, adj, ut);
                 if t >= 1 {
                     let lam = gain * dloss_dy[t - 1];
-                    for (k, &q) in tap_nodes.iter().enumerate() {
-                        let s = lam * self.tap.w[k];
+                    for &(q, tw) in &taps {
+                        let s = lam * tw;
                         adj.p2[q] += s;
                         adj.v_next[q] += cf.e[q] * cf.ab * s;
                     }
@@ -1089,6 +1172,22 @@ impl<T: Real> Model<T> {
             for j in (0..nseg).rev() {
                 self.recompute(&cf, &st, tape, j, &mut buf, &mut w, &mut w_next);
                 do_segment(&mut adj, j, &buf);
+            }
+        }
+        // A displaced start: the t = 0 step also reads u₋₁ ≠ 0, whose terms
+        // (Σ p_{t+1}u_{t−1} and Σ p_{t+1}N u_{t−1} at t = 0) no step adds;
+        // here `adj.p2` holds p₁.
+        if let Some(init) = &self.init {
+            for (q, &u) in init.iter().enumerate() {
+                if !self.is_body[q] {
+                    continue;
+                }
+                let mut nu = init[q - 1] + init[q + 1];
+                if !self.layout.is_1d() {
+                    nu += init[q - stride] + init[q + stride];
+                }
+                adj.gd[q] += adj.p2[q] * u;
+                adj.gev[q] += adj.p2[q] * nu;
             }
         }
         // Chain rule to the physical parameters.

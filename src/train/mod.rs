@@ -32,6 +32,7 @@ pub mod analysis;
 pub mod fit;
 pub mod loss;
 pub mod multinote;
+pub mod refine_adjoint;
 pub mod report;
 pub mod search;
 pub mod spsa;
@@ -71,7 +72,7 @@ pub enum TrainError {
     #[error("no candidate body: the instruments folder holds no loadable instrument")]
     NoTemplate,
     /// A training mode that this build cannot run yet.
-    #[error("--mode {0} is not available yet: it needs the adjoint gradient of the scheme (src/train/adjoint.rs, in progress); use --mode spsa")]
+    #[error("--mode {0} is not available in this build; use --mode spsa")]
     ModeUnavailable(&'static str),
     /// A checkpoint that cannot be resumed.
     #[error("cannot resume: {0}")]
@@ -122,8 +123,15 @@ impl Mode {
     pub fn refiner(self) -> Result<Box<dyn Refiner>, TrainError> {
         match self {
             Self::Spsa => Ok(Box::new(spsa::Spsa::default())),
-            // The adjoint refiner plugs in here.
-            other => Err(TrainError::ModeUnavailable(other.name())),
+            Self::Adjoint => Ok(Box::new(refine_adjoint::AdjointRefiner::new(
+                refine_adjoint::Variant::Adjoint,
+            ))),
+            Self::Hybrid => Ok(Box::new(refine_adjoint::AdjointRefiner::new(
+                refine_adjoint::Variant::Hybrid,
+            ))),
+            Self::Progressive => Ok(Box::new(refine_adjoint::AdjointRefiner::new(
+                refine_adjoint::Variant::Progressive,
+            ))),
         }
     }
 }
