@@ -492,3 +492,80 @@ fn gpu_score_render_equals_cpu() {
     eprintln!("score: rel L2 {err:.2e} over 0.5 s");
     assert!(err < 1e-4, "score: relative L2 {err:e}");
 }
+
+/// A simulated device loss: the engine reports the failure and renders
+/// silence; `hand_over` restarts the held voice on the CPU engine (same
+/// id, the controls it had, sounding) and ends the released one.
+#[test]
+fn gpu_failure_hands_voices_to_the_cpu_engine() {
+    use neirosynth::engine::command::EngineEvent;
+    let Some(ctx) = gpu() else { return };
+    let b = bank();
+    let by = |n: &str| b.iter().find(|i| i.name() == n).unwrap().clone();
+    let (tom, string) = (by("tom"), by("string"));
+    let s = Script {
+        notes: vec![note(&tom, 84.0, 0.7), note(&string, 76.0, 0.6)],
+        acts: vec![],
+        frames: 0,
+        block: 256,
+    };
+    let cfg = cfg_for(&s);
+    let mut g = GpuEngine::new(
+        ctx.clone(),
+        cfg,
+        bank_floats(&[tom.clone(), string.clone()]),
+    )
+    .unwrap();
+    for (i, n) in s.notes.iter().enumerate() {
+        let plan = n.inst.plan(n.note, 2.0, 48000.0).unwrap();
+        g.start_voice(i as i32 + 1, n.inst.clone(), plan, &n.req);
+    }
+    g.voice_mut(1).unwrap().set_gain(0.5);
+    g.voice_mut(1).unwrap().set_pitch(85.0);
+    g.simulate_failure_after(2);
+    let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+    g.process(&mut l, &mut r);
+    g.voice_mut(2).unwrap().release();
+    g.process(&mut l, &mut r);
+    assert!(l.iter().any(|v| *v != 0.0), "the GPU played before failing");
+    assert_eq!(g.failure(), None);
+    g.process(&mut l, &mut r);
+    let why = g.failure().expect("the simulated loss is reported");
+    assert!(why.contains("simulated"), "{why}");
+    assert!(
+        l.iter().chain(&r).all(|v| *v == 0.0),
+        "silence after the loss"
+    );
+
+    let mut cpu = Engine::new(cfg);
+    let mut events = Vec::new();
+    let restarted = g.hand_over(&mut cpu, &mut events);
+    assert_eq!(restarted, 1);
+    assert_eq!(cpu.stats.frames, g.stats.frames);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, EngineEvent::VoiceEnded(2))));
+    assert!(cpu.voice_mut(2).is_none());
+    assert!(cpu.voice_mut(1).is_some(), "the held voice restarted");
+    cpu.process(&mut l, &mut r);
+    let peak = l.iter().chain(&r).fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(
+        peak > 1e-4,
+        "the restarted voice sounds on the CPU (peak {peak})"
+    );
+    // It restarted with its controls: the same note started afresh at
+    // gain 0.5 and pitch 85 on the CPU renders the same.
+    let mut reference = Engine::new(cfg);
+    let plan = tom.plan(84.0, 2.0, 48000.0).unwrap();
+    let mut req = NoteRequest::new(85.0, 0.7);
+    req.gain = 0.5;
+    reference.stats.frames = g.stats.frames;
+    reference.start_voice(1, tom.clone(), plan, &req);
+    let (mut rl, mut rr) = (vec![0.0; 256], vec![0.0; 256]);
+    reference.process(&mut rl, &mut rr);
+    assert!(
+        rel_l2(&rl, &l) < 1e-5,
+        "restart differs: {}",
+        rel_l2(&rl, &l)
+    );
+}

@@ -267,7 +267,8 @@ fn reply_ports() {
         server: srv2.addr,
         ..fixed
     };
-    assert_eq!(fixed.until("/status.reply").args.len(), 12);
+    // The contract's twelve figures and two extensions (docs/osc.md).
+    assert_eq!(fixed.until("/status.reply").args.len(), 14);
 }
 
 /// `/inst/reload` swaps a good file in, refuses a broken one and keeps the old.

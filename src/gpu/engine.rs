@@ -20,15 +20,17 @@
 //! blocker, gains, end detection) and are mixed in slot order.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use super::context::{GpuContext, GpuError};
 use super::layout::{
     CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, WORKGROUP_SIZE,
 };
 use super::voice::{BlockProgram, GpuVoice};
+use crate::engine::command::{EngineEvent, EventSink};
 use crate::engine::voice::{NoteRequest, MAX_EXCITATIONS};
-use crate::engine::{EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
+use crate::engine::{Engine, EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
 use crate::instrument::{Instrument, NotePlan, MAX_OVERSAMPLE};
 
 /// Fields of a voice slot's state (u0, u1, w0, w1, c, d, e).
@@ -64,7 +66,15 @@ pub struct GpuEngine {
     out: wgpu::Buffer,
     readback: wgpu::Buffer,
     map_status: Arc<AtomicU8>,
+    /// Set by wgpu's device-lost and uncaptured-error callbacks.
+    fault: Arc<OnceLock<String>>,
     failure: Option<String>,
+    /// Blocks dispatched so far.
+    blocks: u64,
+    /// Test hook: fail as if the device were lost once this many blocks ran.
+    fail_after: Option<u64>,
+    /// Longest wait for a block's readback before the GPU counts as failed.
+    timeout: Duration,
     next_id: i32,
     master_gain: f32,
     master_target: f32,
@@ -167,6 +177,22 @@ impl GpuEngine {
         let voices = (0..slots)
             .map(|_| GpuVoice::new(cap, cfg.max_block))
             .collect();
+        // A lost device or an error wgpu reports outside a call (its
+        // default handler panics) becomes the engine's failure.
+        let fault = Arc::new(OnceLock::new());
+        let f = fault.clone();
+        dev.set_device_lost_callback(move |reason, msg| {
+            let _ = f.set(format!("device lost ({reason:?}): {msg}"));
+        });
+        let f = fault.clone();
+        dev.on_uncaptured_error(Arc::new(move |e| {
+            let _ = f.set(format!("GPU error: {e}"));
+        }));
+        let timeout = if ctx.adapter.is_software() {
+            SOFTWARE_TIMEOUT
+        } else {
+            HARDWARE_TIMEOUT
+        };
         Ok(Self {
             voices,
             resident: Vec::new(),
@@ -186,7 +212,11 @@ impl GpuEngine {
             out,
             readback,
             map_status: Arc::new(AtomicU8::new(0)),
+            fault,
             failure: None,
+            blocks: 0,
+            fail_after: None,
+            timeout,
             next_id: 1,
             master_gain: 1.0,
             master_target: 1.0,
@@ -206,9 +236,36 @@ impl GpuEngine {
         &self.cfg
     }
 
-    /// Why the GPU stopped working, once it did (the engine then renders silence).
+    /// Why the GPU stopped working, once it did (the engine then renders
+    /// silence): the device was lost, a submission or readback failed, or
+    /// a block's readback took longer than [`timeout`](Self::set_timeout).
     pub fn failure(&self) -> Option<&str> {
         self.failure.as_deref()
+    }
+
+    /// Test hook: after `blocks` more dispatched blocks the engine fails
+    /// as if the device had been lost (`serve` reads it from
+    /// `NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS`), so the fallback can be tested
+    /// on any adapter.
+    pub fn simulate_failure_after(&mut self, blocks: u64) {
+        self.fail_after = Some(self.blocks + blocks);
+    }
+
+    /// Longest wait for one block's readback before the GPU counts as
+    /// failed (default: 250 ms on a hardware adapter, 10 s on a software one).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Frames by which the output lags the input: 0 (the readback of a
+    /// block completes in its own `process` call).
+    pub fn latency_frames(&self) -> usize {
+        0
+    }
+
+    /// The master gain the engine ramps toward.
+    pub fn master_gain(&self) -> f32 {
+        self.master_target
     }
 
     /// Makes `inst`'s maps resident on the GPU (every level), once.
@@ -404,6 +461,12 @@ impl GpuEngine {
         if let Some(f) = &self.failure {
             return Err(GpuError::Failed(f.clone()));
         }
+        if let Some(f) = self.fault.get() {
+            return Err(GpuError::Failed(f.clone()));
+        }
+        if self.fail_after.is_some_and(|n| self.blocks >= n) {
+            return Err(GpuError::Failed("simulated device loss (test hook)".into()));
+        }
         self.prog.clear();
         self.order.clear();
         let cap = self.cfg.voice_capacity;
@@ -472,7 +535,8 @@ impl GpuEngine {
             pass.dispatch_workgroups(n as u32, 1, 1);
         }
         enc.copy_buffer_to_buffer(&self.out, 0, &self.readback, 0, bytes);
-        q.submit([enc.finish()]);
+        let index = q.submit([enc.finish()]);
+        self.blocks += 1;
         self.map_status.store(0, Ordering::Release);
         let status = self.map_status.clone();
         self.readback
@@ -481,7 +545,10 @@ impl GpuEngine {
             });
         self.ctx
             .device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: Some(self.timeout),
+            })
             .map_err(|e| GpuError::Failed(e.to_string()))?;
         if self.map_status.load(Ordering::Acquire) != 1 {
             return Err(GpuError::Failed("readback failed".into()));
@@ -501,11 +568,62 @@ impl GpuEngine {
         Ok(())
     }
 
+    /// Hands the voices over to the CPU engine `cpu` after a failure (or
+    /// any time): `cpu` continues from this engine's frame count, stolen
+    /// count and master gain; every playing (held) voice restarts there
+    /// with its id, instrument, plan and current controls (pitch, gain,
+    /// pan, pickups, damping, brightness, morph) and its original
+    /// excitation: the mesh state stays on the GPU and cannot be read
+    /// back from a lost device. Released and fading voices end (emitted as
+    /// [`EngineEvent::VoiceEnded`]), as do voices that do not fit `cpu`.
+    /// Returns the number of voices restarted. This engine keeps its
+    /// voices (drop it off the real-time thread).
+    ///
+    /// # Real-time safety
+    /// No allocation, lock or I/O (instruments are `Arc`s; instruments
+    /// `cpu` lets go of are emitted as [`EngineEvent::Retired`]).
+    pub fn hand_over(&mut self, cpu: &mut Engine, sink: &mut impl EventSink) -> usize {
+        cpu.stats.frames = self.stats.frames;
+        cpu.stats.stolen = self.stats.stolen;
+        cpu.set_master_gain(self.master_target);
+        let mut restarted = 0;
+        for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+            match v.restart() {
+                Some(rs) if cpu.fits(&rs.inst, &rs.plan) => {
+                    let (old, cut) = cpu.start_voice(rs.id, rs.inst, rs.plan, &rs.req);
+                    retire(sink, old);
+                    if let Some(c) = cut {
+                        sink.emit(EngineEvent::VoiceEnded(c));
+                    }
+                    if let (Some((target, t)), Some(cv)) = (rs.morph, cpu.voice_mut(rs.id)) {
+                        let old = cv.set_morph(Some(target), t, None);
+                        retire(sink, (old, None));
+                    }
+                    restarted += 1;
+                }
+                _ => sink.emit(EngineEvent::VoiceEnded(v.id)),
+            }
+        }
+        restarted
+    }
+
     /// Ids of voices that ended during the last [`process`](Self::process).
     pub fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
         self.voices.iter().filter(|v| v.just_ended).map(|v| v.id)
     }
 }
+
+/// Instruments a voice let go of, to the sink.
+fn retire(sink: &mut impl EventSink, r: Retired) {
+    for a in [r.0, r.1].into_iter().flatten() {
+        sink.emit(EngineEvent::Retired(a));
+    }
+}
+
+/// Readback wait after which a hardware GPU counts as failed.
+const HARDWARE_TIMEOUT: Duration = Duration::from_millis(250);
+/// Readback wait after which a software adapter counts as failed.
+const SOFTWARE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Threads per voice: 256 on a hardware GPU; 64 on a software adapter,
 /// where every workgroup barrier costs a switch per 8 threads.

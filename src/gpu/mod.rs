@@ -25,6 +25,15 @@ pub enum EngineSpec {
     Gpu(Box<GpuContext>),
 }
 
+impl std::fmt::Debug for EngineSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cpu => f.write_str("Cpu"),
+            Self::Gpu(ctx) => write!(f, "Gpu({})", ctx.adapter),
+        }
+    }
+}
+
 impl EngineSpec {
     /// `cpu` or `gpu`.
     pub fn name(&self) -> &'static str {

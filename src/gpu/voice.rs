@@ -78,6 +78,20 @@ struct CoefState {
     update: CoefUpdate,
 }
 
+/// A playing voice as the CPU engine can restart it ([`GpuVoice::restart`]).
+pub struct Restart {
+    /// Voice id.
+    pub id: i32,
+    /// Its instrument.
+    pub inst: Arc<Instrument>,
+    /// Its plan.
+    pub plan: NotePlan,
+    /// The note request with the voice's current control targets.
+    pub req: NoteRequest,
+    /// Morph target and amount.
+    pub morph: Option<(Arc<Instrument>, f64)>,
+}
+
 /// A GPU voice slot: control state; the mesh lives in the GPU state buffer.
 pub struct GpuVoice {
     /// Voice id (as clients see it).
@@ -96,6 +110,8 @@ pub struct GpuVoice {
     pub held: bool,
     instrument: Option<Arc<Instrument>>,
     plan: Option<NotePlan>,
+    /// The request it was started with.
+    request: NoteRequest,
     layout: Layout,
     sample_rate: f64,
     capacity: usize,
@@ -161,6 +177,7 @@ impl GpuVoice {
             held: false,
             instrument: None,
             plan: None,
+            request: NoteRequest::new(60.0, 0.0),
             layout: Layout::new(1, 1),
             sample_rate: 48000.0,
             capacity,
@@ -270,6 +287,7 @@ impl GpuVoice {
         self.layout = layout;
         self.sample_rate = sample_rate;
         self.plan = Some(plan);
+        self.request = *req;
         self.params = plan.params;
         self.reset = true;
         self.pre_update = None;
@@ -329,6 +347,40 @@ impl GpuVoice {
         let width = self.excite_width;
         self.excite(shape, x, y, amp, width);
         (old, old_morph)
+    }
+
+    /// How to start this voice again elsewhere (the CPU engine, when the
+    /// GPU fails): its id, instrument, plan and a request carrying the
+    /// current targets of pitch, gain, pan, pickups, damping and
+    /// brightness, with its morph target and amount. `None` unless it is
+    /// playing (held): the mesh state is on the GPU and cannot be moved,
+    /// so the voice restarts with its original excitation.
+    ///
+    /// # Real-time safety
+    /// No allocation (clones `Arc`s).
+    pub fn restart(&self) -> Option<Restart> {
+        if self.state != VoiceState::Playing {
+            return None;
+        }
+        let (inst, plan) = (self.instrument.clone()?, self.plan?);
+        let p = |i: usize| self.pickups[i].target as f32;
+        let req = NoteRequest {
+            note: self.pitch.target.min(plan.max_note),
+            gain: self.gain.target as f32,
+            pan: self.pan.target as f32,
+            pickups: Some([p(0), p(1), p(2), p(3)]),
+            delay_frames: self.delay,
+            damping: self.damping.target as f32,
+            brightness: self.brightness,
+            ..self.request
+        };
+        Some(Restart {
+            id: self.id,
+            inst,
+            plan,
+            req,
+            morph: self.morph_target.clone().map(|t| (t, self.morph.target)),
+        })
     }
 
     /// Adds an excitation, as [`crate::engine::voice::Voice::excite`].
