@@ -261,22 +261,29 @@ fn run_cpu(s: &Script) -> Vec<f32> {
     out
 }
 
+/// Renders `s` on the GPU engine with double-buffered readback (as the
+/// server runs it), each block in two calls of unequal sizes: the output
+/// lags by `latency_frames`, so the script runs that much longer and the
+/// lag is cut off.
 fn run_gpu(ctx: &GpuContext, s: &Script) -> (Vec<f32>, f64) {
     let insts: Vec<_> = s.notes.iter().map(|n| n.inst.clone()).collect();
     let mut e = GpuEngine::new(ctx.clone(), cfg_for(s), bank_floats(&insts) * 2).unwrap();
     for i in &insts {
         e.load(i).unwrap();
     }
+    e.set_pipelined(true);
+    let lag = e.latency_frames();
+    assert_eq!(lag, s.block);
+    let total = s.frames + lag;
     for (i, n) in s.notes.iter().enumerate() {
         let plan = n.inst.plan(n.note, 2.0, 48000.0).unwrap();
         e.start_voice(i as i32 + 1, n.inst.clone(), plan, &n.req);
     }
-    let mut out = vec![0.0; 2 * s.frames];
-    let (l, r) = out.split_at_mut(s.frames);
+    let (mut l, mut r) = (vec![0.0; total], vec![0.0; total]);
     let mut acts = s.acts.iter().peekable();
     let mut pos = 0;
     let t = std::time::Instant::now();
-    while pos < s.frames {
+    while pos < total {
         while let Some((_, id, a)) = acts.next_if(|(f, _, _)| *f <= pos) {
             if let Act::Morph(t, _, _) = a {
                 e.load(t).unwrap();
@@ -297,11 +304,23 @@ fn run_gpu(ctx: &GpuContext, s: &Script) -> (Vec<f32>, f64) {
                 }
             }
         }
-        let n = s.block.min(s.frames - pos);
-        e.process(&mut l[pos..pos + n], &mut r[pos..pos + n]);
+        // Each block in two calls of 37 and block − 37 frames: the
+        // pipeline's output FIFO must keep any call sizes aligned.
+        let n = s.block.min(total - pos);
+        let first = if n > 37 { 37 } else { n };
+        e.process(&mut l[pos..pos + first], &mut r[pos..pos + first]);
+        if n > first {
+            e.process(&mut l[pos + first..pos + n], &mut r[pos + first..pos + n]);
+        }
         pos += n;
     }
     assert_eq!(e.failure(), None, "GPU failed");
+    assert!(
+        l[..lag].iter().chain(&r[..lag]).all(|v| *v == 0.0),
+        "the lag is silent"
+    );
+    let mut out = l.split_off(lag);
+    out.extend_from_slice(&r[lag..]);
     (out, t.elapsed().as_secs_f64())
 }
 

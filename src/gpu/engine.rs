@@ -18,6 +18,16 @@
 //! copy and one map read the raw pickup signals back: one submission and
 //! one readback per block. The voices then finish their samples (DC
 //! blocker, gains, end detection) and are mixed in slot order.
+//!
+//! # Double-buffered readback
+//! [`GpuEngine::set_pipelined`] (the server does): each `process` call
+//! plans and submits its block into one of two readback buffers, *then*
+//! waits for the previous block's readback (submitted one call earlier,
+//! so normally done while the engine thread slept) and finishes it, while
+//! the GPU already computes the new block. The output then lags the input
+//! by exactly `max_block` frames ([`GpuEngine::latency_frames`]), through
+//! a preallocated FIFO, whatever the sizes of the blocks. Without it
+//! (offline rendering) each call waits for its own block.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -27,7 +37,7 @@ use super::context::{GpuContext, GpuError};
 use super::layout::{
     CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, WORKGROUP_SIZE,
 };
-use super::voice::{BlockProgram, GpuVoice};
+use super::voice::{BlockProgram, Finish, GpuVoice, PeriodMark};
 use crate::engine::command::{EngineEvent, EventSink};
 use crate::engine::voice::{NoteRequest, MAX_EXCITATIONS};
 use crate::engine::{Engine, EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
@@ -52,8 +62,16 @@ pub struct GpuEngine {
     bank_used: usize,
     bank_capacity: usize,
     prog: BlockProgram,
-    /// Voice slots in dispatch order.
-    order: Vec<usize>,
+    /// Blocks in flight (two: double-buffered readback).
+    spans: [Span; 2],
+    /// The span the next block uses.
+    next_span: usize,
+    /// Lag output by a block (see [`GpuEngine::set_pipelined`]).
+    pipelined: bool,
+    /// Finished, mixed output waiting to be played.
+    fifo: Fifo,
+    /// Mix of one block.
+    mix: [Vec<f32>; 2],
     raw: Vec<f32>,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
@@ -64,8 +82,8 @@ pub struct GpuEngine {
     forces: wgpu::Buffer,
     bank: wgpu::Buffer,
     out: wgpu::Buffer,
-    readback: wgpu::Buffer,
-    map_status: Arc<AtomicU8>,
+    readbacks: [wgpu::Buffer; 2],
+    map_status: [Arc<AtomicU8>; 2],
     /// Set by wgpu's device-lost and uncaptured-error callbacks.
     fault: Arc<OnceLock<String>>,
     failure: Option<String>,
@@ -137,11 +155,19 @@ impl GpuEngine {
         let state = storage(dev, "state", state_bytes, wgpu::BufferUsages::empty());
         let out_bytes = slots * 2 * cfg.max_block * 4;
         let out = storage(dev, "out", out_bytes, wgpu::BufferUsages::COPY_SRC);
-        let readback = dev.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: out.size(),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let readbacks = [0, 1].map(|_| {
+            dev.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: out.size(),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        });
+        let marks_per_voice = cfg.max_block / crate::engine::voice::CONTROL_PERIOD + 2;
+        let spans = [0, 1].map(|_| Span {
+            recs: Vec::with_capacity(slots),
+            marks: Vec::with_capacity(slots * marks_per_voice),
+            ..Span::default()
         });
         let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("voice_block.wgsl"),
@@ -199,7 +225,11 @@ impl GpuEngine {
             bank_used: 0,
             bank_capacity: bank_floats,
             prog,
-            order: Vec::with_capacity(slots),
+            spans,
+            next_span: 0,
+            pipelined: false,
+            fifo: Fifo::new(2 * cfg.max_block),
+            mix: [vec![0.0; cfg.max_block], vec![0.0; cfg.max_block]],
             raw: vec![0.0; slots * 2 * cfg.max_block],
             pipeline,
             bind_group,
@@ -210,8 +240,8 @@ impl GpuEngine {
             forces,
             bank,
             out,
-            readback,
-            map_status: Arc::new(AtomicU8::new(0)),
+            readbacks,
+            map_status: [0, 1].map(|_| Arc::new(AtomicU8::new(0))),
             fault,
             failure: None,
             blocks: 0,
@@ -257,14 +287,31 @@ impl GpuEngine {
         self.timeout = timeout;
     }
 
-    /// Frames by which the output lags the input: 0 (the readback of a
-    /// block completes in its own `process` call).
+    /// Double-buffered readback on or off (off by default). On, block N's
+    /// readback is collected in the call that submits block N+1, so the
+    /// GPU computes a block while the engine thread waits for its audio
+    /// device; the output lags by `max_block` frames. Call before the
+    /// first [`process`](Self::process).
+    pub fn set_pipelined(&mut self, on: bool) {
+        self.pipelined = on;
+        self.fifo.clear();
+        if on {
+            self.fifo.push_zeros(self.cfg.max_block);
+        }
+    }
+
+    /// Frames by which the output lags the input: `max_block` with
+    /// double-buffered readback, else 0.
     pub fn latency_frames(&self) -> usize {
-        0
+        if self.pipelined {
+            self.cfg.max_block
+        } else {
+            0
+        }
     }
 
     /// The master gain the engine ramps toward.
-    pub fn master_gain(&self) -> f32 {
+    pub fn master_gain_target(&self) -> f32 {
         self.master_target
     }
 
@@ -413,68 +460,81 @@ impl GpuEngine {
     }
 
     /// Renders `left.len()` frames (≤ `max_block`), as
-    /// [`crate::engine::Engine::process`]. After a GPU failure it renders
-    /// silence (see [`failure`](Self::failure)).
+    /// [`crate::engine::Engine::process`] (`latency_frames` later with
+    /// double-buffered readback). After a GPU failure it renders silence
+    /// (see [`failure`](Self::failure)).
     ///
     /// # Real-time safety
-    /// Our code does not allocate, lock or log here; wgpu's submission and
-    /// mapping do allocate internally (not yet measured away).
+    /// Our code does not allocate, lock or log here (a failure's message
+    /// is formatted once); wgpu's submission and mapping allocate
+    /// internally (docs/architecture.md).
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         let _ftz = crate::engine::ftz::ScopedFtz::new();
         let frames = left.len().min(right.len()).min(self.cfg.max_block);
-        if let Err(e) = self.render_voices(frames) {
-            if self.failure.is_none() {
-                self.failure = Some(e.to_string());
-            }
-            for v in self.voices.iter_mut() {
-                v.out_l[..frames].iter_mut().for_each(|s| *s = 0.0);
-                v.out_r[..frames].iter_mut().for_each(|s| *s = 0.0);
-            }
+        if frames == 0 {
+            return;
         }
-        left[..frames].iter_mut().for_each(|v| *v = 0.0);
-        right[..frames].iter_mut().for_each(|v| *v = 0.0);
-        for v in self.voices.iter().filter(|v| v.is_active() || v.just_ended) {
-            for (o, s) in left[..frames].iter_mut().zip(&v.out_l[..frames]) {
-                *o += s;
-            }
-            for (o, s) in right[..frames].iter_mut().zip(&v.out_r[..frames]) {
-                *o += s;
-            }
+        for v in self.voices.iter_mut() {
+            v.just_ended = false;
         }
-        let (g0, g1) = (self.master_gain, self.master_target);
-        let inv = 1.0 / frames.max(1) as f32;
-        for (j, (l, r)) in left[..frames]
-            .iter_mut()
-            .zip(right[..frames].iter_mut())
-            .enumerate()
-        {
-            let g = g0 + (g1 - g0) * (j + 1) as f32 * inv;
-            *l *= g;
-            *r *= g;
+        let cur = self.next_span;
+        self.next_span ^= 1;
+        if let Err(e) = self.submit(cur, frames) {
+            self.fail(e);
         }
-        self.master_gain = g1;
+        self.resolve(if self.pipelined { cur ^ 1 } else { cur });
+        self.fifo.pop(&mut left[..frames], &mut right[..frames]);
         self.stats.frames += frames as u64;
     }
 
-    /// Plans, dispatches and reads back one block; then the voices finish it.
-    fn render_voices(&mut self, frames: usize) -> Result<(), GpuError> {
+    fn fail(&mut self, e: GpuError) {
+        if self.failure.is_none() {
+            self.failure = Some(match e {
+                GpuError::Failed(m) => m,
+                e => e.to_string(),
+            });
+        }
+    }
+
+    /// A recorded failure, or one wgpu reported through a callback.
+    fn check_health(&self) -> Result<(), GpuError> {
         if let Some(f) = &self.failure {
             return Err(GpuError::Failed(f.clone()));
         }
         if let Some(f) = self.fault.get() {
             return Err(GpuError::Failed(f.clone()));
         }
+        Ok(())
+    }
+
+    /// Plans block `frames` into span `si` and submits it (dispatch, copy
+    /// into the span's readback buffer, map request).
+    fn submit(&mut self, si: usize, frames: usize) -> Result<(), GpuError> {
+        // Take the span out (no allocation: its vectors move back below).
+        let mut sp = std::mem::take(&mut self.spans[si]);
+        sp.frames = frames;
+        sp.gain = (self.master_gain, self.master_target);
+        self.master_gain = self.master_target;
+        sp.live = true;
+        sp.submitted = false;
+        sp.recs.clear();
+        sp.marks.clear();
+        let r = self.plan_and_submit(si, &mut sp);
+        self.spans[si] = sp;
+        r
+    }
+
+    fn plan_and_submit(&mut self, si: usize, sp: &mut Span) -> Result<(), GpuError> {
+        self.check_health()?;
         if self.fail_after.is_some_and(|n| self.blocks >= n) {
             return Err(GpuError::Failed("simulated device loss (test hook)".into()));
         }
         self.prog.clear();
-        self.order.clear();
         let cap = self.cfg.voice_capacity;
         let out_stride = 2 * self.cfg.max_block;
         for slot in 0..self.voices.len() {
             let v = &mut self.voices[slot];
-            v.just_ended = false;
-            let Some(mut h) = v.plan_block(frames, &mut self.prog) else {
+            let Some((mut h, fin)) = v.plan_block(sp.frames, &mut self.prog, &mut sp.marks) else {
                 continue;
             };
             let inst = v.instrument().expect("active voice has an instrument");
@@ -498,11 +558,11 @@ impl GpuEngine {
                 }
             }
             h.state = (slot * STATE_FIELDS * cap) as u32;
-            h.out = (self.order.len() * out_stride) as u32;
+            h.out = (sp.recs.len() * out_stride) as u32;
             self.prog.headers.push(h);
-            self.order.push(slot);
+            sp.recs.push((slot, fin));
         }
-        if self.order.is_empty() {
+        if sp.recs.is_empty() {
             return Ok(());
         }
         let q = &self.ctx.queue;
@@ -519,7 +579,7 @@ impl GpuEngine {
         if !self.prog.forces.is_empty() {
             q.write_buffer(&self.forces, 0, bytemuck::cast_slice(&self.prog.forces));
         }
-        let n = self.order.len();
+        let n = sp.recs.len();
         let bytes = (n * out_stride * 4) as u64;
         let mut enc = self
             .ctx
@@ -534,37 +594,93 @@ impl GpuEngine {
             pass.set_bind_group(0, &self.bind_group, &[]);
             pass.dispatch_workgroups(n as u32, 1, 1);
         }
-        enc.copy_buffer_to_buffer(&self.out, 0, &self.readback, 0, bytes);
-        let index = q.submit([enc.finish()]);
+        enc.copy_buffer_to_buffer(&self.out, 0, &self.readbacks[si], 0, bytes);
+        sp.index = Some(q.submit([enc.finish()]));
+        sp.submitted = true;
+        sp.bytes = bytes;
         self.blocks += 1;
-        self.map_status.store(0, Ordering::Release);
-        let status = self.map_status.clone();
-        self.readback
-            .map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
-                status.store(if r.is_ok() { 1 } else { 2 }, Ordering::Release);
-            });
+        self.map_status[si].store(0, Ordering::Release);
+        let status = self.map_status[si].clone();
+        self.readbacks[si].map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            status.store(if r.is_ok() { 1 } else { 2 }, Ordering::Release);
+        });
+        Ok(())
+    }
+
+    /// Waits for span `si`'s readback, finishes its voices, mixes them and
+    /// queues the block's audio (silence if the GPU failed).
+    fn resolve(&mut self, si: usize) {
+        if !self.spans[si].live {
+            return;
+        }
+        let mut sp = std::mem::take(&mut self.spans[si]);
+        sp.live = false;
+        let frames = sp.frames;
+        for m in &mut self.mix {
+            m[..frames].iter_mut().for_each(|v| *v = 0.0);
+        }
+        if sp.submitted {
+            match self.read_back(si, &sp) {
+                Ok(()) => {
+                    let out_stride = 2 * self.cfg.max_block;
+                    for (j, (slot, fin)) in sp.recs.iter().enumerate() {
+                        let raw = &self.raw[j * out_stride..(j + 1) * out_stride];
+                        let v = &mut self.voices[*slot];
+                        if v.finish_block(frames, raw, fin, &sp.marks) {
+                            for (o, s) in self.mix[0][..frames].iter_mut().zip(&v.out_l[..frames]) {
+                                *o += s;
+                            }
+                            for (o, s) in self.mix[1][..frames].iter_mut().zip(&v.out_r[..frames]) {
+                                *o += s;
+                            }
+                        }
+                    }
+                }
+                Err(e) => self.fail(e),
+            }
+        }
+        let (g0, g1) = sp.gain;
+        let inv = 1.0 / frames.max(1) as f32;
+        let [ml, mr] = &mut self.mix;
+        for (j, (l, r)) in ml[..frames]
+            .iter_mut()
+            .zip(mr[..frames].iter_mut())
+            .enumerate()
+        {
+            let g = g0 + (g1 - g0) * (j + 1) as f32 * inv;
+            *l *= g;
+            *r *= g;
+        }
+        self.fifo
+            .push(&self.mix[0][..frames], &self.mix[1][..frames]);
+        self.spans[si] = sp;
+    }
+
+    /// Waits (at most the timeout) for span `si`'s readback and copies it.
+    fn read_back(&mut self, si: usize, sp: &Span) -> Result<(), GpuError> {
+        // A failure since the submission: do not wait on a dead device.
+        self.check_health()?;
         self.ctx
             .device
             .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
+                submission_index: sp.index.clone(),
                 timeout: Some(self.timeout),
             })
-            .map_err(|e| GpuError::Failed(e.to_string()))?;
-        if self.map_status.load(Ordering::Acquire) != 1 {
+            .map_err(|e| GpuError::Failed(format!("readback: {e}")))?;
+        if let Some(f) = self.fault.get() {
+            return Err(GpuError::Failed(f.clone()));
+        }
+        if self.map_status[si].load(Ordering::Acquire) != 1 {
             return Err(GpuError::Failed("readback failed".into()));
         }
+        let floats = (sp.bytes / 4) as usize;
         {
-            let view = self
-                .readback
-                .get_mapped_range(0..bytes)
+            let view = self.readbacks[si]
+                .get_mapped_range(0..sp.bytes)
                 .map_err(|e| GpuError::Failed(e.to_string()))?;
-            self.raw[..n * out_stride].copy_from_slice(bytemuck::cast_slice(&view));
+            self.raw[..floats].copy_from_slice(bytemuck::cast_slice(&view));
         }
-        self.readback.unmap();
-        for (j, &slot) in self.order.iter().enumerate() {
-            let raw = &self.raw[j * out_stride..(j + 1) * out_stride];
-            self.voices[slot].finish_block(frames, raw);
-        }
+        self.readbacks[si].unmap();
         Ok(())
     }
 
@@ -610,6 +726,84 @@ impl GpuEngine {
     /// Ids of voices that ended during the last [`process`](Self::process).
     pub fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
         self.voices.iter().filter(|v| v.just_ended).map(|v| v.id)
+    }
+}
+
+/// One block in flight: what its readback needs.
+#[derive(Default)]
+struct Span {
+    frames: usize,
+    /// (slot, finish record) in dispatch order (= slot order).
+    recs: Vec<(usize, Finish)>,
+    marks: Vec<PeriodMark>,
+    /// Master gain ramp over the block.
+    gain: (f32, f32),
+    index: Option<wgpu::SubmissionIndex>,
+    bytes: u64,
+    /// Planned, not yet resolved.
+    live: bool,
+    /// Dispatched (false: no voice, or the GPU had failed).
+    submitted: bool,
+}
+
+/// Stereo FIFO of mixed output (fixed capacity, no allocation after `new`).
+struct Fifo {
+    l: Vec<f32>,
+    r: Vec<f32>,
+    head: usize,
+    len: usize,
+}
+
+impl Fifo {
+    fn new(cap: usize) -> Self {
+        Self {
+            l: vec![0.0; cap],
+            r: vec![0.0; cap],
+            head: 0,
+            len: 0,
+        }
+    }
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+    fn push_zeros(&mut self, n: usize) {
+        let cap = self.l.len();
+        assert!(self.len + n <= cap, "GPU output FIFO overflow");
+        for k in 0..n {
+            let i = (self.head + self.len + k) % cap;
+            self.l[i] = 0.0;
+            self.r[i] = 0.0;
+        }
+        self.len += n;
+    }
+    fn push(&mut self, l: &[f32], r: &[f32]) {
+        let cap = self.l.len();
+        assert!(self.len + l.len() <= cap, "GPU output FIFO overflow");
+        for (k, (a, b)) in l.iter().zip(r).enumerate() {
+            let i = (self.head + self.len + k) % cap;
+            self.l[i] = *a;
+            self.r[i] = *b;
+        }
+        self.len += l.len();
+    }
+    /// Fills `l`/`r` (silence for what is missing, which cannot happen
+    /// while the pushes keep pace).
+    fn pop(&mut self, l: &mut [f32], r: &mut [f32]) {
+        let cap = self.l.len();
+        for (k, (a, b)) in l.iter_mut().zip(r.iter_mut()).enumerate() {
+            if k < self.len {
+                let i = (self.head + k) % cap;
+                *a = self.l[i];
+                *b = self.r[i];
+            } else {
+                *a = 0.0;
+                *b = 0.0;
+            }
+        }
+        let n = l.len().min(self.len);
+        self.head = (self.head + n) % cap;
+        self.len -= n;
     }
 }
 

@@ -723,6 +723,8 @@ fn start_gpu(
     for i in &bank.instruments {
         g.load(i)?;
     }
+    // Block N's readback overlaps block N+1's compute: one block of lag.
+    g.set_pipelined(true);
     if let Some(n) = std::env::var("NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
