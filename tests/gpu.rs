@@ -588,3 +588,40 @@ fn gpu_failure_hands_voices_to_the_cpu_engine() {
         rel_l2(&rl, &l)
     );
 }
+
+/// A uniform membrane of `n`×`n` nodes (the test fixture, resized).
+fn membrane(n: usize) -> Arc<Instrument> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good_small.json"),
+    )
+    .unwrap()
+    .replace("\"width\": 16", &format!("\"width\": {n}"))
+    .replace("\"height\": 16", &format!("\"height\": {n}"))
+    .replace("\"small\"", &format!("\"membrane{n}\""));
+    Arc::new(Instrument::from_json(&text, "test").unwrap())
+}
+
+/// Meshes larger than the shipped bank's equal the CPU engine: 80×80 with
+/// a strike acting across a long block (it once rendered wrongly on
+/// lavapipe with 100 nodes per thread; see `workgroup_size`) and 128×128
+/// on its full mesh with a strike and a pickup move on the way.
+#[test]
+fn gpu_equals_cpu_on_large_meshes() {
+    let Some(ctx) = gpu() else { return };
+    for (n, velocity, frames) in [(80, 0.5, 1024), (128, 0.9, 1024)] {
+        let inst = membrane(n);
+        let note_ = 31.0;
+        let plan = inst.plan(note_, 2.0, 48000.0).unwrap();
+        assert_eq!(plan.level, 0, "{n}×{n}: note {note_} plays the full mesh");
+        let s = Script {
+            notes: vec![note(&inst, note_, velocity)],
+            acts: vec![
+                (768, 1, Act::Excite(ExciteShape::Strike, 0.7, 0.3, 0.8, 0.1)),
+                (768, 1, Act::Pickups([0.6, 0.6, 0.2, 0.7])),
+            ],
+            frames,
+            block: 256,
+        };
+        check(&ctx, &format!("{n}×{n} membrane"), &s);
+    }
+}

@@ -179,7 +179,7 @@ impl GpuEngine {
             module: &module,
             entry_point: Some("main"),
             compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &[("WG", workgroup_size(&ctx) as f64)],
+                constants: &[("WG", workgroup_size(&ctx, cap) as f64)],
                 ..Default::default()
             },
             cache: None,
@@ -819,11 +819,18 @@ const HARDWARE_TIMEOUT: Duration = Duration::from_millis(250);
 /// Readback wait after which a software adapter counts as failed.
 const SOFTWARE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Threads per voice: 256 on a hardware GPU; 64 on a software adapter,
-/// where every workgroup barrier costs a switch per 8 threads.
-pub fn workgroup_size(ctx: &GpuContext) -> u32 {
+/// Threads per voice: 256 on a hardware GPU. On a software adapter, 64
+/// (every workgroup barrier costs a switch per 8 threads) unless a voice
+/// of `capacity` padded nodes could give a thread more than about 64 mesh
+/// nodes (80 padded nodes: a 64×64 mesh pads to 72×66): then 128 or 256. On lavapipe (Mesa 22.3, LLVM 15) 80×80 and 128×128
+/// meshes rendered wrongly with 100 and 256 nodes per thread while a
+/// strike acted in a long block (root cause not found; 50–64 nodes per
+/// thread render correctly; tests/gpu.rs covers both sizes).
+pub fn workgroup_size(ctx: &GpuContext, capacity: usize) -> u32 {
     if ctx.adapter.is_software() {
-        64
+        (capacity.div_ceil(80) as u32)
+            .next_power_of_two()
+            .clamp(64, WORKGROUP_SIZE)
     } else {
         WORKGROUP_SIZE
     }
