@@ -97,17 +97,55 @@ fn check_struct(module: &naga::Module, name: &str, size: usize, fields: &[(&str,
 /// field offsets.
 #[test]
 fn struct_layouts_match_wgsl() {
-    use std::mem::{offset_of, size_of};
+    for name in ["voice_block.wgsl", "voice_block_wg.wgsl"] {
+        let (_, src) = SHADERS.iter().find(|(n, _)| *n == name).unwrap();
+        let (module, _) = parse(src, name);
+        check_layouts(&module);
+    }
+}
+
+/// The workgroup-memory kernel's `WG_FLOATS` is the engine's, and its
+/// workgroup array is that long (31 KiB: within lavapipe's 32 KiB).
+#[test]
+fn workgroup_kernel_size_matches() {
+    use neirosynth::gpu::layout::WG_FLOATS;
     let (_, src) = SHADERS
         .iter()
-        .find(|(n, _)| *n == "voice_block.wgsl")
+        .find(|(n, _)| *n == "voice_block_wg.wgsl")
         .unwrap();
-    let (module, _) = parse(src, "voice_block.wgsl");
+    let (module, _) = parse(src, "voice_block_wg.wgsl");
+    let c = module
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some("WG_FLOATS"))
+        .expect("WG_FLOATS in the shader")
+        .1;
+    let value = match module.global_expressions[c.init] {
+        naga::Expression::Literal(naga::Literal::U32(v)) => v as usize,
+        ref e => panic!("WG_FLOATS is {e:?}"),
+    };
+    assert_eq!(value, WG_FLOATS);
+    let (_, var) = module
+        .global_variables
+        .iter()
+        .find(|(_, v)| v.space == naga::AddressSpace::WorkGroup)
+        .expect("a workgroup array");
+    let bytes = module.types[var.ty].inner.size(module.to_ctx()) as usize;
+    assert_eq!(bytes, 4 * WG_FLOATS);
+    assert!(bytes <= 32 * 1024);
+    // A 64×64 mesh (the shipped bank's largest) fits; 128×128 does not.
+    use neirosynth::physics::body::Layout;
+    assert!(Layout::new(64, 64).len <= WG_FLOATS);
+    assert!(Layout::new(128, 128).len > WG_FLOATS);
+}
+
+fn check_layouts(module: &naga::Module) {
+    use std::mem::{offset_of, size_of};
     macro_rules! fields {
         ($t:ty; $($f:ident),*) => { [$((stringify!($f), offset_of!($t, $f))),*] };
     }
     check_struct(
-        &module,
+        module,
         "VoiceHeader",
         size_of::<VoiceHeader>(),
         &fields!(VoiceHeader; width, height, stride, len, maps, morph_maps, state, cap, out,
@@ -115,7 +153,7 @@ fn struct_layouts_match_wgsl() {
             n_plucks, n_strikes, first_tap, ab, b, pad0, pad1),
     );
     check_struct(
-        &module,
+        module,
         "CoefUpdate",
         size_of::<CoefUpdate>(),
         &fields!(CoefUpdate; at, morph, a, b, kk, k, scale, extra, t, ab, pad0, pad1),
@@ -123,7 +161,7 @@ fn struct_layouts_match_wgsl() {
     // Arrays of four weights are four scalars in WGSL.
     let (wl, wr) = (offset_of!(TapPair, wl), offset_of!(TapPair, wr));
     check_struct(
-        &module,
+        module,
         "TapPair",
         size_of::<TapPair>(),
         &[
@@ -142,7 +180,7 @@ fn struct_layouts_match_wgsl() {
     let pad = offset_of!(Window, pad);
     let mut w = fields!(Window; origin, nx, ny, force, scale, wx, wy).to_vec();
     w.extend([("pad0", pad), ("pad1", pad + 4), ("pad2", pad + 8)]);
-    check_struct(&module, "Window", size_of::<Window>(), &w);
+    check_struct(module, "Window", size_of::<Window>(), &w);
 }
 
 /// One GPU for all tests of this file (lavapipe is slow to open and uses
@@ -265,12 +303,16 @@ fn run_cpu(s: &Script) -> Vec<f32> {
 /// server runs it), each block in two calls of unequal sizes: the output
 /// lags by `latency_frames`, so the script runs that much longer and the
 /// lag is cut off.
-fn run_gpu(ctx: &GpuContext, s: &Script) -> (Vec<f32>, f64) {
+fn run_gpu(ctx: &GpuContext, s: &Script, wg: bool) -> (Vec<f32>, f64) {
     let insts: Vec<_> = s.notes.iter().map(|n| n.inst.clone()).collect();
     let mut e = GpuEngine::new(ctx.clone(), cfg_for(s), bank_floats(&insts) * 2).unwrap();
     for i in &insts {
         e.load(i).unwrap();
     }
+    let has_wg = ctx.limits.max_compute_workgroup_storage_size as usize
+        >= 4 * neirosynth::gpu::layout::WG_FLOATS;
+    assert_eq!(e.workgroup_kernel(), has_wg);
+    assert_eq!(e.set_workgroup_kernel(wg), wg && has_wg);
     e.set_pipelined(true);
     let lag = e.latency_frames();
     assert_eq!(lag, s.block);
@@ -335,8 +377,14 @@ fn rel_l2(cpu: &[f32], gpu: &[f32]) -> f64 {
 }
 
 fn check(ctx: &GpuContext, what: &str, s: &Script) -> f64 {
+    check_on(ctx, what, s, true)
+}
+
+/// As [`check`], on the workgroup-memory kernel where the mesh fits (`wg`)
+/// or on the global-memory kernel only.
+fn check_on(ctx: &GpuContext, what: &str, s: &Script, wg: bool) -> f64 {
     let cpu = run_cpu(s);
-    let (gpu, secs) = run_gpu(ctx, s);
+    let (gpu, secs) = run_gpu(ctx, s, wg);
     let energy: f64 = cpu.iter().map(|v| (*v as f64).powi(2)).sum();
     assert!(energy > 0.0, "{what}: the CPU render is silent");
     let err = rel_l2(&cpu, &gpu);
@@ -446,6 +494,8 @@ fn gpu_equals_cpu_under_control_changes() {
         block: 100,
     };
     check(&ctx, "control changes (tom + string)", &s);
+    // The same on the global-memory kernel (the one large meshes use).
+    check_on(&ctx, "control changes, global-memory kernel", &s, false);
     let plain = Script {
         acts: vec![],
         notes: vec![note(&tom, 60.0, 0.7), note(&string, 52.0, 0.6)],

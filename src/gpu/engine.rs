@@ -14,9 +14,11 @@
 //! # One block
 //! Each voice's control logic runs on the CPU (as in the CPU engine) and
 //! records the block's program ([`BlockProgram`]); the program is written
-//! to the GPU, one dispatch renders every voice (one workgroup each), one
-//! copy and one map read the raw pickup signals back: one submission and
-//! one readback per block. The voices then finish their samples (DC
+//! to the GPU, one dispatch per kernel renders every voice (one workgroup
+//! each; the workgroup-memory kernel for meshes that fit its
+//! `WG_FLOATS`, the global-memory kernel for the others), one copy and one
+//! map read the raw pickup signals back: one submission and one readback
+//! per block. The voices then finish their samples (DC
 //! blocker, gains, end detection) and are mixed in slot order.
 //!
 //! # Double-buffered readback
@@ -35,7 +37,8 @@ use std::time::Duration;
 
 use super::context::{GpuContext, GpuError};
 use super::layout::{
-    CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, WORKGROUP_SIZE,
+    CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, VOICE_BLOCK_WG_WGSL,
+    WG_FLOATS, WORKGROUP_SIZE,
 };
 use super::voice::{BlockProgram, Finish, GpuVoice, PeriodMark};
 use crate::engine::command::{EngineEvent, EventSink};
@@ -73,9 +76,14 @@ pub struct GpuEngine {
     /// Mix of one block.
     mix: [Vec<f32>; 2],
     raw: Vec<f32>,
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    headers: wgpu::Buffer,
+    /// The global-memory kernel (any mesh).
+    global: Kernel,
+    /// The workgroup-memory kernel, when the device has the memory.
+    wg: Option<Kernel>,
+    /// Use `wg` for the meshes that fit (default: when available).
+    use_wg: bool,
+    /// Headers of the voices on the workgroup-memory kernel this block.
+    wg_headers: Vec<VoiceHeader>,
     updates: wgpu::Buffer,
     taps: wgpu::Buffer,
     windows: wgpu::Buffer,
@@ -132,6 +140,7 @@ impl GpuEngine {
         }
         let copy = wgpu::BufferUsages::COPY_DST;
         let headers = storage(dev, "headers", slots * size_of::<VoiceHeader>(), copy);
+        let wg_headers = storage(dev, "wg headers", slots * size_of::<VoiceHeader>(), copy);
         let updates = storage(
             dev,
             "updates",
@@ -169,36 +178,26 @@ impl GpuEngine {
             marks: Vec::with_capacity(slots * marks_per_voice),
             ..Span::default()
         });
-        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("voice_block.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(VOICE_BLOCK_WGSL.into()),
-        });
-        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("voice_block"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &[("WG", workgroup_size(&ctx, cap) as f64)],
-                ..Default::default()
-            },
-            cache: None,
-        });
-        let layout = pipeline.get_bind_group_layout(0);
-        let entries: Vec<wgpu::BindGroupEntry> = [
-            &headers, &updates, &taps, &windows, &forces, &bank, &state, &out,
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-        let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("voice_block"),
-            layout: &layout,
-            entries: &entries,
+        let wg = workgroup_size(&ctx, cap);
+        let shared = [&updates, &taps, &windows, &forces, &bank, &state, &out];
+        let global = Kernel::new(dev, "voice_block", VOICE_BLOCK_WGSL, wg, headers, shared);
+        // The workgroup-memory kernel where the device has the memory.
+        let wg_bytes = (WG_FLOATS * 4) as u32;
+        let wg_kernel = (ctx.limits.max_compute_workgroup_storage_size >= wg_bytes).then(|| {
+            Kernel::new(
+                dev,
+                "voice_block_wg",
+                VOICE_BLOCK_WG_WGSL,
+                // On lavapipe the workgroup-memory kernel rendered a 64×64
+                // drum wrongly at 64 nodes per thread: half that, at most.
+                if ctx.adapter.is_software() {
+                    (wg * 2).min(WORKGROUP_SIZE)
+                } else {
+                    wg
+                },
+                wg_headers,
+                shared,
+            )
         });
         let voices = (0..slots)
             .map(|_| GpuVoice::new(cap, cfg.max_block))
@@ -231,9 +230,10 @@ impl GpuEngine {
             fifo: Fifo::new(2 * cfg.max_block),
             mix: [vec![0.0; cfg.max_block], vec![0.0; cfg.max_block]],
             raw: vec![0.0; slots * 2 * cfg.max_block],
-            pipeline,
-            bind_group,
-            headers,
+            global,
+            use_wg: wg_kernel.is_some(),
+            wg: wg_kernel,
+            wg_headers: Vec::with_capacity(slots),
             updates,
             taps,
             windows,
@@ -285,6 +285,20 @@ impl GpuEngine {
     /// failed (default: 250 ms on a hardware adapter, 10 s on a software one).
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
+    }
+
+    /// True when the workgroup-memory kernel renders the meshes that fit
+    /// (`WG_FLOATS` padded nodes; the device needs that much workgroup
+    /// memory): chosen at construction from the device's limits.
+    pub fn workgroup_kernel(&self) -> bool {
+        self.use_wg
+    }
+
+    /// Turns the workgroup-memory kernel off (every mesh on the global-memory
+    /// kernel) or back on where the device has it. Returns whether it is on.
+    pub fn set_workgroup_kernel(&mut self, on: bool) -> bool {
+        self.use_wg = on && self.wg.is_some();
+        self.use_wg
     }
 
     /// Double-buffered readback on or off (off by default). On, block N's
@@ -530,6 +544,7 @@ impl GpuEngine {
             return Err(GpuError::Failed("simulated device loss (test hook)".into()));
         }
         self.prog.clear();
+        self.wg_headers.clear();
         let cap = self.cfg.voice_capacity;
         let out_stride = 2 * self.cfg.max_block;
         for slot in 0..self.voices.len() {
@@ -559,14 +574,27 @@ impl GpuEngine {
             }
             h.state = (slot * STATE_FIELDS * cap) as u32;
             h.out = (sp.recs.len() * out_stride) as u32;
-            self.prog.headers.push(h);
+            if self.use_wg && h.len as usize <= WG_FLOATS {
+                self.wg_headers.push(h);
+            } else {
+                self.prog.headers.push(h);
+            }
             sp.recs.push((slot, fin));
         }
         if sp.recs.is_empty() {
             return Ok(());
         }
         let q = &self.ctx.queue;
-        q.write_buffer(&self.headers, 0, bytemuck::cast_slice(&self.prog.headers));
+        if !self.prog.headers.is_empty() {
+            q.write_buffer(
+                &self.global.headers,
+                0,
+                bytemuck::cast_slice(&self.prog.headers),
+            );
+        }
+        if let (Some(k), false) = (&self.wg, self.wg_headers.is_empty()) {
+            q.write_buffer(&k.headers, 0, bytemuck::cast_slice(&self.wg_headers));
+        }
         if !self.prog.updates.is_empty() {
             q.write_buffer(&self.updates, 0, bytemuck::cast_slice(&self.prog.updates));
         }
@@ -590,9 +618,18 @@ impl GpuEngine {
                 label: None,
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &self.bind_group, &[]);
-            pass.dispatch_workgroups(n as u32, 1, 1);
+            // Two dispatches at most: voices never share state, so they
+            // may run in any order.
+            for (k, count) in [
+                (Some(&self.global), self.prog.headers.len()),
+                (self.wg.as_ref(), self.wg_headers.len()),
+            ] {
+                if let (Some(k), 1..) = (k, count) {
+                    pass.set_pipeline(&k.pipeline);
+                    pass.set_bind_group(0, &k.bind_group, &[]);
+                    pass.dispatch_workgroups(count as u32, 1, 1);
+                }
+            }
         }
         enc.copy_buffer_to_buffer(&self.out, 0, &self.readbacks[si], 0, bytes);
         sp.index = Some(q.submit([enc.finish()]));
@@ -726,6 +763,61 @@ impl GpuEngine {
     /// Ids of voices that ended during the last [`process`](Self::process).
     pub fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
         self.voices.iter().filter(|v| v.just_ended).map(|v| v.id)
+    }
+}
+
+/// A compute pipeline with its bind group and its own header buffer.
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    headers: wgpu::Buffer,
+}
+
+impl Kernel {
+    /// Compiles `src` with `wg` threads per workgroup and binds `headers`
+    /// (binding 0) and the shared buffers (bindings 1…).
+    fn new(
+        dev: &wgpu::Device,
+        label: &str,
+        src: &str,
+        wg: u32,
+        headers: wgpu::Buffer,
+        shared: [&wgpu::Buffer; 7],
+    ) -> Self {
+        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(label),
+            source: wgpu::ShaderSource::Wgsl(src.into()),
+        });
+        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &[("WG", wg as f64)],
+                ..Default::default()
+            },
+            cache: None,
+        });
+        let layout = pipeline.get_bind_group_layout(0);
+        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&headers)
+            .chain(shared)
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &layout,
+            entries: &entries,
+        });
+        Self {
+            pipeline,
+            bind_group,
+            headers,
+        }
     }
 }
 

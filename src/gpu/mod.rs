@@ -1,5 +1,5 @@
 //! The GPU engine (wgpu, Vulkan): the same voices as the CPU engine, with
-//! the meshes resident on the GPU and one compute dispatch per block.
+//! the meshes resident on the GPU and one submission per block.
 //!
 //! - `context`: adapter selection (hardware first; software only when
 //!   forced), device opening.
