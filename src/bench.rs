@@ -121,6 +121,8 @@ pub fn run_on(
             let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats([inst]))
                 .map_err(|e| e.to_string())?;
             e.load(inst).map_err(|e| e.to_string())?;
+            // As the server runs it: block N's readback overlaps N+1's compute.
+            e.set_pipelined(true);
             let r = measure(&mut e, inst, s, 1, voices, 2);
             match e.failure() {
                 Some(f) => Err(format!("GPU engine failed: {f}")),

@@ -467,16 +467,6 @@ fn render_score(
 fn serve(a: ServeArgs) -> Result<(), Failure> {
     use neirosynth::audio::AudioKind;
     use neirosynth::server::runtime::{serve, MidiSelect, ServeOptions};
-    if a.engine == EngineArg::Gpu {
-        return Err(bad(
-            "the server does not run on the GPU engine yet (render, render --score and bench do); use --engine cpu or auto",
-        ));
-    }
-    if a.engine == EngineArg::Auto {
-        tracing::info!(
-            "engine auto: the server runs on the CPU engine (GPU serving not wired yet)"
-        );
-    }
     if !(16..=4096).contains(&a.block) {
         return Err(bad(format!("--block {} must be 16..4096", a.block)));
     }
@@ -527,6 +517,8 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         allow_quit: !a.no_remote_quit,
         bend_headroom: a.bend_headroom.clamp(0.0, 48.0),
         rt_priority: a.rt_priority,
+        engine: open_engine(a.engine)?,
+        require_gpu: a.engine == EngineArg::Gpu,
     };
     let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let q = quit.clone();

@@ -97,17 +97,55 @@ fn check_struct(module: &naga::Module, name: &str, size: usize, fields: &[(&str,
 /// field offsets.
 #[test]
 fn struct_layouts_match_wgsl() {
-    use std::mem::{offset_of, size_of};
+    for name in ["voice_block.wgsl", "voice_block_wg.wgsl"] {
+        let (_, src) = SHADERS.iter().find(|(n, _)| *n == name).unwrap();
+        let (module, _) = parse(src, name);
+        check_layouts(&module);
+    }
+}
+
+/// The workgroup-memory kernel's `WG_FLOATS` is the engine's, and its
+/// workgroup array is that long (31 KiB: within lavapipe's 32 KiB).
+#[test]
+fn workgroup_kernel_size_matches() {
+    use neirosynth::gpu::layout::WG_FLOATS;
     let (_, src) = SHADERS
         .iter()
-        .find(|(n, _)| *n == "voice_block.wgsl")
+        .find(|(n, _)| *n == "voice_block_wg.wgsl")
         .unwrap();
-    let (module, _) = parse(src, "voice_block.wgsl");
+    let (module, _) = parse(src, "voice_block_wg.wgsl");
+    let c = module
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some("WG_FLOATS"))
+        .expect("WG_FLOATS in the shader")
+        .1;
+    let value = match module.global_expressions[c.init] {
+        naga::Expression::Literal(naga::Literal::U32(v)) => v as usize,
+        ref e => panic!("WG_FLOATS is {e:?}"),
+    };
+    assert_eq!(value, WG_FLOATS);
+    let (_, var) = module
+        .global_variables
+        .iter()
+        .find(|(_, v)| v.space == naga::AddressSpace::WorkGroup)
+        .expect("a workgroup array");
+    let bytes = module.types[var.ty].inner.size(module.to_ctx()) as usize;
+    assert_eq!(bytes, 4 * WG_FLOATS);
+    assert!(bytes <= 32 * 1024);
+    // A 64×64 mesh (the shipped bank's largest) fits; 128×128 does not.
+    use neirosynth::physics::body::Layout;
+    assert!(Layout::new(64, 64).len <= WG_FLOATS);
+    assert!(Layout::new(128, 128).len > WG_FLOATS);
+}
+
+fn check_layouts(module: &naga::Module) {
+    use std::mem::{offset_of, size_of};
     macro_rules! fields {
         ($t:ty; $($f:ident),*) => { [$((stringify!($f), offset_of!($t, $f))),*] };
     }
     check_struct(
-        &module,
+        module,
         "VoiceHeader",
         size_of::<VoiceHeader>(),
         &fields!(VoiceHeader; width, height, stride, len, maps, morph_maps, state, cap, out,
@@ -115,7 +153,7 @@ fn struct_layouts_match_wgsl() {
             n_plucks, n_strikes, first_tap, ab, b, pad0, pad1),
     );
     check_struct(
-        &module,
+        module,
         "CoefUpdate",
         size_of::<CoefUpdate>(),
         &fields!(CoefUpdate; at, morph, a, b, kk, k, scale, extra, t, ab, pad0, pad1),
@@ -123,7 +161,7 @@ fn struct_layouts_match_wgsl() {
     // Arrays of four weights are four scalars in WGSL.
     let (wl, wr) = (offset_of!(TapPair, wl), offset_of!(TapPair, wr));
     check_struct(
-        &module,
+        module,
         "TapPair",
         size_of::<TapPair>(),
         &[
@@ -142,7 +180,7 @@ fn struct_layouts_match_wgsl() {
     let pad = offset_of!(Window, pad);
     let mut w = fields!(Window; origin, nx, ny, force, scale, wx, wy).to_vec();
     w.extend([("pad0", pad), ("pad1", pad + 4), ("pad2", pad + 8)]);
-    check_struct(&module, "Window", size_of::<Window>(), &w);
+    check_struct(module, "Window", size_of::<Window>(), &w);
 }
 
 /// One GPU for all tests of this file (lavapipe is slow to open and uses
@@ -261,22 +299,33 @@ fn run_cpu(s: &Script) -> Vec<f32> {
     out
 }
 
-fn run_gpu(ctx: &GpuContext, s: &Script) -> (Vec<f32>, f64) {
+/// Renders `s` on the GPU engine with double-buffered readback (as the
+/// server runs it), each block in two calls of unequal sizes: the output
+/// lags by `latency_frames`, so the script runs that much longer and the
+/// lag is cut off.
+fn run_gpu(ctx: &GpuContext, s: &Script, wg: bool) -> (Vec<f32>, f64) {
     let insts: Vec<_> = s.notes.iter().map(|n| n.inst.clone()).collect();
     let mut e = GpuEngine::new(ctx.clone(), cfg_for(s), bank_floats(&insts) * 2).unwrap();
     for i in &insts {
         e.load(i).unwrap();
     }
+    let has_wg = ctx.limits.max_compute_workgroup_storage_size as usize
+        >= 4 * neirosynth::gpu::layout::WG_FLOATS;
+    assert_eq!(e.workgroup_kernel(), has_wg);
+    assert_eq!(e.set_workgroup_kernel(wg), wg && has_wg);
+    e.set_pipelined(true);
+    let lag = e.latency_frames();
+    assert_eq!(lag, s.block);
+    let total = s.frames + lag;
     for (i, n) in s.notes.iter().enumerate() {
         let plan = n.inst.plan(n.note, 2.0, 48000.0).unwrap();
         e.start_voice(i as i32 + 1, n.inst.clone(), plan, &n.req);
     }
-    let mut out = vec![0.0; 2 * s.frames];
-    let (l, r) = out.split_at_mut(s.frames);
+    let (mut l, mut r) = (vec![0.0; total], vec![0.0; total]);
     let mut acts = s.acts.iter().peekable();
     let mut pos = 0;
     let t = std::time::Instant::now();
-    while pos < s.frames {
+    while pos < total {
         while let Some((_, id, a)) = acts.next_if(|(f, _, _)| *f <= pos) {
             if let Act::Morph(t, _, _) = a {
                 e.load(t).unwrap();
@@ -297,11 +346,23 @@ fn run_gpu(ctx: &GpuContext, s: &Script) -> (Vec<f32>, f64) {
                 }
             }
         }
-        let n = s.block.min(s.frames - pos);
-        e.process(&mut l[pos..pos + n], &mut r[pos..pos + n]);
+        // Each block in two calls of 37 and block − 37 frames: the
+        // pipeline's output FIFO must keep any call sizes aligned.
+        let n = s.block.min(total - pos);
+        let first = if n > 37 { 37 } else { n };
+        e.process(&mut l[pos..pos + first], &mut r[pos..pos + first]);
+        if n > first {
+            e.process(&mut l[pos + first..pos + n], &mut r[pos + first..pos + n]);
+        }
         pos += n;
     }
     assert_eq!(e.failure(), None, "GPU failed");
+    assert!(
+        l[..lag].iter().chain(&r[..lag]).all(|v| *v == 0.0),
+        "the lag is silent"
+    );
+    let mut out = l.split_off(lag);
+    out.extend_from_slice(&r[lag..]);
     (out, t.elapsed().as_secs_f64())
 }
 
@@ -316,8 +377,14 @@ fn rel_l2(cpu: &[f32], gpu: &[f32]) -> f64 {
 }
 
 fn check(ctx: &GpuContext, what: &str, s: &Script) -> f64 {
+    check_on(ctx, what, s, true)
+}
+
+/// As [`check`], on the workgroup-memory kernel where the mesh fits (`wg`)
+/// or on the global-memory kernel only.
+fn check_on(ctx: &GpuContext, what: &str, s: &Script, wg: bool) -> f64 {
     let cpu = run_cpu(s);
-    let (gpu, secs) = run_gpu(ctx, s);
+    let (gpu, secs) = run_gpu(ctx, s, wg);
     let energy: f64 = cpu.iter().map(|v| (*v as f64).powi(2)).sum();
     assert!(energy > 0.0, "{what}: the CPU render is silent");
     let err = rel_l2(&cpu, &gpu);
@@ -427,6 +494,8 @@ fn gpu_equals_cpu_under_control_changes() {
         block: 100,
     };
     check(&ctx, "control changes (tom + string)", &s);
+    // The same on the global-memory kernel (the one large meshes use).
+    check_on(&ctx, "control changes, global-memory kernel", &s, false);
     let plain = Script {
         acts: vec![],
         notes: vec![note(&tom, 60.0, 0.7), note(&string, 52.0, 0.6)],
@@ -491,4 +560,118 @@ fn gpu_score_render_equals_cpu() {
     let err = rel_l2(&cpu.left, &gpu.left).max(rel_l2(&cpu.right, &gpu.right));
     eprintln!("score: rel L2 {err:.2e} over 0.5 s");
     assert!(err < 1e-4, "score: relative L2 {err:e}");
+}
+
+/// A simulated device loss: the engine reports the failure and renders
+/// silence; `hand_over` restarts the held voice on the CPU engine (same
+/// id, the controls it had, sounding) and ends the released one.
+#[test]
+fn gpu_failure_hands_voices_to_the_cpu_engine() {
+    use neirosynth::engine::command::EngineEvent;
+    let Some(ctx) = gpu() else { return };
+    let b = bank();
+    let by = |n: &str| b.iter().find(|i| i.name() == n).unwrap().clone();
+    let (tom, string) = (by("tom"), by("string"));
+    let s = Script {
+        notes: vec![note(&tom, 84.0, 0.7), note(&string, 76.0, 0.6)],
+        acts: vec![],
+        frames: 0,
+        block: 256,
+    };
+    let cfg = cfg_for(&s);
+    let mut g = GpuEngine::new(
+        ctx.clone(),
+        cfg,
+        bank_floats(&[tom.clone(), string.clone()]),
+    )
+    .unwrap();
+    for (i, n) in s.notes.iter().enumerate() {
+        let plan = n.inst.plan(n.note, 2.0, 48000.0).unwrap();
+        g.start_voice(i as i32 + 1, n.inst.clone(), plan, &n.req);
+    }
+    g.voice_mut(1).unwrap().set_gain(0.5);
+    g.voice_mut(1).unwrap().set_pitch(85.0);
+    g.simulate_failure_after(2);
+    let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+    g.process(&mut l, &mut r);
+    g.voice_mut(2).unwrap().release();
+    g.process(&mut l, &mut r);
+    assert!(l.iter().any(|v| *v != 0.0), "the GPU played before failing");
+    assert_eq!(g.failure(), None);
+    g.process(&mut l, &mut r);
+    let why = g.failure().expect("the simulated loss is reported");
+    assert!(why.contains("simulated"), "{why}");
+    assert!(
+        l.iter().chain(&r).all(|v| *v == 0.0),
+        "silence after the loss"
+    );
+
+    let mut cpu = Engine::new(cfg);
+    let mut events = Vec::new();
+    let restarted = g.hand_over(&mut cpu, &mut events);
+    assert_eq!(restarted, 1);
+    assert_eq!(cpu.stats.frames, g.stats.frames);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, EngineEvent::VoiceEnded(2))));
+    assert!(cpu.voice_mut(2).is_none());
+    assert!(cpu.voice_mut(1).is_some(), "the held voice restarted");
+    cpu.process(&mut l, &mut r);
+    let peak = l.iter().chain(&r).fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(
+        peak > 1e-4,
+        "the restarted voice sounds on the CPU (peak {peak})"
+    );
+    // It restarted with its controls: the same note started afresh at
+    // gain 0.5 and pitch 85 on the CPU renders the same.
+    let mut reference = Engine::new(cfg);
+    let plan = tom.plan(84.0, 2.0, 48000.0).unwrap();
+    let mut req = NoteRequest::new(85.0, 0.7);
+    req.gain = 0.5;
+    reference.stats.frames = g.stats.frames;
+    reference.start_voice(1, tom.clone(), plan, &req);
+    let (mut rl, mut rr) = (vec![0.0; 256], vec![0.0; 256]);
+    reference.process(&mut rl, &mut rr);
+    assert!(
+        rel_l2(&rl, &l) < 1e-5,
+        "restart differs: {}",
+        rel_l2(&rl, &l)
+    );
+}
+
+/// A uniform membrane of `n`×`n` nodes (the test fixture, resized).
+fn membrane(n: usize) -> Arc<Instrument> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good_small.json"),
+    )
+    .unwrap()
+    .replace("\"width\": 16", &format!("\"width\": {n}"))
+    .replace("\"height\": 16", &format!("\"height\": {n}"))
+    .replace("\"small\"", &format!("\"membrane{n}\""));
+    Arc::new(Instrument::from_json(&text, "test").unwrap())
+}
+
+/// Meshes larger than the shipped bank's equal the CPU engine: 80×80 with
+/// a strike acting across a long block (it once rendered wrongly on
+/// lavapipe with 100 nodes per thread; see `workgroup_size`) and 128×128
+/// on its full mesh with a strike and a pickup move on the way.
+#[test]
+fn gpu_equals_cpu_on_large_meshes() {
+    let Some(ctx) = gpu() else { return };
+    for (n, velocity, frames) in [(80, 0.5, 1024), (128, 0.9, 1024)] {
+        let inst = membrane(n);
+        let note_ = 31.0;
+        let plan = inst.plan(note_, 2.0, 48000.0).unwrap();
+        assert_eq!(plan.level, 0, "{n}×{n}: note {note_} plays the full mesh");
+        let s = Script {
+            notes: vec![note(&inst, note_, velocity)],
+            acts: vec![
+                (768, 1, Act::Excite(ExciteShape::Strike, 0.7, 0.3, 0.8, 0.1)),
+                (768, 1, Act::Pickups([0.6, 0.6, 0.2, 0.7])),
+            ],
+            frames,
+            block: 256,
+        };
+        check(&ctx, &format!("{n}×{n} membrane"), &s);
+    }
 }

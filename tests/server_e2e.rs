@@ -14,7 +14,8 @@ fn queries_answer() {
     let srv = Server::start("queries", &[]);
     let mut c = srv.client();
     let st = c.status();
-    assert_eq!(st.len(), 12);
+    // The contract's twelve figures, then two extensions (docs/osc.md).
+    assert_eq!(st.len(), 14);
     let types: String = st
         .iter()
         .map(|a| match a {
@@ -24,7 +25,9 @@ fn queries_answer() {
             _ => '?',
         })
         .collect();
-    assert_eq!(types, "iiisfiiiifif");
+    assert_eq!(types, "iiisfiiiififis");
+    assert_eq!(int(&st[12]), 0, "GPU failovers");
+    assert_eq!(st[13], s(""), "no GPU adapter on the CPU engine");
     assert_eq!(int(&st[1]), 8, "voice limit");
     assert_eq!(int(&st[2]), 2, "instruments loaded");
     assert_eq!(st[3], s("cpu"));
@@ -267,7 +270,8 @@ fn reply_ports() {
         server: srv2.addr,
         ..fixed
     };
-    assert_eq!(fixed.until("/status.reply").args.len(), 12);
+    // The contract's twelve figures and two extensions (docs/osc.md).
+    assert_eq!(fixed.until("/status.reply").args.len(), 14);
 }
 
 /// `/inst/reload` swaps a good file in, refuses a broken one and keeps the old.

@@ -94,6 +94,13 @@ impl AudioSupervisor {
         self.ring_frames + self.audio.as_ref().map_or(0, |a| a.device_buffer)
     }
 
+    /// Sets the frames between the engine and the device (ring target plus
+    /// any engine lag) and republishes the latency.
+    pub fn set_ring_frames(&mut self, frames: usize) {
+        self.ring_frames = frames;
+        self.publish_latency();
+    }
+
     fn publish_latency(&self) {
         let rate = self.request.sample_rate as f32;
         self.stats

@@ -55,6 +55,10 @@ pub struct StatusFigures {
     pub block_size: u32,
     /// Output latency in milliseconds.
     pub output_latency_ms: f32,
+    /// Extension: GPU failures the server recovered from on the CPU engine.
+    pub gpu_failovers: u64,
+    /// Extension: the GPU adapter the server started on (empty: none).
+    pub gpu_adapter: String,
 }
 
 /// An `s` argument (NUL bytes, which OSC strings cannot hold, are removed).
@@ -92,7 +96,8 @@ pub fn synced(id: i32) -> OscMessage {
     message("/synced", vec![i(id)])
 }
 
-/// `/status.reply` with the twelve figures in the contract's order.
+/// `/status.reply` with the twelve figures in the contract's order,
+/// followed by the extensions (GPU failovers:i, GPU adapter:s).
 pub fn status_reply(f: &StatusFigures) -> OscMessage {
     message(
         "/status.reply",
@@ -109,6 +114,8 @@ pub fn status_reply(f: &StatusFigures) -> OscMessage {
             OscType::Float(f.sample_rate),
             i(f.block_size),
             OscType::Float(f.output_latency_ms),
+            i(f.gpu_failovers),
+            s(&f.gpu_adapter),
         ],
     )
 }
@@ -247,7 +254,8 @@ mod tests {
         assert_eq!(round_trip(voice_end(5)).args, [OscType::Int(5)]);
     }
 
-    /// /status.reply carries the twelve figures in order, saturating wide counters.
+    /// /status.reply carries the twelve figures in order, saturating wide
+    /// counters, then the extensions.
     #[test]
     fn status_reply_order() {
         let m = round_trip(status_reply(&StatusFigures {
@@ -263,6 +271,8 @@ mod tests {
             sample_rate: 48000.0,
             block_size: 128,
             output_latency_ms: 5.25,
+            gpu_failovers: 7,
+            gpu_adapter: "NVIDIA H100".into(),
         }));
         assert_eq!(m.addr, "/status.reply");
         use OscType::{Float as F, Int as I};
@@ -280,7 +290,9 @@ mod tests {
                 I(i32::MAX),
                 F(48000.0),
                 I(128),
-                F(5.25)
+                F(5.25),
+                I(7),
+                st("NVIDIA H100")
             ]
         );
     }

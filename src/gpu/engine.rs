@@ -14,21 +14,36 @@
 //! # One block
 //! Each voice's control logic runs on the CPU (as in the CPU engine) and
 //! records the block's program ([`BlockProgram`]); the program is written
-//! to the GPU, one dispatch renders every voice (one workgroup each), one
-//! copy and one map read the raw pickup signals back: one submission and
-//! one readback per block. The voices then finish their samples (DC
+//! to the GPU, one dispatch per kernel renders every voice (one workgroup
+//! each; the workgroup-memory kernel for meshes that fit its
+//! `WG_FLOATS`, the global-memory kernel for the others), one copy and one
+//! map read the raw pickup signals back: one submission and one readback
+//! per block. The voices then finish their samples (DC
 //! blocker, gains, end detection) and are mixed in slot order.
+//!
+//! # Double-buffered readback
+//! [`GpuEngine::set_pipelined`] (the server does): each `process` call
+//! plans and submits its block into one of two readback buffers, *then*
+//! waits for the previous block's readback (submitted one call earlier,
+//! so normally done while the engine thread slept) and finishes it, while
+//! the GPU already computes the new block. The output then lags the input
+//! by exactly `max_block` frames ([`GpuEngine::latency_frames`]), through
+//! a preallocated FIFO, whatever the sizes of the blocks. Without it
+//! (offline rendering) each call waits for its own block.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use super::context::{GpuContext, GpuError};
 use super::layout::{
-    CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, WORKGROUP_SIZE,
+    CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, VOICE_BLOCK_WG_WGSL,
+    WG_FLOATS, WORKGROUP_SIZE,
 };
-use super::voice::{BlockProgram, GpuVoice};
+use super::voice::{BlockProgram, Finish, GpuVoice, PeriodMark};
+use crate::engine::command::{EngineEvent, EventSink};
 use crate::engine::voice::{NoteRequest, MAX_EXCITATIONS};
-use crate::engine::{EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
+use crate::engine::{Engine, EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
 use crate::instrument::{Instrument, NotePlan, MAX_OVERSAMPLE};
 
 /// Fields of a voice slot's state (u0, u1, w0, w1, c, d, e).
@@ -50,21 +65,42 @@ pub struct GpuEngine {
     bank_used: usize,
     bank_capacity: usize,
     prog: BlockProgram,
-    /// Voice slots in dispatch order.
-    order: Vec<usize>,
+    /// Blocks in flight (two: double-buffered readback).
+    spans: [Span; 2],
+    /// The span the next block uses.
+    next_span: usize,
+    /// Lag output by a block (see [`GpuEngine::set_pipelined`]).
+    pipelined: bool,
+    /// Finished, mixed output waiting to be played.
+    fifo: Fifo,
+    /// Mix of one block.
+    mix: [Vec<f32>; 2],
     raw: Vec<f32>,
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    headers: wgpu::Buffer,
+    /// The global-memory kernel (any mesh).
+    global: Kernel,
+    /// The workgroup-memory kernel, when the device has the memory.
+    wg: Option<Kernel>,
+    /// Use `wg` for the meshes that fit (default: when available).
+    use_wg: bool,
+    /// Headers of the voices on the workgroup-memory kernel this block.
+    wg_headers: Vec<VoiceHeader>,
     updates: wgpu::Buffer,
     taps: wgpu::Buffer,
     windows: wgpu::Buffer,
     forces: wgpu::Buffer,
     bank: wgpu::Buffer,
     out: wgpu::Buffer,
-    readback: wgpu::Buffer,
-    map_status: Arc<AtomicU8>,
+    readbacks: [wgpu::Buffer; 2],
+    map_status: [Arc<AtomicU8>; 2],
+    /// Set by wgpu's device-lost and uncaptured-error callbacks.
+    fault: Arc<OnceLock<String>>,
     failure: Option<String>,
+    /// Blocks dispatched so far.
+    blocks: u64,
+    /// Test hook: fail as if the device were lost once this many blocks ran.
+    fail_after: Option<u64>,
+    /// Longest wait for a block's readback before the GPU counts as failed.
+    timeout: Duration,
     next_id: i32,
     master_gain: f32,
     master_target: f32,
@@ -104,6 +140,7 @@ impl GpuEngine {
         }
         let copy = wgpu::BufferUsages::COPY_DST;
         let headers = storage(dev, "headers", slots * size_of::<VoiceHeader>(), copy);
+        let wg_headers = storage(dev, "wg headers", slots * size_of::<VoiceHeader>(), copy);
         let updates = storage(
             dev,
             "updates",
@@ -127,66 +164,89 @@ impl GpuEngine {
         let state = storage(dev, "state", state_bytes, wgpu::BufferUsages::empty());
         let out_bytes = slots * 2 * cfg.max_block * 4;
         let out = storage(dev, "out", out_bytes, wgpu::BufferUsages::COPY_SRC);
-        let readback = dev.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: out.size(),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let readbacks = [0, 1].map(|_| {
+            dev.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: out.size(),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         });
-        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("voice_block.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(VOICE_BLOCK_WGSL.into()),
+        let marks_per_voice = cfg.max_block / crate::engine::voice::CONTROL_PERIOD + 2;
+        let spans = [0, 1].map(|_| Span {
+            recs: Vec::with_capacity(slots),
+            marks: Vec::with_capacity(slots * marks_per_voice),
+            ..Span::default()
         });
-        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("voice_block"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &[("WG", workgroup_size(&ctx) as f64)],
-                ..Default::default()
-            },
-            cache: None,
-        });
-        let layout = pipeline.get_bind_group_layout(0);
-        let entries: Vec<wgpu::BindGroupEntry> = [
-            &headers, &updates, &taps, &windows, &forces, &bank, &state, &out,
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-        let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("voice_block"),
-            layout: &layout,
-            entries: &entries,
+        let wg = workgroup_size(&ctx, cap);
+        let shared = [&updates, &taps, &windows, &forces, &bank, &state, &out];
+        let global = Kernel::new(dev, "voice_block", VOICE_BLOCK_WGSL, wg, headers, shared);
+        // The workgroup-memory kernel where the device has the memory.
+        let wg_bytes = (WG_FLOATS * 4) as u32;
+        let wg_kernel = (ctx.limits.max_compute_workgroup_storage_size >= wg_bytes).then(|| {
+            Kernel::new(
+                dev,
+                "voice_block_wg",
+                VOICE_BLOCK_WG_WGSL,
+                // On lavapipe the workgroup-memory kernel rendered a 64×64
+                // drum wrongly at 64 nodes per thread: half that, at most.
+                if ctx.adapter.is_software() {
+                    (wg * 2).min(WORKGROUP_SIZE)
+                } else {
+                    wg
+                },
+                wg_headers,
+                shared,
+            )
         });
         let voices = (0..slots)
             .map(|_| GpuVoice::new(cap, cfg.max_block))
             .collect();
+        // A lost device or an error wgpu reports outside a call (its
+        // default handler panics) becomes the engine's failure.
+        let fault = Arc::new(OnceLock::new());
+        let f = fault.clone();
+        dev.set_device_lost_callback(move |reason, msg| {
+            let _ = f.set(format!("device lost ({reason:?}): {msg}"));
+        });
+        let f = fault.clone();
+        dev.on_uncaptured_error(Arc::new(move |e| {
+            let _ = f.set(format!("GPU error: {e}"));
+        }));
+        let timeout = if ctx.adapter.is_software() {
+            SOFTWARE_TIMEOUT
+        } else {
+            HARDWARE_TIMEOUT
+        };
         Ok(Self {
             voices,
             resident: Vec::new(),
             bank_used: 0,
             bank_capacity: bank_floats,
             prog,
-            order: Vec::with_capacity(slots),
+            spans,
+            next_span: 0,
+            pipelined: false,
+            fifo: Fifo::new(2 * cfg.max_block),
+            mix: [vec![0.0; cfg.max_block], vec![0.0; cfg.max_block]],
             raw: vec![0.0; slots * 2 * cfg.max_block],
-            pipeline,
-            bind_group,
-            headers,
+            global,
+            use_wg: wg_kernel.is_some(),
+            wg: wg_kernel,
+            wg_headers: Vec::with_capacity(slots),
             updates,
             taps,
             windows,
             forces,
             bank,
             out,
-            readback,
-            map_status: Arc::new(AtomicU8::new(0)),
+            readbacks,
+            map_status: [0, 1].map(|_| Arc::new(AtomicU8::new(0))),
+            fault,
             failure: None,
+            blocks: 0,
+            fail_after: None,
+            timeout,
             next_id: 1,
             master_gain: 1.0,
             master_target: 1.0,
@@ -206,9 +266,67 @@ impl GpuEngine {
         &self.cfg
     }
 
-    /// Why the GPU stopped working, once it did (the engine then renders silence).
+    /// Why the GPU stopped working, once it did (the engine then renders
+    /// silence): the device was lost, a submission or readback failed, or
+    /// a block's readback took longer than [`timeout`](Self::set_timeout).
     pub fn failure(&self) -> Option<&str> {
         self.failure.as_deref()
+    }
+
+    /// Test hook: after `blocks` more dispatched blocks the engine fails
+    /// as if the device had been lost (`serve` reads it from
+    /// `NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS`), so the fallback can be tested
+    /// on any adapter.
+    pub fn simulate_failure_after(&mut self, blocks: u64) {
+        self.fail_after = Some(self.blocks + blocks);
+    }
+
+    /// Longest wait for one block's readback before the GPU counts as
+    /// failed (default: 250 ms on a hardware adapter, 10 s on a software one).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// True when the workgroup-memory kernel renders the meshes that fit
+    /// (`WG_FLOATS` padded nodes; the device needs that much workgroup
+    /// memory): chosen at construction from the device's limits.
+    pub fn workgroup_kernel(&self) -> bool {
+        self.use_wg
+    }
+
+    /// Turns the workgroup-memory kernel off (every mesh on the global-memory
+    /// kernel) or back on where the device has it. Returns whether it is on.
+    pub fn set_workgroup_kernel(&mut self, on: bool) -> bool {
+        self.use_wg = on && self.wg.is_some();
+        self.use_wg
+    }
+
+    /// Double-buffered readback on or off (off by default). On, block N's
+    /// readback is collected in the call that submits block N+1, so the
+    /// GPU computes a block while the engine thread waits for its audio
+    /// device; the output lags by `max_block` frames. Call before the
+    /// first [`process`](Self::process).
+    pub fn set_pipelined(&mut self, on: bool) {
+        self.pipelined = on;
+        self.fifo.clear();
+        if on {
+            self.fifo.push_zeros(self.cfg.max_block);
+        }
+    }
+
+    /// Frames by which the output lags the input: `max_block` with
+    /// double-buffered readback, else 0.
+    pub fn latency_frames(&self) -> usize {
+        if self.pipelined {
+            self.cfg.max_block
+        } else {
+            0
+        }
+    }
+
+    /// The master gain the engine ramps toward.
+    pub fn master_gain_target(&self) -> f32 {
+        self.master_target
     }
 
     /// Makes `inst`'s maps resident on the GPU (every level), once.
@@ -356,62 +474,82 @@ impl GpuEngine {
     }
 
     /// Renders `left.len()` frames (≤ `max_block`), as
-    /// [`crate::engine::Engine::process`]. After a GPU failure it renders
-    /// silence (see [`failure`](Self::failure)).
+    /// [`crate::engine::Engine::process`] (`latency_frames` later with
+    /// double-buffered readback). After a GPU failure it renders silence
+    /// (see [`failure`](Self::failure)).
     ///
     /// # Real-time safety
-    /// Our code does not allocate, lock or log here; wgpu's submission and
-    /// mapping do allocate internally (not yet measured away).
+    /// Our code does not allocate, lock or log here (a failure's message
+    /// is formatted once); wgpu's submission and mapping allocate
+    /// internally (docs/architecture.md).
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         let _ftz = crate::engine::ftz::ScopedFtz::new();
         let frames = left.len().min(right.len()).min(self.cfg.max_block);
-        if let Err(e) = self.render_voices(frames) {
-            if self.failure.is_none() {
-                self.failure = Some(e.to_string());
-            }
-            for v in self.voices.iter_mut() {
-                v.out_l[..frames].iter_mut().for_each(|s| *s = 0.0);
-                v.out_r[..frames].iter_mut().for_each(|s| *s = 0.0);
-            }
+        if frames == 0 {
+            return;
         }
-        left[..frames].iter_mut().for_each(|v| *v = 0.0);
-        right[..frames].iter_mut().for_each(|v| *v = 0.0);
-        for v in self.voices.iter().filter(|v| v.is_active() || v.just_ended) {
-            for (o, s) in left[..frames].iter_mut().zip(&v.out_l[..frames]) {
-                *o += s;
-            }
-            for (o, s) in right[..frames].iter_mut().zip(&v.out_r[..frames]) {
-                *o += s;
-            }
+        for v in self.voices.iter_mut() {
+            v.just_ended = false;
         }
-        let (g0, g1) = (self.master_gain, self.master_target);
-        let inv = 1.0 / frames.max(1) as f32;
-        for (j, (l, r)) in left[..frames]
-            .iter_mut()
-            .zip(right[..frames].iter_mut())
-            .enumerate()
-        {
-            let g = g0 + (g1 - g0) * (j + 1) as f32 * inv;
-            *l *= g;
-            *r *= g;
+        let cur = self.next_span;
+        self.next_span ^= 1;
+        if let Err(e) = self.submit(cur, frames) {
+            self.fail(e);
         }
-        self.master_gain = g1;
+        self.resolve(if self.pipelined { cur ^ 1 } else { cur });
+        self.fifo.pop(&mut left[..frames], &mut right[..frames]);
         self.stats.frames += frames as u64;
     }
 
-    /// Plans, dispatches and reads back one block; then the voices finish it.
-    fn render_voices(&mut self, frames: usize) -> Result<(), GpuError> {
+    fn fail(&mut self, e: GpuError) {
+        if self.failure.is_none() {
+            self.failure = Some(match e {
+                GpuError::Failed(m) => m,
+                e => e.to_string(),
+            });
+        }
+    }
+
+    /// A recorded failure, or one wgpu reported through a callback.
+    fn check_health(&self) -> Result<(), GpuError> {
         if let Some(f) = &self.failure {
             return Err(GpuError::Failed(f.clone()));
         }
+        if let Some(f) = self.fault.get() {
+            return Err(GpuError::Failed(f.clone()));
+        }
+        Ok(())
+    }
+
+    /// Plans block `frames` into span `si` and submits it (dispatch, copy
+    /// into the span's readback buffer, map request).
+    fn submit(&mut self, si: usize, frames: usize) -> Result<(), GpuError> {
+        // Take the span out (no allocation: its vectors move back below).
+        let mut sp = std::mem::take(&mut self.spans[si]);
+        sp.frames = frames;
+        sp.gain = (self.master_gain, self.master_target);
+        self.master_gain = self.master_target;
+        sp.live = true;
+        sp.submitted = false;
+        sp.recs.clear();
+        sp.marks.clear();
+        let r = self.plan_and_submit(si, &mut sp);
+        self.spans[si] = sp;
+        r
+    }
+
+    fn plan_and_submit(&mut self, si: usize, sp: &mut Span) -> Result<(), GpuError> {
+        self.check_health()?;
+        if self.fail_after.is_some_and(|n| self.blocks >= n) {
+            return Err(GpuError::Failed("simulated device loss (test hook)".into()));
+        }
         self.prog.clear();
-        self.order.clear();
+        self.wg_headers.clear();
         let cap = self.cfg.voice_capacity;
         let out_stride = 2 * self.cfg.max_block;
         for slot in 0..self.voices.len() {
             let v = &mut self.voices[slot];
-            v.just_ended = false;
-            let Some(mut h) = v.plan_block(frames, &mut self.prog) else {
+            let Some((mut h, fin)) = v.plan_block(sp.frames, &mut self.prog, &mut sp.marks) else {
                 continue;
             };
             let inst = v.instrument().expect("active voice has an instrument");
@@ -435,15 +573,28 @@ impl GpuEngine {
                 }
             }
             h.state = (slot * STATE_FIELDS * cap) as u32;
-            h.out = (self.order.len() * out_stride) as u32;
-            self.prog.headers.push(h);
-            self.order.push(slot);
+            h.out = (sp.recs.len() * out_stride) as u32;
+            if self.use_wg && h.len as usize <= WG_FLOATS {
+                self.wg_headers.push(h);
+            } else {
+                self.prog.headers.push(h);
+            }
+            sp.recs.push((slot, fin));
         }
-        if self.order.is_empty() {
+        if sp.recs.is_empty() {
             return Ok(());
         }
         let q = &self.ctx.queue;
-        q.write_buffer(&self.headers, 0, bytemuck::cast_slice(&self.prog.headers));
+        if !self.prog.headers.is_empty() {
+            q.write_buffer(
+                &self.global.headers,
+                0,
+                bytemuck::cast_slice(&self.prog.headers),
+            );
+        }
+        if let (Some(k), false) = (&self.wg, self.wg_headers.is_empty()) {
+            q.write_buffer(&k.headers, 0, bytemuck::cast_slice(&self.wg_headers));
+        }
         if !self.prog.updates.is_empty() {
             q.write_buffer(&self.updates, 0, bytemuck::cast_slice(&self.prog.updates));
         }
@@ -456,7 +607,7 @@ impl GpuEngine {
         if !self.prog.forces.is_empty() {
             q.write_buffer(&self.forces, 0, bytemuck::cast_slice(&self.prog.forces));
         }
-        let n = self.order.len();
+        let n = sp.recs.len();
         let bytes = (n * out_stride * 4) as u64;
         let mut enc = self
             .ctx
@@ -467,38 +618,146 @@ impl GpuEngine {
                 label: None,
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &self.bind_group, &[]);
-            pass.dispatch_workgroups(n as u32, 1, 1);
+            // Two dispatches at most: voices never share state, so they
+            // may run in any order.
+            for (k, count) in [
+                (Some(&self.global), self.prog.headers.len()),
+                (self.wg.as_ref(), self.wg_headers.len()),
+            ] {
+                if let (Some(k), 1..) = (k, count) {
+                    pass.set_pipeline(&k.pipeline);
+                    pass.set_bind_group(0, &k.bind_group, &[]);
+                    pass.dispatch_workgroups(count as u32, 1, 1);
+                }
+            }
         }
-        enc.copy_buffer_to_buffer(&self.out, 0, &self.readback, 0, bytes);
-        q.submit([enc.finish()]);
-        self.map_status.store(0, Ordering::Release);
-        let status = self.map_status.clone();
-        self.readback
-            .map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
-                status.store(if r.is_ok() { 1 } else { 2 }, Ordering::Release);
-            });
+        enc.copy_buffer_to_buffer(&self.out, 0, &self.readbacks[si], 0, bytes);
+        sp.index = Some(q.submit([enc.finish()]));
+        sp.submitted = true;
+        sp.bytes = bytes;
+        self.blocks += 1;
+        self.map_status[si].store(0, Ordering::Release);
+        let status = self.map_status[si].clone();
+        self.readbacks[si].map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            status.store(if r.is_ok() { 1 } else { 2 }, Ordering::Release);
+        });
+        Ok(())
+    }
+
+    /// Waits for span `si`'s readback, finishes its voices, mixes them and
+    /// queues the block's audio (silence if the GPU failed).
+    fn resolve(&mut self, si: usize) {
+        if !self.spans[si].live {
+            return;
+        }
+        let mut sp = std::mem::take(&mut self.spans[si]);
+        sp.live = false;
+        let frames = sp.frames;
+        for m in &mut self.mix {
+            m[..frames].iter_mut().for_each(|v| *v = 0.0);
+        }
+        if sp.submitted {
+            match self.read_back(si, &sp) {
+                Ok(()) => {
+                    let out_stride = 2 * self.cfg.max_block;
+                    for (j, (slot, fin)) in sp.recs.iter().enumerate() {
+                        let raw = &self.raw[j * out_stride..(j + 1) * out_stride];
+                        let v = &mut self.voices[*slot];
+                        if v.finish_block(frames, raw, fin, &sp.marks) {
+                            for (o, s) in self.mix[0][..frames].iter_mut().zip(&v.out_l[..frames]) {
+                                *o += s;
+                            }
+                            for (o, s) in self.mix[1][..frames].iter_mut().zip(&v.out_r[..frames]) {
+                                *o += s;
+                            }
+                        }
+                    }
+                }
+                Err(e) => self.fail(e),
+            }
+        }
+        let (g0, g1) = sp.gain;
+        let inv = 1.0 / frames.max(1) as f32;
+        let [ml, mr] = &mut self.mix;
+        for (j, (l, r)) in ml[..frames]
+            .iter_mut()
+            .zip(mr[..frames].iter_mut())
+            .enumerate()
+        {
+            let g = g0 + (g1 - g0) * (j + 1) as f32 * inv;
+            *l *= g;
+            *r *= g;
+        }
+        self.fifo
+            .push(&self.mix[0][..frames], &self.mix[1][..frames]);
+        self.spans[si] = sp;
+    }
+
+    /// Waits (at most the timeout) for span `si`'s readback and copies it.
+    fn read_back(&mut self, si: usize, sp: &Span) -> Result<(), GpuError> {
+        // A failure since the submission: do not wait on a dead device.
+        self.check_health()?;
         self.ctx
             .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Failed(e.to_string()))?;
-        if self.map_status.load(Ordering::Acquire) != 1 {
+            .poll(wgpu::PollType::Wait {
+                submission_index: sp.index.clone(),
+                timeout: Some(self.timeout),
+            })
+            .map_err(|e| GpuError::Failed(format!("readback: {e}")))?;
+        if let Some(f) = self.fault.get() {
+            return Err(GpuError::Failed(f.clone()));
+        }
+        if self.map_status[si].load(Ordering::Acquire) != 1 {
             return Err(GpuError::Failed("readback failed".into()));
         }
+        let floats = (sp.bytes / 4) as usize;
         {
-            let view = self
-                .readback
-                .get_mapped_range(0..bytes)
+            let view = self.readbacks[si]
+                .get_mapped_range(0..sp.bytes)
                 .map_err(|e| GpuError::Failed(e.to_string()))?;
-            self.raw[..n * out_stride].copy_from_slice(bytemuck::cast_slice(&view));
+            self.raw[..floats].copy_from_slice(bytemuck::cast_slice(&view));
         }
-        self.readback.unmap();
-        for (j, &slot) in self.order.iter().enumerate() {
-            let raw = &self.raw[j * out_stride..(j + 1) * out_stride];
-            self.voices[slot].finish_block(frames, raw);
-        }
+        self.readbacks[si].unmap();
         Ok(())
+    }
+
+    /// Hands the voices over to the CPU engine `cpu` after a failure (or
+    /// any time): `cpu` continues from this engine's frame count, stolen
+    /// count and master gain; every playing (held) voice restarts there
+    /// with its id, instrument, plan and current controls (pitch, gain,
+    /// pan, pickups, damping, brightness, morph) and its original
+    /// excitation: the mesh state stays on the GPU and cannot be read
+    /// back from a lost device. Released and fading voices end (emitted as
+    /// [`EngineEvent::VoiceEnded`]), as do voices that do not fit `cpu`.
+    /// Returns the number of voices restarted. This engine keeps its
+    /// voices (drop it off the real-time thread).
+    ///
+    /// # Real-time safety
+    /// No allocation, lock or I/O (instruments are `Arc`s; instruments
+    /// `cpu` lets go of are emitted as [`EngineEvent::Retired`]).
+    pub fn hand_over(&mut self, cpu: &mut Engine, sink: &mut impl EventSink) -> usize {
+        cpu.stats.frames = self.stats.frames;
+        cpu.stats.stolen = self.stats.stolen;
+        cpu.set_master_gain(self.master_target);
+        let mut restarted = 0;
+        for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+            match v.restart() {
+                Some(rs) if cpu.fits(&rs.inst, &rs.plan) => {
+                    let (old, cut) = cpu.start_voice(rs.id, rs.inst, rs.plan, &rs.req);
+                    retire(sink, old);
+                    if let Some(c) = cut {
+                        sink.emit(EngineEvent::VoiceEnded(c));
+                    }
+                    if let (Some((target, t)), Some(cv)) = (rs.morph, cpu.voice_mut(rs.id)) {
+                        let old = cv.set_morph(Some(target), t, None);
+                        retire(sink, (old, None));
+                    }
+                    restarted += 1;
+                }
+                _ => sink.emit(EngineEvent::VoiceEnded(v.id)),
+            }
+        }
+        restarted
     }
 
     /// Ids of voices that ended during the last [`process`](Self::process).
@@ -507,11 +766,163 @@ impl GpuEngine {
     }
 }
 
-/// Threads per voice: 256 on a hardware GPU; 64 on a software adapter,
-/// where every workgroup barrier costs a switch per 8 threads.
-pub fn workgroup_size(ctx: &GpuContext) -> u32 {
+/// A compute pipeline with its bind group and its own header buffer.
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    headers: wgpu::Buffer,
+}
+
+impl Kernel {
+    /// Compiles `src` with `wg` threads per workgroup and binds `headers`
+    /// (binding 0) and the shared buffers (bindings 1…).
+    fn new(
+        dev: &wgpu::Device,
+        label: &str,
+        src: &str,
+        wg: u32,
+        headers: wgpu::Buffer,
+        shared: [&wgpu::Buffer; 7],
+    ) -> Self {
+        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(label),
+            source: wgpu::ShaderSource::Wgsl(src.into()),
+        });
+        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &[("WG", wg as f64)],
+                ..Default::default()
+            },
+            cache: None,
+        });
+        let layout = pipeline.get_bind_group_layout(0);
+        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&headers)
+            .chain(shared)
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &layout,
+            entries: &entries,
+        });
+        Self {
+            pipeline,
+            bind_group,
+            headers,
+        }
+    }
+}
+
+/// One block in flight: what its readback needs.
+#[derive(Default)]
+struct Span {
+    frames: usize,
+    /// (slot, finish record) in dispatch order (= slot order).
+    recs: Vec<(usize, Finish)>,
+    marks: Vec<PeriodMark>,
+    /// Master gain ramp over the block.
+    gain: (f32, f32),
+    index: Option<wgpu::SubmissionIndex>,
+    bytes: u64,
+    /// Planned, not yet resolved.
+    live: bool,
+    /// Dispatched (false: no voice, or the GPU had failed).
+    submitted: bool,
+}
+
+/// Stereo FIFO of mixed output (fixed capacity, no allocation after `new`).
+struct Fifo {
+    l: Vec<f32>,
+    r: Vec<f32>,
+    head: usize,
+    len: usize,
+}
+
+impl Fifo {
+    fn new(cap: usize) -> Self {
+        Self {
+            l: vec![0.0; cap],
+            r: vec![0.0; cap],
+            head: 0,
+            len: 0,
+        }
+    }
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+    fn push_zeros(&mut self, n: usize) {
+        let cap = self.l.len();
+        assert!(self.len + n <= cap, "GPU output FIFO overflow");
+        for k in 0..n {
+            let i = (self.head + self.len + k) % cap;
+            self.l[i] = 0.0;
+            self.r[i] = 0.0;
+        }
+        self.len += n;
+    }
+    fn push(&mut self, l: &[f32], r: &[f32]) {
+        let cap = self.l.len();
+        assert!(self.len + l.len() <= cap, "GPU output FIFO overflow");
+        for (k, (a, b)) in l.iter().zip(r).enumerate() {
+            let i = (self.head + self.len + k) % cap;
+            self.l[i] = *a;
+            self.r[i] = *b;
+        }
+        self.len += l.len();
+    }
+    /// Fills `l`/`r` (silence for what is missing, which cannot happen
+    /// while the pushes keep pace).
+    fn pop(&mut self, l: &mut [f32], r: &mut [f32]) {
+        let cap = self.l.len();
+        for (k, (a, b)) in l.iter_mut().zip(r.iter_mut()).enumerate() {
+            if k < self.len {
+                let i = (self.head + k) % cap;
+                *a = self.l[i];
+                *b = self.r[i];
+            } else {
+                *a = 0.0;
+                *b = 0.0;
+            }
+        }
+        let n = l.len().min(self.len);
+        self.head = (self.head + n) % cap;
+        self.len -= n;
+    }
+}
+
+/// Instruments a voice let go of, to the sink.
+fn retire(sink: &mut impl EventSink, r: Retired) {
+    for a in [r.0, r.1].into_iter().flatten() {
+        sink.emit(EngineEvent::Retired(a));
+    }
+}
+
+/// Readback wait after which a hardware GPU counts as failed.
+const HARDWARE_TIMEOUT: Duration = Duration::from_millis(250);
+/// Readback wait after which a software adapter counts as failed.
+const SOFTWARE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Threads per voice: 256 on a hardware GPU. On a software adapter, 64
+/// (every workgroup barrier costs a switch per 8 threads) unless a voice
+/// of `capacity` padded nodes could give a thread more than about 64 mesh
+/// nodes (80 padded nodes: a 64×64 mesh pads to 72×66): then 128 or 256. On lavapipe (Mesa 22.3, LLVM 15) 80×80 and 128×128
+/// meshes rendered wrongly with 100 and 256 nodes per thread while a
+/// strike acted in a long block (root cause not found; 50–64 nodes per
+/// thread render correctly; tests/gpu.rs covers both sizes).
+pub fn workgroup_size(ctx: &GpuContext, capacity: usize) -> u32 {
     if ctx.adapter.is_software() {
-        64
+        (capacity.div_ceil(80) as u32)
+            .next_power_of_two()
+            .clamp(64, WORKGROUP_SIZE)
     } else {
         WORKGROUP_SIZE
     }

@@ -1,14 +1,25 @@
-//! Rust twins of the WGSL structs in `shaders/voice_block.wgsl` (plain old
-//! data, uploaded with `bytemuck`). `tests/gpu.rs` checks every size and
-//! field offset against naga's layout of the shader.
+//! Rust twins of the WGSL structs in `shaders/voice_block.wgsl` and
+//! `shaders/voice_block_wg.wgsl` (plain old data, uploaded with
+//! `bytemuck`). `tests/gpu.rs` checks every size and field offset against
+//! naga's layout of both shaders.
 
 use bytemuck::{Pod, Zeroable};
 
 /// The WGSL source of the block kernel.
 pub const VOICE_BLOCK_WGSL: &str = include_str!("../../shaders/voice_block.wgsl");
 
+/// The WGSL source of the workgroup-memory block kernel.
+pub const VOICE_BLOCK_WG_WGSL: &str = include_str!("../../shaders/voice_block_wg.wgsl");
+
 /// Every shader of the crate: (file name, source).
-pub const SHADERS: &[(&str, &str)] = &[("voice_block.wgsl", VOICE_BLOCK_WGSL)];
+pub const SHADERS: &[(&str, &str)] = &[
+    ("voice_block.wgsl", VOICE_BLOCK_WGSL),
+    ("voice_block_wg.wgsl", VOICE_BLOCK_WG_WGSL),
+];
+
+/// Floats of workgroup memory the workgroup-memory kernel holds (the WGSL
+/// `WG_FLOATS`): meshes whose padded layout is at most this long use it.
+pub const WG_FLOATS: usize = 7936;
 
 /// Longest excitation window (must equal the WGSL `Window` arrays).
 pub const WINDOW_TAPS: usize = crate::engine::excitation::MAX_WINDOW;

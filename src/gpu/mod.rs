@@ -1,5 +1,5 @@
 //! The GPU engine (wgpu, Vulkan): the same voices as the CPU engine, with
-//! the meshes resident on the GPU and one compute dispatch per block.
+//! the meshes resident on the GPU and one submission per block.
 //!
 //! - `context`: adapter selection (hardware first; software only when
 //!   forced), device opening.
@@ -23,6 +23,15 @@ pub enum EngineSpec {
     Cpu,
     /// The GPU engine on this device.
     Gpu(Box<GpuContext>),
+}
+
+impl std::fmt::Debug for EngineSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cpu => f.write_str("Cpu"),
+            Self::Gpu(ctx) => write!(f, "Gpu({})", ctx.adapter),
+        }
+    }
 }
 
 impl EngineSpec {

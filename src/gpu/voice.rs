@@ -63,7 +63,7 @@ impl BlockProgram {
 
 /// Per control period of the block: what `finish_block` needs.
 #[derive(Clone, Copy, Default)]
-struct PeriodMark {
+pub(crate) struct PeriodMark {
     /// Fading voice reached zero: it ends at this boundary.
     fade_done: bool,
     /// Some excitation still acted at this boundary.
@@ -76,6 +76,50 @@ struct PeriodMark {
 #[derive(Clone, Copy, Default)]
 struct CoefState {
     update: CoefUpdate,
+}
+
+/// What `plan_block` recorded for `finish_block`: the block's output side
+/// (the GPU engine may plan the next block before this one is finished).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Finish {
+    /// Incarnation of the voice the block belongs to (a restart makes a new one).
+    gen: u64,
+    /// Frames of silence before the voice starts in this block.
+    delay: usize,
+    /// Control-period phase at the block's start.
+    tick_pos: usize,
+    /// The block's period marks in the caller's mark list.
+    marks: (u32, u32),
+    /// An excitation was added before this block: the silence count restarts.
+    reset_silence: bool,
+}
+
+/// The output side of a voice slot: DC blockers, gain ramps in progress,
+/// end detection; reset lazily when a block of a new incarnation arrives.
+#[derive(Clone, Copy, Default)]
+struct OutSide {
+    gen: u64,
+    dc: [DcBlocker; 2],
+    peak: f32,
+    silent_ticks: u32,
+    /// Gain ramps of the period in progress at the end of the last block.
+    carry_gains: ((f32, f32), (f32, f32)),
+    /// This incarnation has ended (its later blocks are silent).
+    ended: bool,
+}
+
+/// A playing voice as the CPU engine can restart it ([`GpuVoice::restart`]).
+pub struct Restart {
+    /// Voice id.
+    pub id: i32,
+    /// Its instrument.
+    pub inst: Arc<Instrument>,
+    /// Its plan.
+    pub plan: NotePlan,
+    /// The note request with the voice's current control targets.
+    pub req: NoteRequest,
+    /// Morph target and amount.
+    pub morph: Option<(Arc<Instrument>, f64)>,
 }
 
 /// A GPU voice slot: control state; the mesh lives in the GPU state buffer.
@@ -96,6 +140,8 @@ pub struct GpuVoice {
     pub held: bool,
     instrument: Option<Arc<Instrument>>,
     plan: Option<NotePlan>,
+    /// The request it was started with.
+    request: NoteRequest,
     layout: Layout,
     sample_rate: f64,
     capacity: usize,
@@ -124,9 +170,11 @@ pub struct GpuVoice {
     delay: usize,
     fade: f32,
     fade_step: f32,
-    silent_ticks: u32,
-    peak: f32,
-    dc: [DcBlocker; 2],
+    /// Incarnation counter (each start is a new one).
+    gen: u64,
+    /// An excitation was added since the last planned block.
+    excited: bool,
+    out_side: OutSide,
     // GPU program state, consumed by the next block.
     reset: bool,
     pre_update: Option<CoefUpdate>,
@@ -135,12 +183,6 @@ pub struct GpuVoice {
     /// Scratch for [`Excitation::setup`]'s pluck (its result is unused: the
     /// GPU applies the pluck).
     scratch: Vec<f32>,
-    // Recorded by plan_block for finish_block.
-    block_delay: usize,
-    block_tick_pos: usize,
-    marks: Vec<PeriodMark>,
-    /// Gain ramps of the period in progress at the end of the last block.
-    carry_gains: ((f32, f32), (f32, f32)),
     /// Left output of the last render.
     pub out_l: Vec<f32>,
     /// Right output of the last render.
@@ -161,6 +203,7 @@ impl GpuVoice {
             held: false,
             instrument: None,
             plan: None,
+            request: NoteRequest::new(60.0, 0.0),
             layout: Layout::new(1, 1),
             sample_rate: 48000.0,
             capacity,
@@ -194,18 +237,14 @@ impl GpuVoice {
             delay: 0,
             fade: 1.0,
             fade_step: 0.0,
-            silent_ticks: 0,
-            peak: 0.0,
-            dc: [DcBlocker::default(); 2],
+            gen: 0,
+            excited: false,
+            out_side: OutSide::default(),
             reset: false,
             pre_update: None,
             plucks: [Window::default(); MAX_EXCITATIONS],
             n_plucks: 0,
             scratch: vec![0.0; 2 * capacity],
-            block_delay: 0,
-            block_tick_pos: 0,
-            marks: Vec::with_capacity(max_block / CONTROL_PERIOD + 2),
-            carry_gains: ((0.0, 0.0), (0.0, 0.0)),
             out_l: vec![0.0; max_block],
             out_r: vec![0.0; max_block],
         }
@@ -270,6 +309,7 @@ impl GpuVoice {
         self.layout = layout;
         self.sample_rate = sample_rate;
         self.plan = Some(plan);
+        self.request = *req;
         self.params = plan.params;
         self.reset = true;
         self.pre_update = None;
@@ -304,16 +344,15 @@ impl GpuVoice {
         self.delay = req.delay_frames;
         self.fade = 1.0;
         self.fade_step = 0.0;
-        self.silent_ticks = 0;
-        self.peak = 0.0;
-        self.dc = [DcBlocker::default(); 2];
+        // The output side resets when this incarnation's first block is
+        // finished (a block of the previous one may still be in flight).
+        self.gen += 1;
         self.seed = self.seed.wrapping_mul(1664525).wrapping_add(1013904223) ^ id as u32;
         for e in &mut self.excitations {
             *e = Excitation::default();
         }
         self.gain_l = (0.0, 0.0);
         self.gain_r = (0.0, 0.0);
-        self.carry_gains = ((0.0, 0.0), (0.0, 0.0));
         let (shape, x, y) = req.excite.unwrap_or((
             f.excitation.shape,
             f.excitation.x as f32,
@@ -329,6 +368,40 @@ impl GpuVoice {
         let width = self.excite_width;
         self.excite(shape, x, y, amp, width);
         (old, old_morph)
+    }
+
+    /// How to start this voice again elsewhere (the CPU engine, when the
+    /// GPU fails): its id, instrument, plan and a request carrying the
+    /// current targets of pitch, gain, pan, pickups, damping and
+    /// brightness, with its morph target and amount. `None` unless it is
+    /// playing (held): the mesh state is on the GPU and cannot be moved,
+    /// so the voice restarts with its original excitation.
+    ///
+    /// # Real-time safety
+    /// No allocation (clones `Arc`s).
+    pub fn restart(&self) -> Option<Restart> {
+        if self.state != VoiceState::Playing {
+            return None;
+        }
+        let (inst, plan) = (self.instrument.clone()?, self.plan?);
+        let p = |i: usize| self.pickups[i].target as f32;
+        let req = NoteRequest {
+            note: self.pitch.target.min(plan.max_note),
+            gain: self.gain.target as f32,
+            pan: self.pan.target as f32,
+            pickups: Some([p(0), p(1), p(2), p(3)]),
+            delay_frames: self.delay,
+            damping: self.damping.target as f32,
+            brightness: self.brightness,
+            ..self.request
+        };
+        Some(Restart {
+            id: self.id,
+            inst,
+            plan,
+            req,
+            morph: self.morph_target.clone().map(|t| (t, self.morph.target)),
+        })
     }
 
     /// Adds an excitation, as [`crate::engine::voice::Voice::excite`].
@@ -375,7 +448,7 @@ impl GpuVoice {
                 self.n_plucks += 1;
             }
         }
-        self.silent_ticks = 0;
+        self.excited = true;
     }
 
     /// Releases the note.
@@ -584,20 +657,22 @@ impl GpuVoice {
     }
 
     /// Records this block's GPU work for `frames` frames into `prog`
-    /// (header last: the caller fills the offsets it owns). Returns the
-    /// header, or `None` for an idle voice.
+    /// (header last: the caller fills the offsets it owns) and its period
+    /// marks into `marks`. Returns the header and what
+    /// [`finish_block`](Self::finish_block) needs, or `None` for an idle voice.
     ///
     /// # Real-time safety
-    /// No allocation (`prog` was sized at construction).
+    /// No allocation (`prog` and `marks` were sized at construction).
     pub(crate) fn plan_block(
         &mut self,
         frames: usize,
         prog: &mut BlockProgram,
-    ) -> Option<VoiceHeader> {
-        self.marks.clear();
+        marks: &mut Vec<PeriodMark>,
+    ) -> Option<(VoiceHeader, Finish)> {
         if !self.is_active() {
             return None;
         }
+        let first_mark = marks.len() as u32;
         let plan = self.plan?;
         let layout = self.layout;
         let m = plan.oversample as usize;
@@ -650,9 +725,9 @@ impl GpuVoice {
         h.n_strikes = n_strikes as u32;
         let first_strike = (h.first_window + h.n_plucks) as usize;
         // Walk the block as Voice::render does.
-        self.block_delay = delay;
+        let fin_delay = delay;
         self.delay -= delay;
-        self.block_tick_pos = self.tick_pos;
+        let fin_tick_pos = self.tick_pos;
         let mut fade_done = false;
         let mut step = 0usize;
         for s in 0..samples {
@@ -676,7 +751,7 @@ impl GpuVoice {
                 }
                 mark.gain_l = self.gain_l;
                 mark.gain_r = self.gain_r;
-                self.marks.push(mark);
+                marks.push(mark);
             }
             let t = self.tick_pos as f32 / CONTROL_PERIOD as f32;
             let lerp = |a: f64, b: f64| a + (b - a) * t as f64;
@@ -710,68 +785,101 @@ impl GpuVoice {
         }
         h.samples = samples as u32;
         h.n_updates = prog.updates.len() as u32 - h.first_update;
-        Some(h)
+        let fin = Finish {
+            gen: self.gen,
+            delay: fin_delay,
+            tick_pos: fin_tick_pos,
+            marks: (first_mark, marks.len() as u32),
+            reset_silence: std::mem::take(&mut self.excited),
+        };
+        Some((h, fin))
     }
 
-    /// Turns the raw pickup signal of this block (`raw`: left, right
-    /// interleaved, one pair per simulated sample) into `out_l`/`out_r`.
+    /// Turns the raw pickup signal of a planned block (`raw`: left, right
+    /// interleaved, one pair per simulated sample; `fin` and `marks` as
+    /// `plan_block` recorded them) into `out_l`/`out_r`. Blocks are
+    /// finished in the order they were planned, possibly after the next
+    /// one was planned: the output side follows the block's incarnation,
+    /// and only the current incarnation's end makes the voice idle.
+    /// Returns false when the block has no output (its incarnation had
+    /// already ended).
     ///
     /// # Real-time safety
     /// No allocation.
-    pub(crate) fn finish_block(&mut self, frames: usize, raw: &[f32]) {
-        let delay = self.block_delay;
+    pub(crate) fn finish_block(
+        &mut self,
+        frames: usize,
+        raw: &[f32],
+        fin: &Finish,
+        marks: &[PeriodMark],
+    ) -> bool {
+        if self.out_side.gen != fin.gen {
+            self.out_side = OutSide {
+                gen: fin.gen,
+                ..OutSide::default()
+            };
+        }
+        if self.out_side.ended {
+            return false;
+        }
+        if fin.reset_silence {
+            self.out_side.silent_ticks = 0;
+        }
+        let marks = &marks[fin.marks.0 as usize..fin.marks.1 as usize];
+        let delay = fin.delay;
         self.out_l[..delay].iter_mut().for_each(|v| *v = 0.0);
         self.out_r[..delay].iter_mut().for_each(|v| *v = 0.0);
         let r = 1.0 - (2.0 * std::f64::consts::PI * 5.0 / self.sample_rate) as f32;
         let period = CONTROL_PERIOD as f32;
-        let mut tick_pos = self.block_tick_pos;
+        let hold = (SILENCE_HOLD * self.sample_rate / CONTROL_PERIOD as f64) as u32;
+        let mut tick_pos = fin.tick_pos;
         let mut mark = 0usize;
+        let o = &mut self.out_side;
         // Ramps of the period in progress at the block's start.
-        let (mut gain_l, mut gain_r) = self.carry_gains;
+        let (mut gain_l, mut gain_r) = o.carry_gains;
         for f in delay..frames {
             let s = f - delay;
             if tick_pos == 0 {
-                let pm = self.marks[mark];
+                let pm = marks[mark];
                 mark += 1;
                 if pm.fade_done {
-                    self.finish();
+                    o.ended = true;
                 } else {
-                    if self.peak < SILENCE && !pm.exciting {
-                        self.silent_ticks += 1;
+                    if o.peak < SILENCE && !pm.exciting {
+                        o.silent_ticks += 1;
                     } else {
-                        self.silent_ticks = 0;
+                        o.silent_ticks = 0;
                     }
-                    self.peak = 0.0;
-                    let hold = (SILENCE_HOLD * self.sample_rate / CONTROL_PERIOD as f64) as u32;
-                    if self.silent_ticks > hold {
-                        self.finish();
+                    o.peak = 0.0;
+                    if o.silent_ticks > hold {
+                        o.ended = true;
                     }
                 }
-                if !self.is_active() {
+                if o.ended {
                     self.out_l[f..frames].iter_mut().for_each(|v| *v = 0.0);
                     self.out_r[f..frames].iter_mut().for_each(|v| *v = 0.0);
-                    return;
+                    if self.gen == fin.gen {
+                        self.state = VoiceState::Idle;
+                        self.just_ended = true;
+                    }
+                    return true;
                 }
                 gain_l = pm.gain_l;
                 gain_r = pm.gain_r;
             }
             let t = tick_pos as f32 / period;
-            let l = self.dc[0].run(raw[2 * s], r);
-            let rr = self.dc[1].run(raw[2 * s + 1], r);
+            let l = o.dc[0].run(raw[2 * s], r);
+            let rr = o.dc[1].run(raw[2 * s + 1], r);
             let gl = gain_l.0 + (gain_l.1 - gain_l.0) * t;
             let gr = gain_r.0 + (gain_r.1 - gain_r.0) * t;
             let (ol, or) = (l * gl, rr * gr);
-            self.peak = self.peak.max(ol.abs()).max(or.abs());
+            o.peak = o.peak.max(ol.abs()).max(or.abs());
             self.out_l[f] = ol;
             self.out_r[f] = or;
             tick_pos = (tick_pos + 1) % CONTROL_PERIOD;
         }
-        self.carry_gains = (gain_l, gain_r);
-    }
-
-    fn finish(&mut self) {
-        self.state = VoiceState::Idle;
-        self.just_ended = true;
+        o.carry_gains = (gain_l, gain_r);
+        true
     }
 }
 

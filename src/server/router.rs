@@ -276,7 +276,12 @@ impl Router {
                     active_voices: s.active_voices.load(Ordering::Relaxed),
                     voice_limit: self.cfg.voices as u32,
                     instruments_loaded: self.bank.instruments.len() as u32,
-                    engine: self.cfg.engine,
+                    // After a GPU failure the CPU engine renders.
+                    engine: if s.gpu_failovers.load(Ordering::Relaxed) > 0 {
+                        EngineKind::Cpu
+                    } else {
+                        self.cfg.engine
+                    },
                     load: s.load(),
                     underruns: s.underruns.load(Ordering::Relaxed),
                     late_bundles: s.late_bundles.load(Ordering::Relaxed),
@@ -285,6 +290,8 @@ impl Router {
                     sample_rate: self.cfg.sample_rate as f32,
                     block_size: self.cfg.block as u32,
                     output_latency_ms: s.latency_ms(),
+                    gpu_failovers: s.gpu_failovers.load(Ordering::Relaxed),
+                    gpu_adapter: s.gpu_adapter.get().cloned().unwrap_or_default(),
                 };
                 out.replies.push((to, reply::status_reply(&figures)));
             }

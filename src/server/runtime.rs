@@ -11,7 +11,10 @@
 //! - The engine thread keeps the output ring one block ahead of the audio
 //!   back-end, applying commands at their frames; it never allocates, locks,
 //!   logs or does I/O (instruments it lets go of go back through the event
-//!   ring to be dropped on the network thread).
+//!   ring to be dropped on the network thread). It renders on the CPU
+//!   engine or on the GPU engine (`--engine`); when the GPU fails it moves
+//!   the playing voices to the CPU engine (built at start-up for this) and
+//!   hands the dead GPU engine to the network thread, which reports it.
 //! - The audio callback only copies from the ring (see [`crate::audio`]).
 
 use std::collections::VecDeque;
@@ -34,6 +37,7 @@ use crate::control::reply::{self, EngineKind};
 use crate::engine::command::{pop_due, EngineEvent, EventSink, Timed};
 use crate::engine::priority::{self, RealtimePriority};
 use crate::engine::{Engine, EngineConfig};
+use crate::gpu::{EngineSpec, GpuEngine};
 use crate::instrument::bank::Bank;
 use crate::instrument::Instrument;
 
@@ -94,6 +98,12 @@ pub struct ServeOptions {
     pub bend_headroom: f64,
     /// `SCHED_FIFO` priority of the engine threads (0: normal scheduling).
     pub rt_priority: u8,
+    /// The engine: the CPU engine, or the GPU engine on an opened adapter
+    /// (the CPU engine takes over if it fails).
+    pub engine: EngineSpec,
+    /// `--engine gpu`: a GPU engine that cannot start is an error (with
+    /// `auto` the server falls back to the CPU engine).
+    pub require_gpu: bool,
 }
 
 /// Events from the engine into a ring; retired instruments that do not fit
@@ -131,8 +141,19 @@ impl RingSink {
     }
 }
 
+/// A GPU engine that failed, on its way to the network thread (dropped
+/// there), with the number of voices restarted on the CPU engine.
+struct FailedGpu {
+    engine: Box<GpuEngine>,
+    restarted: usize,
+}
+
 struct EngineThread {
+    /// The CPU engine: it renders when `gpu` is `None` and takes over the
+    /// voices when the GPU fails.
     engine: Engine,
+    gpu: Option<Box<GpuEngine>>,
+    failed: crossbeam_channel::Sender<FailedGpu>,
     commands: HeapCons<Timed>,
     sink: RingSink,
     out: HeapProd<f32>,
@@ -142,6 +163,13 @@ struct EngineThread {
 }
 
 impl EngineThread {
+    fn frames(&self) -> u64 {
+        match &self.gpu {
+            Some(g) => g.stats.frames,
+            None => self.engine.stats.frames,
+        }
+    }
+
     fn run(mut self) {
         let block = self.engine.config().max_block;
         let rate = self.engine.config().sample_rate;
@@ -159,7 +187,7 @@ impl EngineThread {
                 continue;
             }
             // Queue new commands in frame order (immediate ones at the current frame).
-            let now = self.engine.stats.frames;
+            let now = self.frames();
             while let Some(mut t) = self.commands.try_pop() {
                 let f = *t.frame.get_or_insert(now);
                 if pending.len() == pending.capacity() {
@@ -171,13 +199,24 @@ impl EngineThread {
                 if pending.len() < pending.capacity() {
                     pending.insert(at, t);
                 } else {
-                    self.engine.apply(t.command, &mut self.sink);
+                    match &mut self.gpu {
+                        Some(g) => g.apply(t.command, &mut self.sink),
+                        None => self.engine.apply(t.command, &mut self.sink),
+                    }
                 }
             }
             let t0 = Instant::now();
             let sink = &mut self.sink;
-            self.engine
-                .process_scheduled(&mut l, &mut r, sink, |limit| pop_due(&mut pending, limit));
+            let due = |limit| pop_due(&mut pending, limit);
+            match &mut self.gpu {
+                Some(g) => {
+                    g.process_scheduled(&mut l, &mut r, sink, due);
+                    if g.failure().is_some() {
+                        self.fail_over();
+                    }
+                }
+                None => self.engine.process_scheduled(&mut l, &mut r, sink, due),
+            }
             let used = t0.elapsed().as_secs_f32() / period.as_secs_f32();
             if used > worst {
                 worst = used;
@@ -200,11 +239,35 @@ impl EngineThread {
             self.sink.flush_overflow();
             let s = &self.stats;
             s.set_load(load);
-            s.active_voices
-                .store(self.engine.active_voices() as u32, Ordering::Relaxed);
-            s.engine_frames
-                .store(self.engine.stats.frames, Ordering::Relaxed);
-            s.stolen.store(self.engine.stats.stolen, Ordering::Relaxed);
+            let (active, stolen) = match &self.gpu {
+                Some(g) => (g.active_voices(), g.stats.stolen),
+                None => (self.engine.active_voices(), self.engine.stats.stolen),
+            };
+            s.active_voices.store(active as u32, Ordering::Relaxed);
+            s.engine_frames.store(self.frames(), Ordering::Relaxed);
+            s.stolen.store(stolen, Ordering::Relaxed);
+        }
+    }
+
+    /// The GPU failed: the CPU engine continues from the GPU engine's
+    /// frame; every playing (held) voice restarts on it with its id and
+    /// current controls (the mesh state is lost with the GPU); released and
+    /// fading voices end (`/voice/end`). The GPU engine goes to the
+    /// network thread, which logs the failure and drops it.
+    ///
+    /// # Real-time safety
+    /// No allocation, lock, log or I/O: the CPU engine was built at
+    /// start-up, instruments are `Arc`s, events go through the rings.
+    fn fail_over(&mut self) {
+        let Some(mut g) = self.gpu.take() else { return };
+        let restarted = g.hand_over(&mut self.engine, &mut self.sink);
+        SharedStats::add(&self.stats.gpu_failovers, 1);
+        if let Err(crossbeam_channel::TrySendError::Full(f)) = self.failed.try_send(FailedGpu {
+            engine: g,
+            restarted,
+        }) {
+            // Cannot happen (one GPU engine, one slot): never free here.
+            std::mem::forget(f);
         }
     }
 }
@@ -343,6 +406,27 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
     }
     let engine = Engine::new(ecfg);
     let threads = ecfg.threads;
+    let gpu = match &opts.engine {
+        EngineSpec::Cpu => None,
+        EngineSpec::Gpu(ctx) => match start_gpu(ctx, ecfg, &bank) {
+            Ok(g) => Some(g),
+            Err(e) if !opts.require_gpu => {
+                tracing::warn!(
+                    "engine auto: the GPU engine cannot start on {} ({e}); using the CPU engine",
+                    ctx.adapter
+                );
+                None
+            }
+            Err(e) => return Err(format!("--engine gpu on {}: {e}", ctx.adapter)),
+        },
+    };
+    // The GPU engine's output lags its input by this many frames
+    // (double-buffered readback); 0 on the CPU engine.
+    let engine_lag = gpu.as_ref().map_or(0, |g| g.latency_frames());
+    if let Some(g) = &gpu {
+        let _ = stats.gpu_adapter.set(g.adapter().name.clone());
+    }
+    let (failed_tx, failed_rx) = crossbeam_channel::bounded::<FailedGpu>(1);
 
     let (cmd_prod, cmd_cons) = HeapRb::<Timed>::new(RING_CAPACITY).split();
     let (ev_prod, mut ev_cons) = HeapRb::<EngineEvent>::new(RING_CAPACITY).split();
@@ -371,6 +455,8 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
     };
     let engine_thread = EngineThread {
         engine,
+        gpu,
+        failed: failed_tx,
         commands: cmd_cons,
         sink: RingSink {
             prod: ev_prod,
@@ -475,7 +561,7 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         stats.clone(),
         health,
         quit.clone(),
-        ring_target,
+        ring_target + engine_lag,
     );
     supervisor.set_null_priority(rt.map(|p| p.audio));
     let latency_frames = supervisor.latency_frames();
@@ -488,7 +574,11 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         bend_headroom: opts.bend_headroom,
         allow_quit: opts.allow_quit,
         fixed_reply: opts.reply,
-        engine: EngineKind::Cpu,
+        engine: if stats.gpu_adapter.get().is_some() {
+            EngineKind::Gpu
+        } else {
+            EngineKind::Cpu
+        },
         voice_capacity: capacity,
     };
     let midi_map = match &opts.midi_map {
@@ -498,7 +588,7 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
     let mut router = Router::new(bank, router_cfg, stats.clone(), midi_map);
     let (midi_tx, midi_rx) = crossbeam_channel::bounded::<Vec<u8>>(1024);
     let _midi = start_midi(&opts.midi, midi_tx);
-    let clock = Clock {
+    let mut clock = Clock {
         origin_ntp: ntp_now(),
         rate: rate as f64,
         latency_frames: latency_frames as i64,
@@ -518,15 +608,24 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    tracing::info!(
-        "engine: cpu ({} kernel, {threads} threads), {} voices, {}-frame blocks at {rate} Hz",
-        crate::bench::simd_name(),
-        opts.voices,
-        opts.block
-    );
+    match stats.gpu_adapter.get() {
+        Some(adapter) => tracing::info!(
+            "engine: gpu on {adapter} (CPU engine standing by: {} kernel, {threads} threads), \
+             {} voices, {}-frame blocks at {rate} Hz",
+            crate::bench::simd_name(),
+            opts.voices,
+            opts.block
+        ),
+        None => tracing::info!(
+            "engine: cpu ({} kernel, {threads} threads), {} voices, {}-frame blocks at {rate} Hz",
+            crate::bench::simd_name(),
+            opts.voices,
+            opts.block
+        ),
+    }
     tracing::info!("audio: {audio_description}");
     tracing::info!(
-        "output latency: {latency_ms:.1} ms ({} frames ring + {} frames device)",
+        "output latency: {latency_ms:.1} ms ({} frames ring + {engine_lag} frames GPU readback + {} frames device)",
         ring_target,
         device_buffer
     );
@@ -569,6 +668,18 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
             quit.store(true, Ordering::Relaxed);
         }
         supervisor.poll();
+        if let Ok(f) = failed_rx.try_recv() {
+            tracing::error!(
+                "GPU engine failed on {}: {}; continuing on the CPU engine ({} playing voice(s) restarted there)",
+                f.engine.adapter(),
+                f.engine.failure().unwrap_or("unknown failure"),
+                f.restarted
+            );
+            // The CPU engine has no readback lag.
+            supervisor.set_ring_frames(ring_target);
+            clock.latency_frames = supervisor.latency_frames() as i64;
+            drop(f);
+        }
     }
     tracing::info!("shutting down");
     let _ = engine_handle.join();
@@ -596,6 +707,32 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         stats.slow_blocks.load(Ordering::Relaxed)
     );
     Ok(())
+}
+
+/// Builds the GPU engine with the whole bank resident, and the test hook
+/// `NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS=N` (a simulated device loss after N
+/// blocks).
+fn start_gpu(
+    ctx: &crate::gpu::GpuContext,
+    cfg: EngineConfig,
+    bank: &Bank,
+) -> Result<Box<GpuEngine>, crate::gpu::GpuError> {
+    // Room to load or reload every instrument once more at run time.
+    let floats = crate::gpu::bank_floats(&bank.instruments);
+    let mut g = Box::new(GpuEngine::new(ctx.clone(), cfg, floats)?);
+    for i in &bank.instruments {
+        g.load(i)?;
+    }
+    // Block N's readback overlaps block N+1's compute: one block of lag.
+    g.set_pipelined(true);
+    if let Some(n) = std::env::var("NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tracing::warn!("NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS={n}: the GPU engine will fail after {n} blocks (test hook)");
+        g.simulate_failure_after(n);
+    }
+    Ok(g)
 }
 
 /// Decodes and routes one UDP packet.

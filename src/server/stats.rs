@@ -1,6 +1,7 @@
 //! Counters shared between the server's threads (atomics: no locks).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// Figures every thread updates and `/status` reads.
 #[derive(Debug, Default)]
@@ -27,6 +28,10 @@ pub struct SharedStats {
     worst_block_bits: AtomicU32,
     /// Blocks that took longer than their own duration to render.
     pub slow_blocks: AtomicU64,
+    /// Times the GPU engine failed and the server moved to the CPU engine.
+    pub gpu_failovers: AtomicU64,
+    /// The GPU adapter the server started on (unset: the CPU engine).
+    pub gpu_adapter: OnceLock<String>,
     /// Histogram of block render times in tenths of a block (last bucket: ≥ 3).
     block_times: [AtomicU64; BLOCK_TIME_BUCKETS],
 }

@@ -213,7 +213,7 @@ impl Client {
         );
     }
 
-    /// `/status.reply` as its 12 arguments.
+    /// `/status.reply`'s arguments (the contract's 12, then the extensions).
     pub fn status(&self) -> Vec<OscType> {
         self.ask("/status", vec![], "/status.reply").args
     }
