@@ -788,15 +788,36 @@ impl<T: Real> Model<T> {
         let st = self.strike(p);
         let len = self.layout.len;
         let z = || Aligned::zeroed(len);
-        let (mut prev, mut cur, mut next) = (z(), z(), z());
+        let (mut prev, mut cur, mut next, mut next2) = (z(), z(), z(), z());
         let (mut w, mut w_next) = (z(), z());
         let mut out = Vec::with_capacity(steps);
-        for t in 0..steps {
+        let active = st.active_steps();
+        let mut t = 0;
+        while t < steps {
+            if t >= active && t + 2 <= steps {
+                forward_pair(
+                    &self.layout,
+                    &cf,
+                    &prev,
+                    &cur,
+                    &mut next,
+                    &mut next2,
+                    &mut w,
+                    &mut w_next,
+                );
+                out.push(p.gain * self.tap.read(self.layout.stride, &next));
+                out.push(p.gain * self.tap.read(self.layout.stride, &next2));
+                std::mem::swap(&mut prev, &mut next);
+                std::mem::swap(&mut cur, &mut next2);
+                t += 2;
+                continue;
+            }
             self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
             out.push(p.gain * self.tap.read(self.layout.stride, &next));
             std::mem::swap(&mut prev, &mut cur);
             std::mem::swap(&mut cur, &mut next);
             std::mem::swap(&mut w, &mut w_next);
+            t += 1;
         }
         Ok(out)
     }
@@ -888,17 +909,41 @@ impl<T: Real> Model<T> {
             }
             return Ok((out, tape));
         }
-        let (mut prev, mut cur, mut next) = (z(), z(), z());
+        let (mut prev, mut cur, mut next, mut next2) = (z(), z(), z(), z());
         let (mut w, mut w_next) = (z(), z());
         tape.checkpoints
             .reserve(steps.div_ceil(seg) * 2 * self.layout.width * self.layout.height);
-        for t in 0..steps {
+        let mut t = 0;
+        while t < steps {
             if t % seg == 0 {
                 self.pack(&prev, &mut tape.checkpoints);
                 self.pack(&cur, &mut tape.checkpoints);
                 if t > 0 && t <= active {
                     tape.aux.push((t, w.to_vec()));
                 }
+            }
+            // Two steps per sweep once the strike is over, unless a
+            // checkpoint falls between them.
+            if t >= active && t + 2 <= steps && (t + 1) % seg != 0 {
+                forward_pair(
+                    &self.layout,
+                    &cf,
+                    &prev,
+                    &cur,
+                    &mut next,
+                    &mut next2,
+                    &mut w,
+                    &mut w_next,
+                );
+                for u in [&next, &next2] {
+                    let y = self.tap.read(self.layout.stride, u);
+                    tape.raw.push(y);
+                    out.push(p.gain * y);
+                }
+                std::mem::swap(&mut prev, &mut next);
+                std::mem::swap(&mut cur, &mut next2);
+                t += 2;
+                continue;
             }
             self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
             let y = self.tap.read(self.layout.stride, &next);
@@ -907,6 +952,7 @@ impl<T: Real> Model<T> {
             std::mem::swap(&mut prev, &mut cur);
             std::mem::swap(&mut cur, &mut next);
             std::mem::swap(&mut w, &mut w_next);
+            t += 1;
         }
         Ok((out, tape))
     }
@@ -960,12 +1006,30 @@ impl<T: Real> Model<T> {
                 *w = ab * u - b * p;
             }
         }
-        for m in 1..cnt {
+        let active = st.active_steps();
+        let mut m = 1;
+        while m < cnt {
             let t = t0 + m - 1;
             let (head, tail) = buf.split_at_mut((m + 1) * len);
             let (prev, cur) = (&head[(m - 1) * len..m * len], &head[m * len..]);
-            self.advance(cf, st, t, prev, cur, &mut tail[..len], w, w_next);
-            std::mem::swap(w, w_next);
+            if t >= active && m + 2 <= cnt {
+                let (next, next2) = tail.split_at_mut(len);
+                forward_pair(
+                    &self.layout,
+                    cf,
+                    prev,
+                    cur,
+                    next,
+                    &mut next2[..len],
+                    w,
+                    w_next,
+                );
+                m += 2;
+            } else {
+                self.advance(cf, st, t, prev, cur, &mut tail[..len], w, w_next);
+                std::mem::swap(w, w_next);
+                m += 1;
+            }
         }
     }
 
@@ -1452,9 +1516,31 @@ fn forward_sweep<T: Real>(
     w: &[T],
     w_next: &mut [T],
 ) {
+    let (lo, hi, _) = sweep_range(l);
+    forward_rows(l, c, d, e, ab, b, lo, hi, prev, cur, next, w, w_next)
+}
+
+/// Updates the nodes of padded indices `lo..hi` (whole rows, padding
+/// included, in one flat loop): [`forward_sweep`] over part of the mesh.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_rows<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    lo: usize,
+    hi: usize,
+    prev: &[T],
+    cur: &[T],
+    next: &mut [T],
+    w: &[T],
+    w_next: &mut [T],
+) {
     let s = l.stride;
-    let (o, hi, _) = sweep_range(l);
-    let n = hi - o;
+    let (o, n) = (lo, hi - lo);
     let (c, d, e) = (&c[o..o + n], &d[o..o + n], &e[o..o + n]);
     let uc = &cur[o..o + n];
     let up = &prev[o..o + n];
@@ -1474,6 +1560,129 @@ fn forward_sweep<T: Real>(
             let u = (c[x] * uc[x] - d[x] * up[x]) + e[x] * sw;
             un[x] = u;
             wo[x] = ab * u - b * uc[x];
+        }
+    }
+}
+
+/// Bytes of the nine streams (three maps, four states, two auxiliary fields)
+/// that one chunk of [`forward_pair`] may span, about three quarters of a
+/// 32 KiB L1 data cache (as the engine's `step_pair`).
+const PAIR_CHUNK_BYTES: usize = 24 * 1024;
+
+/// Two steps of the scheme in one sweep (temporal blocking, as the engine's
+/// `scheme::step_pair`): `s2 = u_{t+1}` from `(s0, s1) = (u_{t−1}, u_t)`,
+/// then `s3 = u_{t+2}` from `(s1, s2)`, the second step one row behind the
+/// first while its inputs are still in cache. On entry `w` holds `w_t`; on
+/// return `w_mid` holds `w_{t+1}` and `w` holds `w_{t+2}`. Bit-identical to
+/// two [`forward_step`]s (the same arithmetic per node); no strike can be
+/// injected between the two steps.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn forward_pair<T: Real>(
+    l: &Layout,
+    cf: &KernelCoefs<T>,
+    s0: &[T],
+    s1: &[T],
+    s2: &mut [T],
+    s3: &mut [T],
+    w: &mut [T],
+    w_mid: &mut [T],
+) {
+    let (c, d, e) = (&cf.c[..], &cf.d[..], &cf.e[..]);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
+            // SAFETY: AVX2 support was checked at run time.
+            unsafe { forward_pair_avx2(l, c, d, e, cf.ab, cf.b, s0, s1, s2, s3, w, w_mid) };
+            return;
+        }
+    }
+    forward_pair_generic(l, c, d, e, cf.ab, cf.b, s0, s1, s2, s3, w, w_mid)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn forward_pair_avx2<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    s0: &[T],
+    s1: &[T],
+    s2: &mut [T],
+    s3: &mut [T],
+    w: &mut [T],
+    w_mid: &mut [T],
+) {
+    forward_pair_generic(l, c, d, e, ab, b, s0, s1, s2, s3, w, w_mid)
+}
+
+/// The body of [`forward_pair`]. Row `y` of the second step needs the first
+/// step's auxiliary field on rows `y−1..=y+1` and overwrites `w` on row `y`,
+/// which the first step reads for rows `y−1..=y+1`: so the second step
+/// trails by exactly one row.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_pair_generic<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    s0: &[T],
+    s1: &[T],
+    s2: &mut [T],
+    s3: &mut [T],
+    w: &mut [T],
+    w_mid: &mut [T],
+) {
+    let (s, h) = (l.stride, l.height);
+    let (_, last, _) = sweep_range(l);
+    let end_of = |row: usize| if row > h { last } else { row * s };
+    let chunk_rows = (PAIR_CHUNK_BYTES / (9 * std::mem::size_of::<T>() * s)).max(2);
+    let mut first = 1; // next row of the first step
+    let mut second = 1; // next row of the second step
+    while first <= h {
+        let end = (first + chunk_rows).min(h + 1);
+        forward_rows(
+            l,
+            c,
+            d,
+            e,
+            ab,
+            b,
+            first * s,
+            end_of(end),
+            s0,
+            s1,
+            s2,
+            w,
+            w_mid,
+        );
+        first = end;
+        let upto = if first > h { h + 1 } else { first - 1 };
+        if upto > second {
+            forward_rows(
+                l,
+                c,
+                d,
+                e,
+                ab,
+                b,
+                second * s,
+                end_of(upto),
+                s1,
+                s2,
+                s3,
+                w_mid,
+                w,
+            );
+            second = upto;
         }
     }
 }
