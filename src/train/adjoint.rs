@@ -328,7 +328,7 @@ pub struct Tape<T> {
     /// The auxiliary field at checkpoints inside the strike's contact time.
     aux: Vec<(usize, Vec<T>)>,
     /// The full history (`u_{−1} … u_{T−1}`) for [`Checkpointing::FullHistory`].
-    history: Vec<T>,
+    history: Aligned<T>,
     /// Pickup before gain, `P u_{t+1}`.
     raw: Vec<T>,
 }
@@ -613,7 +613,7 @@ impl<T: Real> Model<T> {
     }
 
     /// Sets the initial state (`prev = u₋₁`, `cur = u₀`, `w = w₀`) of a run.
-    fn start_state(&self, cf: &Coefs<T>, prev: &mut [T], cur: &mut [T], w: &mut [T]) {
+    fn start_state(&self, cf: &KernelCoefs<T>, prev: &mut [T], cur: &mut [T], w: &mut [T]) {
         if let Some(init) = &self.init {
             prev.copy_from_slice(init);
             cur.copy_from_slice(init);
@@ -676,6 +676,47 @@ impl<T: Real> Model<T> {
             vec![T::ZERO; len],
             vec![T::ZERO; len],
         );
+        self.fill_coefficients(p, &mut c, &mut d, &mut e, &mut inv);
+        Coefs {
+            c,
+            d,
+            e,
+            inv,
+            ab: p.a + p.b,
+            b: p.b,
+        }
+    }
+
+    /// [`Model::coefficients`] in aligned buffers, for the kernels.
+    fn kernel_coefs(&self, p: &Params<T>) -> KernelCoefs<T> {
+        let len = self.layout.len;
+        let (mut c, mut d, mut e, mut inv) = (
+            Aligned::zeroed(len),
+            Aligned::zeroed(len),
+            Aligned::zeroed(len),
+            Aligned::zeroed(len),
+        );
+        self.fill_coefficients(p, &mut c, &mut d, &mut e, &mut inv);
+        KernelCoefs {
+            c,
+            d,
+            e,
+            inv,
+            ab: p.a + p.b,
+            b: p.b,
+        }
+    }
+
+    /// Writes `C, D, E` and `1/(1+σ₀k)` of `p` at the body nodes of the
+    /// zeroed padded maps.
+    fn fill_coefficients(
+        &self,
+        p: &Params<T>,
+        c: &mut [T],
+        d: &mut [T],
+        e: &mut [T],
+        inv: &mut [T],
+    ) {
         let k = T::from_f64(self.k);
         let (a, b, kk) = (p.a, p.b, p.kappa_k2);
         let two = T::from_f64(2.0);
@@ -693,14 +734,6 @@ impl<T: Real> Model<T> {
                 e[q] = s * iv;
                 inv[q] = iv;
             }
-        }
-        Coefs {
-            c,
-            d,
-            e,
-            inv,
-            ab: a + b,
-            b,
         }
     }
 
@@ -828,20 +861,41 @@ impl<T: Real> Model<T> {
     /// Runs the model for `steps` steps and returns the output `y`.
     pub fn forward(&self, p: &Params<T>, steps: usize) -> Result<Vec<T>, AdjointError> {
         self.check(p)?;
-        let cf = self.coefficients(p);
+        let cf = self.kernel_coefs(p);
         let st = self.strike(p);
         let len = self.layout.len;
-        let (mut prev, mut cur, mut next) =
-            (vec![T::ZERO; len], vec![T::ZERO; len], vec![T::ZERO; len]);
-        let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+        let z = || Aligned::zeroed(len);
+        let (mut prev, mut cur, mut next, mut next2) = (z(), z(), z(), z());
+        let (mut w, mut w_next) = (z(), z());
         self.start_state(&cf, &mut prev, &mut cur, &mut w);
         let mut out = Vec::with_capacity(steps);
-        for t in 0..steps {
+        let active = st.active_steps();
+        let mut t = 0;
+        while t < steps {
+            if t >= active && t + 2 <= steps {
+                forward_pair(
+                    &self.layout,
+                    &cf,
+                    &prev,
+                    &cur,
+                    &mut next,
+                    &mut next2,
+                    &mut w,
+                    &mut w_next,
+                );
+                out.push(p.gain * self.hear(&next));
+                out.push(p.gain * self.hear(&next2));
+                std::mem::swap(&mut prev, &mut next);
+                std::mem::swap(&mut cur, &mut next2);
+                t += 2;
+                continue;
+            }
             self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
             out.push(p.gain * self.hear(&next));
             std::mem::swap(&mut prev, &mut cur);
             std::mem::swap(&mut cur, &mut next);
             std::mem::swap(&mut w, &mut w_next);
+            t += 1;
         }
         Ok(out)
     }
@@ -851,7 +905,7 @@ impl<T: Real> Model<T> {
     #[inline]
     fn advance(
         &self,
-        cf: &Coefs<T>,
+        cf: &KernelCoefs<T>,
         st: &Strike<T>,
         t: usize,
         prev: &[T],
@@ -889,9 +943,10 @@ impl<T: Real> Model<T> {
         mode: Checkpointing,
     ) -> Result<(Vec<T>, Tape<T>), AdjointError> {
         self.check(p)?;
-        let cf = self.coefficients(p);
+        let cf = self.kernel_coefs(p);
         let st = self.strike(p);
         let len = self.layout.len;
+        let z = || Aligned::zeroed(len);
         let seg = self.segment_len(steps, mode);
         let full = mode == Checkpointing::FullHistory;
         let active = st.active_steps();
@@ -901,14 +956,14 @@ impl<T: Real> Model<T> {
             full,
             checkpoints: Vec::new(),
             aux: Vec::new(),
-            history: Vec::new(),
+            history: Aligned::zeroed(0),
             raw: Vec::with_capacity(steps),
         };
         let mut out = Vec::with_capacity(steps);
         if full {
             // u_{−1} … u_{T−1}.
-            tape.history = vec![T::ZERO; (steps + 1) * len];
-            let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+            tape.history = Aligned::zeroed((steps + 1) * len);
+            let (mut w, mut w_next) = (z(), z());
             if self.init.is_some() {
                 let (h0, h1) = tape.history.split_at_mut(len);
                 self.start_state(&cf, h0, &mut h1[..len], &mut w);
@@ -916,7 +971,7 @@ impl<T: Real> Model<T> {
             for t in 0..steps {
                 // Slots t, t+1 hold u_{t−1}, u_t; write u_{t+1} into slot t+2
                 // (the last state goes to a scratch buffer).
-                let mut scratch;
+                let mut scratch: Aligned<T>;
                 let (head, tail) = tape.history.split_at_mut((t + 2).min(steps + 1) * len);
                 let (prev, cur) = (
                     &head[t * len..(t + 1) * len],
@@ -925,7 +980,7 @@ impl<T: Real> Model<T> {
                 let next: &mut [T] = if t + 2 <= steps {
                     &mut tail[..len]
                 } else {
-                    scratch = vec![T::ZERO; len];
+                    scratch = z();
                     &mut scratch
                 };
                 self.advance(&cf, &st, t, prev, cur, next, &w, &mut w_next);
@@ -936,19 +991,42 @@ impl<T: Real> Model<T> {
             }
             return Ok((out, tape));
         }
-        let (mut prev, mut cur, mut next) =
-            (vec![T::ZERO; len], vec![T::ZERO; len], vec![T::ZERO; len]);
-        let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+        let (mut prev, mut cur, mut next, mut next2) = (z(), z(), z(), z());
+        let (mut w, mut w_next) = (z(), z());
         self.start_state(&cf, &mut prev, &mut cur, &mut w);
         tape.checkpoints
             .reserve(steps.div_ceil(seg) * 2 * self.layout.width * self.layout.height);
-        for t in 0..steps {
+        let mut t = 0;
+        while t < steps {
             if t % seg == 0 {
                 self.pack(&prev, &mut tape.checkpoints);
                 self.pack(&cur, &mut tape.checkpoints);
                 if t > 0 && t <= active {
-                    tape.aux.push((t, w.clone()));
+                    tape.aux.push((t, w.to_vec()));
                 }
+            }
+            // Two steps per sweep once the strike is over, unless a
+            // checkpoint falls between them.
+            if t >= active && t + 2 <= steps && (t + 1) % seg != 0 {
+                forward_pair(
+                    &self.layout,
+                    &cf,
+                    &prev,
+                    &cur,
+                    &mut next,
+                    &mut next2,
+                    &mut w,
+                    &mut w_next,
+                );
+                for u in [&next, &next2] {
+                    let y = self.hear(u);
+                    tape.raw.push(y);
+                    out.push(p.gain * y);
+                }
+                std::mem::swap(&mut prev, &mut next);
+                std::mem::swap(&mut cur, &mut next2);
+                t += 2;
+                continue;
             }
             self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
             let y = self.hear(&next);
@@ -957,6 +1035,7 @@ impl<T: Real> Model<T> {
             std::mem::swap(&mut prev, &mut cur);
             std::mem::swap(&mut cur, &mut next);
             std::mem::swap(&mut w, &mut w_next);
+            t += 1;
         }
         Ok((out, tape))
     }
@@ -986,13 +1065,13 @@ impl<T: Real> Model<T> {
     #[allow(clippy::too_many_arguments)]
     fn recompute(
         &self,
-        cf: &Coefs<T>,
+        cf: &KernelCoefs<T>,
         st: &Strike<T>,
         tape: &Tape<T>,
         j: usize,
         buf: &mut [T],
-        w: &mut Vec<T>,
-        w_next: &mut Vec<T>,
+        w: &mut Aligned<T>,
+        w_next: &mut Aligned<T>,
     ) {
         let len = self.layout.len;
         let seg = tape.segment;
@@ -1010,12 +1089,30 @@ impl<T: Real> Model<T> {
                 *w = ab * u - b * p;
             }
         }
-        for m in 1..cnt {
+        let active = st.active_steps();
+        let mut m = 1;
+        while m < cnt {
             let t = t0 + m - 1;
             let (head, tail) = buf.split_at_mut((m + 1) * len);
             let (prev, cur) = (&head[(m - 1) * len..m * len], &head[m * len..]);
-            self.advance(cf, st, t, prev, cur, &mut tail[..len], w, w_next);
-            std::mem::swap(w, w_next);
+            if t >= active && m + 2 <= cnt {
+                let (next, next2) = tail.split_at_mut(len);
+                forward_pair(
+                    &self.layout,
+                    cf,
+                    prev,
+                    cur,
+                    next,
+                    &mut next2[..len],
+                    w,
+                    w_next,
+                );
+                m += 2;
+            } else {
+                self.advance(cf, st, t, prev, cur, &mut tail[..len], w, w_next);
+                std::mem::swap(w, w_next);
+                m += 1;
+            }
         }
     }
 
@@ -1071,7 +1168,7 @@ impl<T: Real> Model<T> {
                 got: dloss_dy.len(),
             });
         }
-        let cf = self.coefficients(p);
+        let cf = self.kernel_coefs(p);
         let st = self.strike(p);
         let len = self.layout.len;
         let stride = self.layout.stride;
@@ -1143,14 +1240,14 @@ impl<T: Real> Model<T> {
         } else if self.threads >= 2 && nseg >= 2 {
             let seg_elems = (seg + 1) * len;
             memory_bytes = tape.bytes() + work_bytes + 2 * seg_elems * tsize;
-            let (to_adj, from_rec) = std::sync::mpsc::sync_channel::<(usize, Vec<T>)>(1);
-            let (to_rec, free) = std::sync::mpsc::sync_channel::<Vec<T>>(2);
-            to_rec.send(vec![T::ZERO; seg_elems]).expect("buffer");
-            to_rec.send(vec![T::ZERO; seg_elems]).expect("buffer");
+            let (to_adj, from_rec) = std::sync::mpsc::sync_channel::<(usize, Aligned<T>)>(1);
+            let (to_rec, free) = std::sync::mpsc::sync_channel::<Aligned<T>>(2);
+            to_rec.send(Aligned::zeroed(seg_elems)).expect("buffer");
+            to_rec.send(Aligned::zeroed(seg_elems)).expect("buffer");
             std::thread::scope(|s| {
                 let (cf, st) = (&cf, &st);
                 s.spawn(move || {
-                    let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+                    let (mut w, mut w_next) = (Aligned::zeroed(len), Aligned::zeroed(len));
                     for j in (0..nseg).rev() {
                         let Ok(mut buf) = free.recv() else { return };
                         self.recompute(cf, st, tape, j, &mut buf, &mut w, &mut w_next);
@@ -1166,8 +1263,8 @@ impl<T: Real> Model<T> {
                 }
             });
         } else {
-            let mut buf = vec![T::ZERO; (seg + 1) * len];
-            let (mut w, mut w_next) = (vec![T::ZERO; len], vec![T::ZERO; len]);
+            let mut buf = Aligned::zeroed((seg + 1) * len);
+            let (mut w, mut w_next) = (Aligned::zeroed(len), Aligned::zeroed(len));
             memory_bytes = tape.bytes() + work_bytes + buf.len() * tsize;
             for j in (0..nseg).rev() {
                 self.recompute(&cf, &st, tape, j, &mut buf, &mut w, &mut w_next);
@@ -1186,8 +1283,9 @@ impl<T: Real> Model<T> {
                 if !self.layout.is_1d() {
                     nu += init[q - stride] + init[q + stride];
                 }
-                adj.gd[q] += adj.p2[q] * u;
-                adj.gev[q] += adj.p2[q] * nu;
+                let p1 = adj.p2[q];
+                *adj.sum_mut(Sum::D, q) += p1 * u;
+                *adj.sum_mut(Sum::V, q) += p1 * nu;
             }
         }
         // Chain rule to the physical parameters.
@@ -1203,8 +1301,8 @@ impl<T: Real> Model<T> {
                     continue;
                 }
                 let i = y * self.body.width + x;
-                let (gc, gd) = (adj.gc[q].to_f64(), -adj.gd[q].to_f64());
-                let (u, v) = (adj.geu[q].to_f64(), adj.gev[q].to_f64());
+                let (gc, gd) = (adj.sum(Sum::C, q).to_f64(), -adj.sum(Sum::D, q).to_f64());
+                let (u, v) = (adj.sum(Sum::U, q).to_f64(), adj.sum(Sum::V, q).to_f64());
                 let (c, d, e) = (cf.c[q].to_f64(), cf.d[q].to_f64(), cf.e[q].to_f64());
                 let inv = cf.inv[q].to_f64();
                 let ge = ab * u - b * v;
@@ -1337,167 +1435,384 @@ impl<T: Real> Model<T> {
     }
 }
 
+/// Eight values, 32-byte aligned: the allocation unit of [`Aligned`].
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
+struct Lane<T>([T; 8]);
+
+/// A zero-initialised buffer of `len` values whose first element is 32-byte
+/// aligned; dereferences to `[T]`. With the padded layout's rows a multiple
+/// of 8 values long (and every state of a segment buffer `len` values, also
+/// a multiple of 8), every row and every 8-node block of every buffer starts
+/// aligned, so the kernels' vector loads never straddle two cache lines (as
+/// the engine's [`crate::physics::aligned::AlignedF32`]).
+#[derive(Clone, Debug)]
+struct Aligned<T> {
+    lanes: Vec<Lane<T>>,
+    len: usize,
+}
+
+impl<T: Real> Aligned<T> {
+    /// `len` zeros (allocates).
+    fn zeroed(len: usize) -> Self {
+        Self {
+            lanes: vec![Lane([T::ZERO; 8]); len.div_ceil(8)],
+            len,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Aligned<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        const { assert!(std::mem::size_of::<Lane<T>>() == 8 * std::mem::size_of::<T>()) };
+        // SAFETY: `Lane` is `repr(C)` over `[T; 8]` without padding (checked
+        // above), so the lanes are `8 × lanes.len() ≥ len` contiguous,
+        // initialised values.
+        unsafe { std::slice::from_raw_parts(self.lanes.as_ptr().cast::<T>(), self.len) }
+    }
+}
+
+impl<T> std::ops::DerefMut for Aligned<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        const { assert!(std::mem::size_of::<Lane<T>>() == 8 * std::mem::size_of::<T>()) };
+        // SAFETY: as in `deref`, with unique access through `&mut self`.
+        unsafe { std::slice::from_raw_parts_mut(self.lanes.as_mut_ptr().cast::<T>(), self.len) }
+    }
+}
+
+/// The coefficient maps in aligned buffers (what the kernels read), with
+/// `inv = 1/(1+σ₀k)` for the chain rule.
+struct KernelCoefs<T> {
+    c: Aligned<T>,
+    d: Aligned<T>,
+    e: Aligned<T>,
+    inv: Aligned<T>,
+    ab: T,
+    b: T,
+}
+
+/// The nodes one sweep updates: padded indices `lo..hi`, from the left
+/// padding of the first interior row to the last interior node (whole rows,
+/// padding columns included, as the engine's kernel: their coefficients are
+/// zero), and `hi` rounded up to whole 8-node blocks for the backward kernel
+/// (still inside the last interior row's padding).
+#[inline]
+fn sweep_range(l: &Layout) -> (usize, usize, usize) {
+    let hi = l.height * l.stride + l.width + 1;
+    (l.stride, hi, hi.next_multiple_of(8))
+}
+
 /// Work arrays of the backward pass (padded).
 struct AdjointState<T> {
     /// `p_{t+1}`.
-    p1: Vec<T>,
+    p1: Aligned<T>,
     /// `p_{t+2}`, overwritten with `p_t`.
-    p2: Vec<T>,
+    p2: Aligned<T>,
     /// `v_{t+1}`.
-    v: Vec<T>,
+    v: Aligned<T>,
     /// `v_t`.
-    v_next: Vec<T>,
-    /// `Σ p_{t+1} u_t`.
-    gc: Vec<T>,
-    /// `Σ p_{t+2} u_t` (= `Σ p_{t+1} u_{t−1}`).
-    gd: Vec<T>,
+    v_next: Aligned<T>,
+    /// The four gradient sums, interleaved by 8-node block (one stream for
+    /// the kernel instead of four: see [`adjoint_sweep`]): block `j` holds
+    /// `Σ p_{t+1} u_t`, `Σ p_{t+2} u_t` (= `Σ p_{t+1} u_{t−1}`),
+    /// `Σ p_{t+1} N u_t` and `Σ p_{t+2} N u_t` (= `Σ p_{t+1} N u_{t−1}`) of
+    /// nodes `8j … 8j+7`, 8 values each.
+    sums: Aligned<T>,
+}
+
+/// Which of the sums in [`AdjointState::sums`].
+#[derive(Clone, Copy)]
+enum Sum {
+    /// `Σ p_{t+1} u_t` (`∂L/∂C`).
+    C = 0,
+    /// `Σ p_{t+2} u_t` (`−∂L/∂D`).
+    D = 1,
     /// `Σ p_{t+1} N u_t`.
-    geu: Vec<T>,
-    /// `Σ p_{t+2} N u_t` (= `Σ p_{t+1} N u_{t−1}`).
-    gev: Vec<T>,
+    U = 2,
+    /// `Σ p_{t+2} N u_t`.
+    V = 3,
 }
 
 impl<T: Real> AdjointState<T> {
     fn new(len: usize) -> Self {
-        let z = || vec![T::ZERO; len];
         Self {
-            p1: z(),
-            p2: z(),
-            v: z(),
-            v_next: z(),
-            gc: z(),
-            gd: z(),
-            geu: z(),
-            gev: z(),
+            p1: Aligned::zeroed(len),
+            p2: Aligned::zeroed(len),
+            v: Aligned::zeroed(len),
+            v_next: Aligned::zeroed(len),
+            sums: Aligned::zeroed(4 * len.next_multiple_of(8)),
         }
     }
     fn bytes(&self) -> usize {
-        8 * self.p1.len() * std::mem::size_of::<T>()
+        (4 * self.p1.len() + self.sums.len()) * std::mem::size_of::<T>()
+    }
+    /// Sum `which` at padded node `q`.
+    fn sum(&self, which: Sum, q: usize) -> T {
+        self.sums[(q / 8) * 32 + which as usize * 8 + q % 8]
+    }
+    /// Sum `which` at padded node `q`, to add to.
+    fn sum_mut(&mut self, which: Sum, q: usize) -> &mut T {
+        &mut self.sums[(q / 8) * 32 + which as usize * 8 + q % 8]
     }
 }
 
 /// One step of the scheme, out of place: `next = C·cur − D·prev + E·N w`,
-/// `w_next = (a+b)·next − b·cur`. The same expression as the engine's
-/// kernel, so the same bits in `f32`.
+/// `w_next = (a+b)·next − b·cur`. The engine's kernel (`scheme::step`): the
+/// same expression and the same single flat loop over the padded buffer, so
+/// the same bits in `f32`.
 #[inline]
 fn forward_step<T: Real>(
     l: &Layout,
-    cf: &Coefs<T>,
+    cf: &KernelCoefs<T>,
     prev: &[T],
     cur: &[T],
     next: &mut [T],
     w: &[T],
     w_next: &mut [T],
 ) {
+    let (c, d, e) = (&cf.c[..], &cf.d[..], &cf.e[..]);
     #[cfg(target_arch = "x86_64")]
     {
         if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
             // SAFETY: AVX2 support was checked at run time.
-            unsafe { forward_step_avx2(l, cf, prev, cur, next, w, w_next) };
+            unsafe { forward_avx2(l, c, d, e, cf.ab, cf.b, prev, cur, next, w, w_next) };
             return;
         }
     }
-    forward_step_generic(l, cf, prev, cur, next, w, w_next)
+    forward_sweep(l, c, d, e, cf.ab, cf.b, prev, cur, next, w, w_next)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn forward_step_avx2<T: Real>(
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn forward_avx2<T: Real>(
     l: &Layout,
-    cf: &Coefs<T>,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
     prev: &[T],
     cur: &[T],
     next: &mut [T],
     w: &[T],
     w_next: &mut [T],
 ) {
-    forward_step_generic(l, cf, prev, cur, next, w, w_next)
+    forward_sweep(l, c, d, e, ab, b, prev, cur, next, w, w_next)
 }
 
+/// The body of [`forward_step`] (separate slices, so that the compiler knows
+/// the outputs alias nothing).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn forward_step_generic<T: Real>(
+fn forward_sweep<T: Real>(
     l: &Layout,
-    cf: &Coefs<T>,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
     prev: &[T],
     cur: &[T],
     next: &mut [T],
     w: &[T],
     w_next: &mut [T],
 ) {
-    let (width, s) = (l.width, l.stride);
-    let (ab, b) = (cf.ab, cf.b);
-    for y in 1..=l.height {
-        let o = y * s + 1;
-        let (c, d, e) = (
-            &cf.c[o..o + width],
-            &cf.d[o..o + width],
-            &cf.e[o..o + width],
-        );
-        let uc = &cur[o..o + width];
-        let up = &prev[o..o + width];
-        let un = &mut next[o..o + width];
-        let wo = &mut w_next[o..o + width];
-        let (wl, wr) = (&w[o - 1..o - 1 + width], &w[o + 1..o + 1 + width]);
-        if l.is_1d() {
-            for x in 0..width {
-                let n = (c[x] * uc[x] - d[x] * up[x]) + e[x] * (wl[x] + wr[x]);
-                un[x] = n;
-                wo[x] = ab * n - b * uc[x];
-            }
-        } else {
-            let (wu, wd) = (&w[o - s..o - s + width], &w[o + s..o + s + width]);
-            for x in 0..width {
-                let sw = (wl[x] + wr[x]) + (wu[x] + wd[x]);
-                let n = (c[x] * uc[x] - d[x] * up[x]) + e[x] * sw;
-                un[x] = n;
-                wo[x] = ab * n - b * uc[x];
-            }
+    let (lo, hi, _) = sweep_range(l);
+    forward_rows(l, c, d, e, ab, b, lo, hi, prev, cur, next, w, w_next)
+}
+
+/// Updates the nodes of padded indices `lo..hi` (whole rows, padding
+/// included, in one flat loop): [`forward_sweep`] over part of the mesh.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_rows<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    lo: usize,
+    hi: usize,
+    prev: &[T],
+    cur: &[T],
+    next: &mut [T],
+    w: &[T],
+    w_next: &mut [T],
+) {
+    let s = l.stride;
+    let (o, n) = (lo, hi - lo);
+    let (c, d, e) = (&c[o..o + n], &d[o..o + n], &e[o..o + n]);
+    let uc = &cur[o..o + n];
+    let up = &prev[o..o + n];
+    let un = &mut next[o..o + n];
+    let wo = &mut w_next[o..o + n];
+    let (wl, wr) = (&w[o - 1..o - 1 + n], &w[o + 1..o + 1 + n]);
+    if l.is_1d() {
+        for x in 0..n {
+            let u = (c[x] * uc[x] - d[x] * up[x]) + e[x] * (wl[x] + wr[x]);
+            un[x] = u;
+            wo[x] = ab * u - b * uc[x];
+        }
+    } else {
+        let (wu, wd) = (&w[o - s..o - s + n], &w[o + s..o + s + n]);
+        for x in 0..n {
+            let sw = (wl[x] + wr[x]) + (wu[x] + wd[x]);
+            let u = (c[x] * uc[x] - d[x] * up[x]) + e[x] * sw;
+            un[x] = u;
+            wo[x] = ab * u - b * uc[x];
         }
     }
 }
 
-/// The arrays of one backward step, each a separate argument so that the
-/// compiler knows the mutable ones alias nothing (no run-time alias checks
-/// in the row loops).
-macro_rules! adjoint_args {
-    ($l:ident, $cf:ident, $st:ident, $ut:ident) => {
-        (
-            $l,
-            &$cf.c[..],
-            &$cf.d[..],
-            &$cf.e[..],
-            $cf.ab,
-            $cf.b,
-            &$st.p1[..],
-            &mut $st.p2[..],
-            &$st.v[..],
-            &mut $st.v_next[..],
-            $ut,
-            &mut $st.gc[..],
-            &mut $st.gd[..],
-            &mut $st.geu[..],
-            &mut $st.gev[..],
-        )
-    };
-}
+/// Bytes of the nine streams (three maps, four states, two auxiliary fields)
+/// that one chunk of [`forward_pair`] may span, about three quarters of a
+/// 32 KiB L1 data cache (as the engine's `step_pair`).
+const PAIR_CHUNK_BYTES: usize = 24 * 1024;
 
-/// One backward step (fused): `p_t = C·p_{t+1} − D·p_{t+2} + N v_{t+1}`
-/// into `p2`, `v_t = E·((a+b)·p_t − b·p_{t+1})` into `v_next`, and the
-/// step's coefficient-gradient sums against `u_t`:
-/// `gc += p_{t+1}u_t`, `gd += p_{t+2}u_t`, `geu += p_{t+1}(N u_t)`,
-/// `gev += p_{t+2}(N u_t)`.
+/// Two steps of the scheme in one sweep (temporal blocking, as the engine's
+/// `scheme::step_pair`): `s2 = u_{t+1}` from `(s0, s1) = (u_{t−1}, u_t)`,
+/// then `s3 = u_{t+2}` from `(s1, s2)`, the second step one row behind the
+/// first while its inputs are still in cache. On entry `w` holds `w_t`; on
+/// return `w_mid` holds `w_{t+1}` and `w` holds `w_{t+2}`. Bit-identical to
+/// two [`forward_step`]s (the same arithmetic per node); no strike can be
+/// injected between the two steps.
+#[allow(clippy::too_many_arguments)]
 #[inline]
-fn adjoint_step<T: Real>(l: &Layout, cf: &Coefs<T>, st: &mut AdjointState<T>, ut: &[T]) {
-    let (l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev) = adjoint_args!(l, cf, st, ut);
+fn forward_pair<T: Real>(
+    l: &Layout,
+    cf: &KernelCoefs<T>,
+    s0: &[T],
+    s1: &[T],
+    s2: &mut [T],
+    s3: &mut [T],
+    w: &mut [T],
+    w_mid: &mut [T],
+) {
+    let (c, d, e) = (&cf.c[..], &cf.d[..], &cf.e[..]);
     #[cfg(target_arch = "x86_64")]
     {
         if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
             // SAFETY: AVX2 support was checked at run time.
-            unsafe { adjoint_avx2(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev) };
+            unsafe { forward_pair_avx2(l, c, d, e, cf.ab, cf.b, s0, s1, s2, s3, w, w_mid) };
             return;
         }
     }
-    adjoint_plain(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
+    forward_pair_generic(l, c, d, e, cf.ab, cf.b, s0, s1, s2, s3, w, w_mid)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn forward_pair_avx2<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    s0: &[T],
+    s1: &[T],
+    s2: &mut [T],
+    s3: &mut [T],
+    w: &mut [T],
+    w_mid: &mut [T],
+) {
+    forward_pair_generic(l, c, d, e, ab, b, s0, s1, s2, s3, w, w_mid)
+}
+
+/// The body of [`forward_pair`]. Row `y` of the second step needs the first
+/// step's auxiliary field on rows `y−1..=y+1` and overwrites `w` on row `y`,
+/// which the first step reads for rows `y−1..=y+1`: so the second step
+/// trails by exactly one row.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_pair_generic<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    s0: &[T],
+    s1: &[T],
+    s2: &mut [T],
+    s3: &mut [T],
+    w: &mut [T],
+    w_mid: &mut [T],
+) {
+    let (s, h) = (l.stride, l.height);
+    let (_, last, _) = sweep_range(l);
+    let end_of = |row: usize| if row > h { last } else { row * s };
+    let chunk_rows = (PAIR_CHUNK_BYTES / (9 * std::mem::size_of::<T>() * s)).max(2);
+    let mut first = 1; // next row of the first step
+    let mut second = 1; // next row of the second step
+    while first <= h {
+        let end = (first + chunk_rows).min(h + 1);
+        forward_rows(
+            l,
+            c,
+            d,
+            e,
+            ab,
+            b,
+            first * s,
+            end_of(end),
+            s0,
+            s1,
+            s2,
+            w,
+            w_mid,
+        );
+        first = end;
+        let upto = if first > h { h + 1 } else { first - 1 };
+        if upto > second {
+            forward_rows(
+                l,
+                c,
+                d,
+                e,
+                ab,
+                b,
+                second * s,
+                end_of(upto),
+                s1,
+                s2,
+                s3,
+                w_mid,
+                w,
+            );
+            second = upto;
+        }
+    }
+}
+
+/// One backward step (fused, one flat sweep): `p_t = C·p_{t+1} − D·p_{t+2}
+/// + N v_{t+1}` into `p2`, `v_t = E·((a+b)·p_t − b·p_{t+1})` into `v_next`,
+/// and the step's gradient sums against `u_t` (see [`AdjointState::sums`]).
+#[inline]
+fn adjoint_step<T: Real>(l: &Layout, cf: &KernelCoefs<T>, st: &mut AdjointState<T>, ut: &[T]) {
+    let (c, d, e, ab, b) = (&cf.c[..], &cf.d[..], &cf.e[..], cf.ab, cf.b);
+    let (p1, p2, v, vn, sums) = (
+        &st.p1[..],
+        &mut st.p2[..],
+        &st.v[..],
+        &mut st.v_next[..],
+        &mut st.sums[..],
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
+            // SAFETY: AVX2 support was checked at run time.
+            unsafe { adjoint_avx2(l, c, d, e, ab, b, p1, p2, v, vn, ut, sums) };
+            return;
+        }
+    }
+    adjoint_plain(l, c, d, e, ab, b, p1, p2, v, vn, ut, sums)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -1514,14 +1829,11 @@ unsafe fn adjoint_avx2<T: Real>(
     p1: &[T],
     p2: &mut [T],
     v: &[T],
-    vo: &mut [T],
+    vn: &mut [T],
     ut: &[T],
-    gc: &mut [T],
-    gd: &mut [T],
-    geu: &mut [T],
-    gev: &mut [T],
+    sums: &mut [T],
 ) {
-    adjoint_generic(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
+    adjoint_sweep(l, c, d, e, ab, b, p1, p2, v, vn, ut, sums)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1536,19 +1848,40 @@ fn adjoint_plain<T: Real>(
     p1: &[T],
     p2: &mut [T],
     v: &[T],
-    vo: &mut [T],
+    vn: &mut [T],
     ut: &[T],
-    gc: &mut [T],
-    gd: &mut [T],
-    geu: &mut [T],
-    gev: &mut [T],
+    sums: &mut [T],
 ) {
-    adjoint_generic(l, c, d, e, ab, b, p1, p2, v, vo, ut, gc, gd, geu, gev)
+    adjoint_sweep(l, c, d, e, ab, b, p1, p2, v, vn, ut, sums)
 }
 
+/// `n` blocks of 8 values of `s` from `lo`.
+#[inline(always)]
+fn blocks<T>(s: &[T], lo: usize, n: usize) -> &[[T; 8]] {
+    s[lo..lo + 8 * n].as_chunks::<8>().0
+}
+
+/// `n` blocks of 8 values of `s` from `lo`, mutable.
+#[inline(always)]
+fn blocks_mut<T>(s: &mut [T], lo: usize, n: usize) -> &mut [[T; 8]] {
+    s[lo..lo + 8 * n].as_chunks_mut::<8>().0
+}
+
+/// The body of [`adjoint_step`]: one flat sweep over whole 8-node blocks.
+///
+/// Written block by block (`[T; 8]` per stream, every stream cut to the
+/// same number of blocks, so no bounds check is left in the loop), which
+/// the compiler turns into one vector per stream and block. The kernel
+/// reads or writes 12 streams (3 coefficient maps, `p_{t+1}`, `p_{t+2}`,
+/// `v_{t+1}` and `u_t` at 5 points, `v_t`, and the sums): with the four
+/// sums interleaved in one array, their addresses fit the 16 registers of
+/// x86-64 beside the others, where four separate sum arrays made the loop
+/// reload addresses from the stack on every block (≈ 25% more instructions).
+/// Padding and void nodes get garbage `p` (`N v` of their neighbours) and
+/// sums: nothing reads them (their `C, D, E` are zero).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn adjoint_generic<T: Real>(
+fn adjoint_sweep<T: Real>(
     l: &Layout,
     c: &[T],
     d: &[T],
@@ -1558,57 +1891,146 @@ fn adjoint_generic<T: Real>(
     p1: &[T],
     p2: &mut [T],
     v: &[T],
-    vo: &mut [T],
+    vn: &mut [T],
     ut: &[T],
-    gc: &mut [T],
-    gd: &mut [T],
-    geu: &mut [T],
-    gev: &mut [T],
+    sums: &mut [T],
 ) {
-    let (width, s) = (l.width, l.stride);
-    for y in 1..=l.height {
-        let o = y * s + 1;
-        let r = o..o + width;
-        let (c, d, e) = (&c[r.clone()], &d[r.clone()], &e[r.clone()]);
-        let (q1, q2, vn) = (&p1[r.clone()], &mut p2[r.clone()], &mut vo[r.clone()]);
-        let (vl, vr) = (&v[o - 1..o - 1 + width], &v[o + 1..o + 1 + width]);
-        let (u0, ul, ur) = (
-            &ut[r.clone()],
-            &ut[o - 1..o - 1 + width],
-            &ut[o + 1..o + 1 + width],
-        );
-        let (gc, gd, geu, gev) = (
-            &mut gc[r.clone()],
-            &mut gd[r.clone()],
-            &mut geu[r.clone()],
-            &mut gev[r],
-        );
-        if l.is_1d() {
-            for x in 0..width {
+    let s = l.stride;
+    let (lo, _, hi) = sweep_range(l);
+    let n = (hi - lo) / 8;
+    let (c, d, e) = (blocks(c, lo, n), blocks(d, lo, n), blocks(e, lo, n));
+    let (q1, q2, vo) = (
+        blocks(p1, lo, n),
+        blocks_mut(p2, lo, n),
+        blocks_mut(vn, lo, n),
+    );
+    let sums = &mut sums[4 * lo..4 * lo + 32 * n].as_chunks_mut::<32>().0[..n];
+    let (vl, vr) = (blocks(v, lo - 1, n), blocks(v, lo + 1, n));
+    let (u0, ul, ur) = (
+        blocks(ut, lo, n),
+        blocks(ut, lo - 1, n),
+        blocks(ut, lo + 1, n),
+    );
+    if l.is_1d() {
+        for k in 0..n {
+            let (c, d, e, q1, vl, vr) = (&c[k], &d[k], &e[k], &q1[k], &vl[k], &vr[k]);
+            let (u0, ul, ur) = (&u0[k], &ul[k], &ur[k]);
+            let (q2, vo, g) = (&mut q2[k], &mut vo[k], &mut sums[k]);
+            for x in 0..8 {
                 let (q, qq) = (q1[x], q2[x]);
                 let pn = (c[x] * q - d[x] * qq) + (vl[x] + vr[x]);
                 q2[x] = pn;
-                vn[x] = e[x] * (ab * pn - b * q);
+                vo[x] = e[x] * (ab * pn - b * q);
                 let su = ul[x] + ur[x];
-                gc[x] += q * u0[x];
-                gd[x] += qq * u0[x];
-                geu[x] += q * su;
-                gev[x] += qq * su;
+                g[x] += q * u0[x];
+                g[8 + x] += qq * u0[x];
+                g[16 + x] += q * su;
+                g[24 + x] += qq * su;
             }
-        } else {
-            let (vu, vd) = (&v[o - s..o - s + width], &v[o + s..o + s + width]);
-            let (uu, ud) = (&ut[o - s..o - s + width], &ut[o + s..o + s + width]);
-            for x in 0..width {
+        }
+    } else {
+        let (vu, vd) = (blocks(v, lo - s, n), blocks(v, lo + s, n));
+        let (uu, ud) = (blocks(ut, lo - s, n), blocks(ut, lo + s, n));
+        for k in 0..n {
+            let (c, d, e, q1) = (&c[k], &d[k], &e[k], &q1[k]);
+            let (vl, vr, vu, vd) = (&vl[k], &vr[k], &vu[k], &vd[k]);
+            let (u0, ul, ur, uu, ud) = (&u0[k], &ul[k], &ur[k], &uu[k], &ud[k]);
+            let (q2, vo, g) = (&mut q2[k], &mut vo[k], &mut sums[k]);
+            for x in 0..8 {
                 let (q, qq) = (q1[x], q2[x]);
                 let pn = (c[x] * q - d[x] * qq) + ((vl[x] + vr[x]) + (vu[x] + vd[x]));
                 q2[x] = pn;
-                vn[x] = e[x] * (ab * pn - b * q);
+                vo[x] = e[x] * (ab * pn - b * q);
                 let su = (ul[x] + ur[x]) + (uu[x] + ud[x]);
-                gc[x] += q * u0[x];
-                gd[x] += qq * u0[x];
-                geu[x] += q * su;
-                gev[x] += qq * su;
+                g[x] += q * u0[x];
+                g[8 + x] += qq * u0[x];
+                g[16 + x] += q * su;
+                g[24 + x] += qq * su;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::physics::body::Boundary;
+
+    /// The AVX2 kernels and the baseline ones give the same bits (the same
+    /// expression per node, no FMA), forward and backward, 2D and 1D.
+    #[test]
+    fn simd_paths_agree() {
+        for body in [Body::disc(13), Body::rectangle(11, 1, Boundary::FIXED)] {
+            let model = Model::<f32>::new(body, 1.0 / 48000.0, (0.3, 0.6), 0.3).unwrap();
+            let n = model.nodes();
+            let p = Params {
+                stiffness: (0..n)
+                    .map(|i| 0.5 + ((i * 37) % 11) as f32 / 22.0)
+                    .collect(),
+                sigma0: vec![3.0; n],
+                a: 0.2,
+                b: 1e-3,
+                kappa_k2: 1e-5,
+                strike: StrikeParams {
+                    x: 0.4,
+                    y: 0.5,
+                    amplitude: 0.7,
+                    contact_steps: 5.0,
+                },
+                gain: 1.0,
+            };
+            let cf = model.kernel_coefs(&p);
+            let l = model.layout();
+            let state = |seed: usize| {
+                let mut a = Aligned::<f32>::zeroed(l.len);
+                for q in 0..l.len {
+                    if cf.c[q] != 0.0 {
+                        a[q] = ((q * seed) % 23) as f32 / 23.0 - 0.5;
+                    }
+                }
+                a
+            };
+            let (prev, cur, w) = (state(31), state(13), state(7));
+            let z = || Aligned::<f32>::zeroed(l.len);
+            let (mut n1, mut n2, mut w1, mut w2) = (z(), z(), z(), z());
+            forward_sweep(
+                &l, &cf.c, &cf.d, &cf.e, cf.ab, cf.b, &prev, &cur, &mut n1, &w, &mut w1,
+            );
+            forward_step(&l, &cf, &prev, &cur, &mut n2, &w, &mut w2);
+            assert!(n1.iter().any(|&v| v != 0.0));
+            assert_eq!(n1[..], n2[..]);
+            assert_eq!(w1[..], w2[..]);
+
+            let fill = |st: &mut AdjointState<f32>| {
+                st.p1 = state(5);
+                st.p2 = state(3);
+                st.v = state(17);
+                for (i, g) in st.sums.iter_mut().enumerate() {
+                    *g = (i % 7) as f32 * 0.1;
+                }
+            };
+            let (mut a, mut b) = (AdjointState::new(l.len), AdjointState::new(l.len));
+            fill(&mut a);
+            fill(&mut b);
+            adjoint_plain(
+                &l,
+                &cf.c,
+                &cf.d,
+                &cf.e,
+                cf.ab,
+                cf.b,
+                &a.p1,
+                &mut a.p2,
+                &a.v,
+                &mut a.v_next,
+                &cur,
+                &mut a.sums,
+            );
+            adjoint_step(&l, &cf, &mut b, &cur);
+            assert!(a.v_next.iter().any(|&v| v != 0.0));
+            assert_eq!(a.p2[..], b.p2[..]);
+            assert_eq!(a.v_next[..], b.v_next[..]);
+            assert_eq!(a.sums[..], b.sums[..]);
         }
     }
 }
