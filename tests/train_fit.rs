@@ -29,20 +29,25 @@ fn tmp_dir(name: &str) -> PathBuf {
 fn synth_target(dir: &Path, name: &str, note: f64, file: &str) -> PathBuf {
     let inst = Arc::new(Instrument::load(&bank_dir().join(format!("{name}.json"))).unwrap());
     let y = fit::render_mono(&inst, note, 1.2).unwrap();
+    let peak = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let p = dir.join(file);
+    write_mono_wav(&p, &y, 0.5 / peak);
+    p
+}
+
+/// Writes `y · scale` as a 48 kHz mono float WAV.
+fn write_mono_wav(path: &Path, y: &[f64], scale: f64) {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: 48000,
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
-    let mut w = hound::WavWriter::create(&p, spec).unwrap();
-    let peak = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for v in &y {
-        w.write_sample((0.5 * v / peak) as f32).unwrap();
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for v in y {
+        w.write_sample((scale * v) as f32).unwrap();
     }
     w.finalize().unwrap();
-    p
 }
 
 fn cents(a: f64, b: f64) -> f64 {
@@ -239,17 +244,7 @@ fn multi_note_training_fits_the_note_shaping_network() {
         req.damping = damping;
         let y = fit::render_request(&string, req, 1.2).unwrap();
         let p = d.join(file);
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 48000,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        };
-        let mut w = hound::WavWriter::create(&p, spec).unwrap();
-        for v in &y {
-            w.write_sample((0.5 * v) as f32).unwrap();
-        }
-        w.finalize().unwrap();
+        write_mono_wav(&p, &y, 0.5);
         targets.push(p);
     }
     let out = d.join("multi.json");

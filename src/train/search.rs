@@ -83,6 +83,19 @@ pub fn pattern_search(
     let mut step = steps.to_vec();
     let mut fx = f(&x);
     let mut evals = 1;
+    // Evaluates `x + dir·step` along `d`; moves there when it is better.
+    let mut try_move = |x: &mut Vec<f64>, fx: &mut f64, d: usize, delta: f64| {
+        let mut y = x.clone();
+        y[d] += delta;
+        let fy = f(&y);
+        if fy < *fx {
+            *x = y;
+            *fx = fy;
+            true
+        } else {
+            false
+        }
+    };
     'outer: while evals < budget {
         if dims.iter().all(|&d| step[d] < min_step) {
             break;
@@ -96,24 +109,13 @@ pub fn pattern_search(
                 if evals >= budget {
                     break 'outer;
                 }
-                let mut y = x.clone();
-                y[d] += dir * step[d];
-                let fy = f(&y);
                 evals += 1;
-                if fy < fx {
-                    x = y;
-                    fx = fy;
+                if try_move(&mut x, &mut fx, d, dir * step[d]) {
                     moved = true;
                     // One extension along the successful direction.
                     if evals < budget {
-                        let mut z = x.clone();
-                        z[d] += dir * step[d];
-                        let fz = f(&z);
                         evals += 1;
-                        if fz < fx {
-                            x = z;
-                            fx = fz;
-                        }
+                        try_move(&mut x, &mut fx, d, dir * step[d]);
                     }
                     break;
                 }
