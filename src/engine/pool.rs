@@ -5,11 +5,15 @@
 //! that holds the job's epoch and the next index, so a late worker can
 //! never run an item of a finished job. Idle workers spin briefly, then
 //! park; the block loop wakes them with `unpark` (a futex wake: no lock, no
-//! allocation).
+//! allocation). Workers render with flush-to-zero set, like the block loop.
 //!
 //! # Real-time safety
-//! [`WorkerPool::run`] allocates nothing and takes no lock. It waits (by
-//! spinning) only for items other threads are already rendering.
+//! [`WorkerPool::run`] allocates nothing and takes no lock. It waits only for
+//! items other threads are already rendering: it spins briefly, then sleeps
+//! on a futex (`park`) until the worker that finishes the last item wakes
+//! it. It never spins on `sched_yield`: under `SCHED_FIFO` that burns the
+//! core, and once real-time threads hog a core for 950 ms of a second the
+//! kernel's fair server preempts them for 50 ms — a certain underrun.
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,6 +34,10 @@ struct Shared {
     quit: AtomicBool,
     /// Workers that have started (thread start-up allocates; `new` waits for it).
     ready: AtomicUsize,
+    /// Set while the thread in [`WorkerPool::run`] sleeps waiting for items.
+    waiting: AtomicBool,
+    /// That thread (set on its first `run`).
+    waiter: std::sync::OnceLock<Thread>,
 }
 
 /// Worker threads for parallel voice rendering.
@@ -50,6 +58,8 @@ impl WorkerPool {
             done: AtomicUsize::new(0),
             quit: AtomicBool::new(false),
             ready: AtomicUsize::new(0),
+            waiting: AtomicBool::new(false),
+            waiter: std::sync::OnceLock::new(),
         });
         let mut handles = Vec::new();
         for n in 0..workers {
@@ -116,17 +126,29 @@ impl WorkerPool {
         }
         work(&self.shared, self.epoch);
         // Wait for the items other threads are rendering. Spin first (they
-        // finish within microseconds of each other), then yield: under
-        // SCHED_FIFO a worker woken onto this thread's core runs only when
-        // this thread yields (a system call, but no lock and no allocation).
+        // often finish within microseconds of each other), then sleep until
+        // the last one wakes this thread (see the module docs).
+        let s = &*self.shared;
         let mut spins = 0u32;
-        while self.shared.done.load(Ordering::Acquire) < total {
+        while s.done.load(Ordering::Acquire) < total {
             spins += 1;
-            if spins < 1000 {
+            if spins < 2000 {
                 std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
+                continue;
             }
+            // The first thread that waits registers its handle (an `Arc`
+            // increment, no allocation: the handle exists since it started).
+            // Any other thread running the pool later (tests do) just yields.
+            let me = s.waiter.get_or_init(std::thread::current);
+            if me.id() != std::thread::current().id() {
+                std::thread::yield_now();
+                continue;
+            }
+            s.waiting.store(true, Ordering::SeqCst);
+            if s.done.load(Ordering::SeqCst) < total {
+                std::thread::park();
+            }
+            s.waiting.store(false, Ordering::SeqCst);
         }
         self.shared
             .job
@@ -153,12 +175,19 @@ fn work(s: &Shared, epoch: u32) {
             // job (published before the claim word) is still alive.
             let job = s.job.load(Ordering::Acquire);
             unsafe { ((*job).f)(i) };
-            s.done.fetch_add(1, Ordering::Release);
+            let done = s.done.fetch_add(1, Ordering::SeqCst) + 1;
+            if done == s.total.load(Ordering::Relaxed) && s.waiting.load(Ordering::SeqCst) {
+                if let Some(t) = s.waiter.get() {
+                    t.unpark();
+                }
+            }
         }
     }
 }
 
 fn worker(s: &Shared) {
+    // Decaying meshes reach denormal floats: flush them here as the block loop does.
+    let _ftz = super::ftz::ScopedFtz::new();
     s.ready.fetch_add(1, Ordering::Release);
     let mut seen = 0u32;
     loop {
@@ -211,5 +240,72 @@ mod tests {
             });
         }
         assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 500));
+    }
+
+    /// Slow items make the caller sleep until the last worker wakes it;
+    /// a second calling thread (not the registered waiter) still finishes.
+    #[test]
+    fn caller_sleeps_until_slow_items_finish() {
+        let mut pool = WorkerPool::new(2);
+        let counts: Vec<AtomicUsize> = (0..6).map(|_| AtomicUsize::new(0)).collect();
+        // An item on a worker takes 3 ms; the caller's first item waits
+        // until a worker has one, so the caller always waits for it.
+        let caller = std::thread::current().id();
+        let started = AtomicUsize::new(0);
+        let slow = |i: usize| {
+            if std::thread::current().id() != caller {
+                started.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            } else {
+                let t = std::time::Instant::now();
+                while started.load(Ordering::SeqCst) == 0 && t.elapsed().as_secs() < 2 {
+                    std::thread::yield_now();
+                }
+            }
+            counts[i].fetch_add(1, Ordering::Relaxed);
+        };
+        for _ in 0..20 {
+            pool.run(6, &slow);
+        }
+        assert!(pool.shared.waiter.get().is_some(), "the caller never slept");
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for _ in 0..5 {
+                    pool.run(6, &slow);
+                }
+            });
+        });
+        assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 25));
+    }
+
+    /// Workers render with flush-to-zero and denormals-are-zero set.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn workers_flush_denormals() {
+        let mut pool = WorkerPool::new(1);
+        let flags: Vec<AtomicUsize> = (0..64).map(|_| AtomicUsize::new(usize::MAX)).collect();
+        let on_worker = AtomicUsize::new(0);
+        let caller = std::thread::current().id();
+        pool.run(64, &|i| {
+            #[allow(deprecated)]
+            // SAFETY: reading MXCSR has no memory effects.
+            let csr = unsafe { std::arch::x86_64::_mm_getcsr() };
+            if std::thread::current().id() != caller {
+                on_worker.fetch_add(1, Ordering::Relaxed);
+                flags[i].store((csr & 0x8040) as usize, Ordering::Relaxed);
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        });
+        assert!(
+            on_worker.load(Ordering::Relaxed) > 0,
+            "no item ran on the worker"
+        );
+        for f in &flags {
+            let f = f.load(Ordering::Relaxed);
+            assert!(
+                f == usize::MAX || f == 0x8040,
+                "worker MXCSR FTZ|DAZ bits {f:#x}"
+            );
+        }
     }
 }
