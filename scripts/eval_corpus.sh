@@ -12,7 +12,8 @@
 # (seconds per training) and metrics.txt / metrics.json (the metric's batch
 # table, scored on the first second as the corpus README advises for
 # soundfont samples; a full-length table is in metrics_full.txt).
-# ITERATIONS=N overrides the training iterations.
+# ITERATIONS=N overrides the training iterations; MODE=spsa|adjoint|hybrid|
+# progressive sets the training mode (default: the trainer's default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/eval}
@@ -26,6 +27,7 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=("$corpus"/*.wav)
 iters=()
 [ -n "${ITERATIONS:-}" ] && iters=(--iterations "$ITERATIONS")
+[ -n "${MODE:-}" ] && iters+=(--mode "$MODE")
 : > "$out/times.tsv"
 start=$(date +%s)
 for f in "${files[@]}"; do
