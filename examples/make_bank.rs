@@ -115,6 +115,7 @@ impl Design {
                 mask: MapData::from_u8(&self.mask),
             },
             kan: None,
+            radiation: None,
         }
     }
 

@@ -87,6 +87,7 @@ pub fn bench_instrument(n: usize) -> Result<Arc<Instrument>, String> {
             mask: MapData::Constant(1.0),
         },
         kan: None,
+        radiation: None,
     };
     Instrument::from_file(file, "bench")
         .map(Arc::new)

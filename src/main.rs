@@ -238,7 +238,7 @@ struct TrainArgs {
     #[arg(long)]
     out: PathBuf,
     /// Refinement after the analysis fit.
-    #[arg(long, value_enum, default_value_t = ModeArg::Spsa)]
+    #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
     mode: ModeArg,
     /// Refinement iterations (each renders every target twice).
     #[arg(long, default_value_t = neirosynth::train::DEFAULT_ITERATIONS)]

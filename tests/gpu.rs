@@ -675,3 +675,31 @@ fn gpu_equals_cpu_on_large_meshes() {
         check(&ctx, &format!("{n}×{n} membrane"), &s);
     }
 }
+
+/// An instrument with a radiation filter (the bank's string with bands cut
+/// and boosted) equals the CPU engine over half a second on its coarsest
+/// level, with a second strike while the filter is ringing.
+#[test]
+fn gpu_equals_cpu_with_a_radiation_filter() {
+    use neirosynth::instrument::radiation::RadiationSpec;
+    let Some(ctx) = gpu() else { return };
+    let string = bank().into_iter().find(|i| i.name() == "string").unwrap();
+    let mut f = string.file.clone();
+    let mut spec = RadiationSpec::octaves();
+    spec.gains_db = vec![0.0, 6.0, 3.0, 9.0, -4.0, 0.0, -12.0, -12.0, 5.0, 0.0];
+    f.radiation = Some(spec);
+    f.name = "string_radiating".into();
+    let inst = Arc::new(Instrument::from_file(f, "test").unwrap());
+    let n = coarsest_note(&inst);
+    let s = Script {
+        notes: vec![note(&inst, n, 0.8)],
+        acts: vec![(
+            12_032,
+            1,
+            Act::Excite(ExciteShape::Strike, 0.6, 0.4, 0.7, 0.2),
+        )],
+        frames: 24_000,
+        block: 256,
+    };
+    check(&ctx, &format!("string with radiation, note {n}"), &s);
+}

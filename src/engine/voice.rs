@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use super::excitation::Excitation;
 use crate::instrument::format::ExciteShape;
+use crate::instrument::radiation::RadiationFilter;
 use crate::instrument::{note_to_hz, Instrument, NotePlan};
 use crate::physics::aligned::AlignedF32;
 use crate::physics::body::Layout;
@@ -236,6 +237,8 @@ pub struct Voice {
     silent_ticks: u32,
     peak: f32,
     dc: [DcBlocker; 2],
+    /// The instrument's radiation filter (flat when it has none).
+    radiation: RadiationFilter,
     /// Run mesh steps in fused pairs where possible (see [`step_pair`]).
     fused_steps: bool,
     /// Left output of the last render.
@@ -303,6 +306,7 @@ impl Voice {
             silent_ticks: 0,
             peak: 0.0,
             dc: [DcBlocker::default(); 2],
+            radiation: RadiationFilter::default(),
             fused_steps: fused_steps_default(),
             out_l: vec![0.0; max_block],
             out_r: vec![0.0; max_block],
@@ -415,6 +419,7 @@ impl Voice {
         self.silent_ticks = 0;
         self.peak = 0.0;
         self.dc = [DcBlocker::default(); 2];
+        self.radiation = RadiationFilter::new(f.radiation.as_ref(), sample_rate);
         self.seed = self.seed.wrapping_mul(1664525).wrapping_add(1013904223) ^ id as u32;
         for e in &mut self.excitations {
             *e = Excitation::default();
@@ -790,8 +795,12 @@ impl Voice {
                 return;
             }
             let t = (self.tick_pos + *j) as f32 / period;
-            let l = self.dc[0].run(acc.0 * inv_m, r);
-            let rr = self.dc[1].run(acc.1 * inv_m, r);
+            let mut l = self.dc[0].run(acc.0 * inv_m, r);
+            let mut rr = self.dc[1].run(acc.1 * inv_m, r);
+            if self.radiation.is_active() {
+                l = self.radiation.run(0, l);
+                rr = self.radiation.run(1, rr);
+            }
             let gl = self.gain_l.0 + (self.gain_l.1 - self.gain_l.0) * t;
             let gr = self.gain_r.0 + (self.gain_r.1 - self.gain_r.0) * t;
             let (ol, or) = (l * gl, rr * gr);

@@ -19,6 +19,7 @@ use crate::engine::voice::{
     CONTROL_PERIOD, FREE_FADE, MAX_EXCITATIONS, SILENCE, SILENCE_HOLD, SMOOTHING_TIME,
 };
 use crate::instrument::format::ExciteShape;
+use crate::instrument::radiation::RadiationFilter;
 use crate::instrument::{note_to_hz, Instrument, NotePlan};
 use crate::physics::body::Layout;
 use crate::physics::certificate::{Certificate, LIMIT};
@@ -100,6 +101,7 @@ pub(crate) struct Finish {
 struct OutSide {
     gen: u64,
     dc: [DcBlocker; 2],
+    radiation: RadiationFilter,
     peak: f32,
     silent_ticks: u32,
     /// Gain ramps of the period in progress at the end of the last block.
@@ -172,6 +174,9 @@ pub struct GpuVoice {
     fade_step: f32,
     /// Incarnation counter (each start is a new one).
     gen: u64,
+    /// The radiation filter of incarnation `gen` (its output side takes it
+    /// when its first block is finished).
+    radiation: RadiationFilter,
     /// An excitation was added since the last planned block.
     excited: bool,
     out_side: OutSide,
@@ -238,6 +243,7 @@ impl GpuVoice {
             fade: 1.0,
             fade_step: 0.0,
             gen: 0,
+            radiation: RadiationFilter::default(),
             excited: false,
             out_side: OutSide::default(),
             reset: false,
@@ -347,6 +353,7 @@ impl GpuVoice {
         // The output side resets when this incarnation's first block is
         // finished (a block of the previous one may still be in flight).
         self.gen += 1;
+        self.radiation = RadiationFilter::new(f.radiation.as_ref(), sample_rate);
         self.seed = self.seed.wrapping_mul(1664525).wrapping_add(1013904223) ^ id as u32;
         for e in &mut self.excitations {
             *e = Excitation::default();
@@ -816,6 +823,11 @@ impl GpuVoice {
         if self.out_side.gen != fin.gen {
             self.out_side = OutSide {
                 gen: fin.gen,
+                radiation: if fin.gen == self.gen {
+                    self.radiation
+                } else {
+                    RadiationFilter::default()
+                },
                 ..OutSide::default()
             };
         }
@@ -868,8 +880,12 @@ impl GpuVoice {
                 gain_r = pm.gain_r;
             }
             let t = tick_pos as f32 / period;
-            let l = o.dc[0].run(raw[2 * s], r);
-            let rr = o.dc[1].run(raw[2 * s + 1], r);
+            let mut l = o.dc[0].run(raw[2 * s], r);
+            let mut rr = o.dc[1].run(raw[2 * s + 1], r);
+            if o.radiation.is_active() {
+                l = o.radiation.run(0, l);
+                rr = o.radiation.run(1, rr);
+            }
             let gl = gain_l.0 + (gain_l.1 - gain_l.0) * t;
             let gr = gain_r.0 + (gain_r.1 - gain_r.0) * t;
             let (ol, or) = (l * gl, rr * gr);

@@ -55,6 +55,9 @@ pub struct InstrumentFile {
     /// Optional note/velocity shaping network (trained multi-note instruments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kan: Option<super::kan::KanSpec>,
+    /// Optional radiation filter (body and microphone response; trained instruments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radiation: Option<super::radiation::RadiationSpec>,
 }
 
 /// Mesh size in nodes.

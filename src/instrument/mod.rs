@@ -25,6 +25,7 @@
 pub mod bank;
 pub mod format;
 pub mod kan;
+pub mod radiation;
 
 use std::path::Path;
 
@@ -272,6 +273,18 @@ impl Instrument {
                 let kind = if reason.contains("NaN") {
                     FaultKind::NotFinite
                 } else if reason.contains("values, needs") || reason.contains("gives") {
+                    FaultKind::Size
+                } else {
+                    FaultKind::OutOfRange
+                };
+                err(&field, reason, kind)
+            })?;
+        }
+        if let Some(r) = &file.radiation {
+            r.validate().map_err(|(field, reason)| {
+                let kind = if reason.contains("NaN") {
+                    FaultKind::NotFinite
+                } else if reason.contains("needs") {
                     FaultKind::Size
                 } else {
                     FaultKind::OutOfRange

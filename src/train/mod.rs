@@ -32,6 +32,7 @@ pub mod analysis;
 pub mod fit;
 pub mod loss;
 pub mod multinote;
+pub mod radiation;
 pub mod refine_adjoint;
 pub mod report;
 pub mod search;
@@ -98,13 +99,14 @@ impl TrainError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// Exact gradient of the scheme (not in this build yet).
+    /// Exact gradient of the scheme: Adam on the maps, σ₁ and the strike.
     Adjoint,
-    /// Simultaneous-perturbation stochastic approximation (available).
+    /// Simultaneous-perturbation stochastic approximation of the scalar controls.
     Spsa,
-    /// SPSA for scalars, adjoint for maps (not in this build yet).
+    /// SPSA for the scalars and pickups, then adjoint for the maps (the
+    /// command line's default: best on the corpus, see the README).
     Hybrid,
-    /// Adjoint on a coarse-to-fine mesh pyramid (not in this build yet).
+    /// Adjoint one pyramid level coarser first, then at the played level.
     Progressive,
 }
 
@@ -459,6 +461,10 @@ pub fn train(
             search::search(&templates, &ranking, &problem, &name, &mut *observer)?;
         (model, ranking, screened, Vec::new())
     };
+    // The refiners model the bare body: a radiation filter (from `--from`)
+    // is fitted again at the end.
+    let mut base = base;
+    base.file.radiation = None;
     let body = screened
         .iter()
         .min_by(|a, b| a.score.total_cmp(&b.score))
@@ -516,6 +522,21 @@ pub fn train(
         observer.phase("shaping notes");
         multinote::shape_notes(&problem, &refined, &mut *observer)?
     };
+    let radiation = if interrupted {
+        None
+    } else {
+        observer.phase("fitting the radiation filter");
+        let losses = problem.losses(&LossConfig::default());
+        let (m, f) = radiation::fit_radiation(&problem, &model, &losses)?;
+        observer.phase(&format!(
+            "radiation filter {}: loss {:.4} → {:.4}",
+            if f.kept { "kept" } else { "not kept (no gain)" },
+            f.loss_before,
+            f.loss_after
+        ));
+        model = m;
+        Some(f)
+    };
     fit::set_gain(&mut model, &problem.targets)?;
     write_model(&model)?;
     observer.phase("writing the report");
@@ -534,6 +555,7 @@ pub fn train(
             body: &body,
             screened: &screened,
             notes: &note_fits,
+            radiation: radiation.as_ref(),
         },
     )?;
     Ok(TrainOutcome {

@@ -43,6 +43,8 @@ pub struct RunInfo<'a> {
     pub screened: &'a [super::search::Screened],
     /// Per-note corrections behind the note-shaping network (several targets).
     pub notes: &'a [super::multinote::NoteFit],
+    /// The radiation filter fit (absent when training was interrupted).
+    pub radiation: Option<&'a super::radiation::RadiationFit>,
 }
 
 fn io(path: &Path) -> impl Fn(String) -> TrainError + '_ {
@@ -129,6 +131,7 @@ pub fn write(
         "body_ranking": ranking,
         "screened": info.screened,
         "note_shaping": info.notes,
+        "radiation": info.radiation,
         "mode": info.mode,
         "iterations": info.iterations,
         "seconds": info.seconds,
