@@ -8,7 +8,10 @@
 # Paths are relative to the repository root; the corpus and the metric are
 # ../shared/corpus and ../shared/eval/metrics.py (needs python3 with numpy
 # and scipy). OUT_DIR (default out/eval) gets inst/NAME.json (+ .report/),
-# cand/NAME.wav (48 kHz stereo float, 3 s, velocity 0.8), times.tsv
+# cand/NAME.wav (48 kHz stereo float, 3 s, velocity 0.8, peak-normalised
+# to -1 dBFS with `render --normalize -1`, as the corpus files are and as
+# the metric expects: trained instruments play quieter than the recording,
+# their level set so velocity 1 peaks at -1 dBFS across the range), times.tsv
 # (seconds per training) and metrics.txt / metrics.json (the metric's batch
 # table, scored on the first second as the corpus README advises for
 # soundfont samples; a full-length table is in metrics_full.txt).
@@ -38,7 +41,7 @@ for f in "${files[@]}"; do
   fi
   t1=$(date +%s.%N)
   note=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['targets'][0]['play_note'])" "$out/inst/$name.json.report/metrics.json")
-  "$bin" render --instrument "$out/inst/$name.json" --note "$note" --duration 3 --out "$out/cand/$name.wav" 2>/dev/null
+  "$bin" render --instrument "$out/inst/$name.json" --note "$note" --duration 3 --normalize -1 --out "$out/cand/$name.wav" 2>/dev/null
   secs=$(python3 -c "print(f'{$t1-$t0:.1f}')")
   printf '%s\t%s\n' "$name" "$secs" >> "$out/times.tsv"
   echo "$name: trained in $secs s, rendered at note $note"

@@ -174,6 +174,11 @@ enum Command {
         /// Instruments folder (default: ./instruments, then the source tree's).
         #[arg(long)]
         instruments: Option<PathBuf>,
+        /// Scale the output so its peak is at DBFS (e.g. -1, as the corpus
+        /// is normalised; for comparing renders with recordings). A silent
+        /// render is refused. Default: the instrument's own level.
+        #[arg(long, value_name = "DBFS", allow_negative_numbers = true)]
+        normalize: Option<f64>,
     },
     /// Learn a playable physical instrument from recordings (one WAV per note).
     Train(TrainArgs),
@@ -428,6 +433,7 @@ fn render_score(
     format: SampleFormat,
     dir: Option<PathBuf>,
     engine: &EngineSpec,
+    normalize: Option<f64>,
 ) -> Result<(), Failure> {
     use neirosynth::score::{render_score_on, Score, ScoreSettings};
     let bytes =
@@ -445,8 +451,12 @@ fn render_score(
         voices: 64,
         threads: 1,
     };
-    let (buf, report) =
+    let (mut buf, report) =
         render_score_on(bank, &score, duration, settings, engine).map_err(|e| Failure(1, e))?;
+    if let Some(n) = normalize {
+        buf.normalize(n)
+            .map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
+    }
     for (t, addr, args) in report.replies.iter().filter(|r| r.1 == "/fail") {
         tracing::warn!("at {t:.3} s: {addr} {args}");
     }
@@ -547,7 +557,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             format,
             engine,
             instruments,
+            normalize,
         } => {
+            if let Some(n) = normalize {
+                if !n.is_finite() || !(-200.0..=0.0).contains(&n) {
+                    return Err(bad(format!("--normalize {n} must be in -200..0 dBFS")));
+                }
+            }
             if let Some(d) = duration {
                 if !d.is_finite() || d <= 0.0 || d > 3600.0 {
                     return Err(bad(format!("--duration {d} must be in (0, 3600] seconds")));
@@ -555,7 +571,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let engine = open_engine(engine)?;
             if let Some(score) = score {
-                return render_score(&score, duration, &out, format, instruments, &engine);
+                return render_score(
+                    &score,
+                    duration,
+                    &out,
+                    format,
+                    instruments,
+                    &engine,
+                    normalize,
+                );
             }
             let (instrument, note) = (instrument.unwrap_or_default(), note.unwrap_or(f64::NAN));
             let duration = duration.unwrap_or(3.0);
@@ -590,8 +614,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 duration,
                 release_at: release,
             };
-            let buf = render_note_on(&inst, &spec, RenderSettings::default(), &engine)
+            let mut buf = render_note_on(&inst, &spec, RenderSettings::default(), &engine)
                 .map_err(|e| bad(format!("{}: {e}", inst.name())))?;
+            if let Some(n) = normalize {
+                buf.normalize(n)
+                    .map_err(|e| Failure(1, format!("{}: {e}", inst.name())))?;
+            }
             let written = match format {
                 SampleFormat::F32 => buf.write_wav(&out),
                 SampleFormat::I16 => buf.write_wav_i16(&out),

@@ -30,6 +30,25 @@ impl StereoBuffer {
             .chain(&self.right)
             .fold(0.0, |m, v| m.max(v.abs()))
     }
+    /// Scales both channels so the peak is at `dbfs` (e.g. −1); returns the
+    /// gain applied. A silent buffer (peak below 10⁻⁹, or not finite) or a
+    /// `dbfs` that is not finite is an error, and the buffer is unchanged.
+    pub fn normalize(&mut self, dbfs: f64) -> Result<f64, String> {
+        if !dbfs.is_finite() {
+            return Err(format!("cannot normalise to {dbfs} dBFS"));
+        }
+        let peak = self.peak() as f64;
+        if !peak.is_finite() || peak < 1e-9 {
+            return Err(format!(
+                "cannot normalise a silent render (peak {peak:e}) to {dbfs} dBFS"
+            ));
+        }
+        let g = 10f64.powf(dbfs / 20.0) / peak;
+        for v in self.left.iter_mut().chain(self.right.iter_mut()) {
+            *v = (*v as f64 * g) as f32;
+        }
+        Ok(g)
+    }
     /// Writes a 32-bit float stereo WAV.
     pub fn write_wav(&self, path: &Path) -> Result<(), hound::Error> {
         let spec = hound::WavSpec {

@@ -162,3 +162,48 @@ fn inspect_reports_and_draws() {
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
     let _ = std::fs::remove_file(png);
 }
+
+/// `render --normalize -1` puts the stereo peak at −1 dBFS (within 0.01 dB),
+/// whatever the instrument's own level; a silent render is refused.
+#[test]
+fn render_normalize_sets_the_peak() {
+    let (plain, norm) = (tmp("plain.wav"), tmp("norm.wav"));
+    let render = |out: &Path, extra: &[&str]| {
+        bin()
+            .args(["render", "--instrument"])
+            .arg(fixture())
+            .args(["--note", "60", "--duration", "0.5"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let peak = |p: &Path| {
+        hound::WavReader::open(p)
+            .unwrap()
+            .samples::<f32>()
+            .map(|s| s.unwrap().abs())
+            .fold(0.0f32, f32::max) as f64
+    };
+    assert!(render(&plain, &[]).status.success());
+    let o = render(&norm, &["--normalize", "-1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (p0, p1) = (peak(&plain), peak(&norm));
+    assert!(
+        (20.0 * p0.log10() + 1.0).abs() > 0.1,
+        "the plain render already peaks at {p0}"
+    );
+    let db = 20.0 * p1.log10();
+    assert!((db + 1.0).abs() < 0.01, "normalised peak {db:.4} dBFS");
+    // A silent render (velocity 0) cannot be normalised.
+    let silent = tmp("silent.wav");
+    let o = render(&silent, &["--velocity", "0", "--normalize", "-1"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("silent"), "{err}");
+    assert!(!silent.exists());
+    for p in [plain, norm] {
+        let _ = std::fs::remove_file(p);
+    }
+}

@@ -285,3 +285,107 @@ fn multi_note_training_fits_the_note_shaping_network() {
         "note 60 through the network: {c:.1} cents off"
     );
 }
+
+/// Velocity-1 stereo peaks of `inst` at notes 24..=108 in steps of `step`
+/// (0.4 s each, its own note shaping); notes it cannot plan are left out.
+fn velocity_one_peaks(inst: &Arc<Instrument>, step: f64) -> Vec<(f64, f64)> {
+    use neirosynth::render::{render_note, NoteSpec, RenderSettings};
+    (0..)
+        .map(|i| 24.0 + step * i as f64)
+        .take_while(|&n| n <= 108.0)
+        .filter_map(|note| {
+            let spec = NoteSpec {
+                request: inst.note_request(note, 1.0),
+                duration: 0.4,
+                release_at: None,
+            };
+            let b = render_note(inst, &spec, RenderSettings::default()).ok()?;
+            Some((note, b.peak() as f64))
+        })
+        .collect()
+}
+
+/// A target peak-normalised to −1 dBFS, RMS-matched at velocity 0.8, would
+/// play far above full scale at velocity 1; `train` lowers the gain so that
+/// velocity 1 peaks at −1 dBFS across 24..108, and records it in the
+/// report and the description.
+#[test]
+fn train_sets_the_play_level() {
+    let d = tmp_dir("level");
+    let string = Arc::new(Instrument::load(&bank_dir().join("string.json")).unwrap());
+    let y = fit::render_mono(&string, 57.0, 1.2).unwrap();
+    let peak = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let p = d.join("pluck_A3.wav");
+    write_mono_wav(&p, &y, 0.891 / peak);
+    let out = d.join("level.json");
+    let opts = TrainOptions {
+        targets: vec![p],
+        out: out.clone(),
+        mode: Mode::Spsa,
+        iterations: 1,
+        from: Some(string),
+        templates_dir: bank_dir(),
+        live: None,
+        resume: false,
+        loss_seconds: 0.4,
+    };
+    let run = train(&opts, &mut Quiet, &AtomicBool::new(false)).unwrap();
+    let inst = Arc::new(Instrument::load(&out).unwrap());
+    assert!((inst.file.gain / run.model.file.gain - 1.0).abs() < 1e-12);
+    // Every semitone at most 0.9 (−1 dBFS is 0.891), and audible.
+    let peaks = velocity_one_peaks(&inst, 1.0);
+    assert!(
+        peaks.len() >= 80,
+        "only {} notes play: {peaks:?}",
+        peaks.len()
+    );
+    let top = peaks.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!(
+        top <= 0.9 && top > 0.3,
+        "velocity-1 peak {top:.3} over 24..108: {peaks:?}"
+    );
+    // Half-semitones between (not all measured by the trainer) within full scale.
+    let between = velocity_one_peaks(&inst, 0.5);
+    let top_between = between.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!(
+        top_between <= 1.0,
+        "velocity-1 peak {top_between:.3} between semitones: {between:?}"
+    );
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("level.json.report/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let pl = &m["play_level"];
+    let before = pl["peak_before"].as_f64().unwrap();
+    let gain_db = pl["gain_db"].as_f64().unwrap();
+    eprintln!("peak before {before:.3}, gain {gain_db:.2} dB, after {top:.3} / {top_between:.3}");
+    assert!(before > 0.9, "peak before {before}");
+    assert!(gain_db < 0.0, "gain change {gain_db} dB");
+    assert!(
+        (20.0 * (before * 10f64.powf(gain_db / 20.0)).log10() + 1.0).abs() < 0.01,
+        "peak before {before}, change {gain_db} dB"
+    );
+    assert!(pl["notes"].as_array().unwrap().len() >= 9, "{pl}");
+    assert!(
+        inst.file.description.contains("Level set for play"),
+        "{}",
+        inst.file.description
+    );
+    // The radiation fit is reported, never worsens the loss, and the file
+    // has the filter exactly when the report says it was kept.
+    let rad = &m["radiation"];
+    assert!(
+        rad["loss_after"].as_f64().unwrap() <= rad["loss_before"].as_f64().unwrap(),
+        "{rad}"
+    );
+    assert_eq!(
+        rad["kept"].as_bool().unwrap(),
+        inst.file.radiation.is_some(),
+        "{rad}"
+    );
+    // The report still compares at the target's level.
+    let lvl = m["targets"][0]["metrics"]["level_diff_db"]
+        .as_f64()
+        .unwrap();
+    assert!(lvl.abs() < 1.5, "report level {lvl:.2} dB off the target");
+}

@@ -11,11 +11,15 @@
 //!    against each candidate body's eigenmodes, pitch, σ₀/σ₁, level — a
 //!    valid, certified instrument.
 //! 4. A [`Refiner`] improves it against the [`loss`] (multi-resolution
-//!    STFT and log-mel, coarse to fine): [`spsa`] today; the adjoint
-//!    refiner (exact `dL/dmaps` from `dL/dy`, which
-//!    [`loss::SpectralLoss::value_and_grad`] gives) plugs in through the
-//!    same trait (see [`Mode::refiner`]).
-//! 5. [`report`]: `<out>.report/` with metrics, WAVs and PNGs.
+//!    STFT and log-mel, coarse to fine): [`spsa`] on the scalar controls,
+//!    [`refine_adjoint`] on the maps with exact gradients, or both
+//!    (`hybrid`, the default; see [`Mode`]).
+//! 5. [`multinote`]: with several targets, the note-shaping network.
+//! 6. [`radiation`]: the radiation filter (body and microphone colour).
+//! 7. [`level`]: the gain is lowered so that velocity 1 peaks at −1 dBFS
+//!    across the playable range (the loss and the report compare at the
+//!    target's level, the file plays at this one).
+//! 8. [`report`]: `<out>.report/` with metrics, WAVs and PNGs.
 //!
 //! [`adjoint`] is the differentiable forward model of one voice on one mesh
 //! level and its exact gradients by the adjoint-state method (reverse-time
@@ -30,6 +34,7 @@
 pub mod adjoint;
 pub mod analysis;
 pub mod fit;
+pub mod level;
 pub mod loss;
 pub mod multinote;
 pub mod radiation;
@@ -538,12 +543,35 @@ pub fn train(
         Some(f)
     };
     fit::set_gain(&mut model, &problem.targets)?;
+    // The report compares at the target's level; the file plays at its own.
+    let calibrated = model.clone();
+    observer.phase("setting the play level (velocity 1 across notes 24-108)");
+    let trained_notes: Vec<f64> = problem
+        .targets
+        .iter()
+        .map(|t| t.target.note)
+        .chain(model.play_notes.iter().copied())
+        .collect();
+    let t_level = Instant::now();
+    let play_level = level::set_play_level(&mut model, &trained_notes)?;
+    let clause = play_level.description();
+    // A model refined `--from` a trained file carries its old clause.
+    let own = &model.file.description;
+    let own = own[..level::clause_start(own).unwrap_or(own.len())].trim_end();
+    model.file.description = format!("{own} {clause}").trim().to_string();
+    observer.phase(&format!(
+        "play level: velocity 1 peaked at {:.1} dBFS over {} notes, gain {:+.1} dB ({:.1} s)",
+        20.0 * play_level.peak_before.max(1e-12).log10(),
+        play_level.notes.len(),
+        play_level.gain_db,
+        t_level.elapsed().as_secs_f64()
+    ));
     write_model(&model)?;
     observer.phase("writing the report");
     let metrics = report::write(
         &rdir,
         &problem,
-        &model,
+        &calibrated,
         &ranking,
         &history,
         &report::RunInfo {
@@ -556,6 +584,7 @@ pub fn train(
             screened: &screened,
             notes: &note_fits,
             radiation: radiation.as_ref(),
+            play_level: &play_level,
         },
     )?;
     Ok(TrainOutcome {

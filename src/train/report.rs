@@ -3,7 +3,9 @@
 //! - `metrics.json`: per target the note, its source, the analysis, the
 //!   play note, and the metrics (Rust ports of `shared/eval/metrics.py`,
 //!   see [`super::loss::compare`]); the body ranking, the loss history,
-//!   the run's mode, iterations and wall time;
+//!   the run's mode, iterations and wall time; the play level
+//!   (`play_level`: velocity-1 peaks before, the gain change in dB);
+//!   the WAVs and metrics are at the target's level, before that change;
 //! - `result.wav` / `target.wav` (one target) or `result_<stem>.wav` /
 //!   `target_<stem>.wav` (several): the trained instrument rendered at the
 //!   target's note through the real engine (48 kHz stereo float), and the
@@ -45,6 +47,8 @@ pub struct RunInfo<'a> {
     pub notes: &'a [super::multinote::NoteFit],
     /// The radiation filter fit (absent when training was interrupted).
     pub radiation: Option<&'a super::radiation::RadiationFit>,
+    /// The play level set after the fit (`play_level`).
+    pub play_level: &'a super::level::PlayLevel,
 }
 
 fn io(path: &Path) -> impl Fn(String) -> TrainError + '_ {
@@ -132,6 +136,7 @@ pub fn write(
         "screened": info.screened,
         "note_shaping": info.notes,
         "radiation": info.radiation,
+        "play_level": info.play_level,
         "mode": info.mode,
         "iterations": info.iterations,
         "seconds": info.seconds,

@@ -1,0 +1,160 @@
+//! The play level of a trained instrument.
+//!
+//! [`super::fit::set_gain`] matches the render's RMS to the target's at the
+//! training velocity ([`super::fit::VELOCITY`]), which is what the loss and
+//! the report compare. A recording peak-normalised to −1 dBFS, matched in
+//! RMS, leaves an instrument that peaks far above full scale when it is
+//! played hard or at other notes. [`set_play_level`] renders the
+//! instrument at velocity 1 across the playable range (every semitone of
+//! [`PROBE_NOTES`]' range and where the mesh level changes: loudness jumps
+//! there) and at every trained note, and lowers the gain so that the loudest of
+//! them peaks at [`PLAY_PEAK`] (−1 dBFS). It never raises the gain.
+
+use std::sync::Arc;
+
+use crate::instrument::Instrument;
+
+use crate::render::{render_note, NoteSpec, RenderSettings};
+
+use super::fit::Model;
+use super::TrainError;
+
+/// The loudest sample a trained instrument may play at velocity 1: −1 dBFS.
+pub const PLAY_PEAK: f64 = 0.891_250_938_133_745_6;
+/// Notes across the playable range 24..108 whose velocity-1 peaks are
+/// measured (with every semitone between them, see [`measure`]).
+pub const PROBE_NOTES: [f64; 9] = [24.0, 36.0, 47.0, 60.0, 66.0, 72.0, 85.0, 96.0, 108.0];
+/// Velocity of the measurement.
+pub const PROBE_VELOCITY: f32 = 1.0;
+/// Seconds rendered per note (the attack and its first beats).
+pub const PROBE_SECONDS: f64 = 0.4;
+
+/// One measured note.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NotePeak {
+    /// MIDI note.
+    pub note: f64,
+    /// Largest absolute sample at velocity 1, before the level change.
+    pub peak: f64,
+}
+
+/// What [`set_play_level`] measured and did (`play_level` in `metrics.json`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlayLevel {
+    /// Largest velocity-1 peak over the measured notes at the target's level.
+    pub peak_before: f64,
+    /// The gain change, dB (≤ 0; 0 when the instrument was quiet enough).
+    pub gain_db: f64,
+    /// The measured notes and their peaks.
+    pub notes: Vec<NotePeak>,
+    /// Notes the instrument cannot play (out of range, no stable level, or a
+    /// non-finite render): not measured.
+    pub skipped: Vec<f64>,
+}
+
+impl PlayLevel {
+    /// A clause for the instrument's description.
+    pub fn description(&self) -> String {
+        if self.gain_db < 0.0 {
+            format!(
+                "Level set for play: velocity 1 peaks at -1 dBFS ({:.1} dB from the target's level).",
+                self.gain_db
+            )
+        } else {
+            format!(
+                "Level as fitted to the target: velocity 1 peaks at {:.1} dBFS.",
+                20.0 * self.peak_before.max(1e-12).log10()
+            )
+        }
+    }
+}
+
+/// Where a clause written by [`PlayLevel::description`] starts in
+/// `description`, if it has one.
+pub fn clause_start(description: &str) -> Option<usize> {
+    ["Level set for play:", "Level as fitted to the target:"]
+        .iter()
+        .filter_map(|c| description.find(c))
+        .min()
+}
+
+/// Velocity-1 stereo peaks of `inst` (its note shaping, default excitation
+/// and pickups; [`PROBE_SECONDS`] each) at every semitone of
+/// [`PROBE_NOTES`]' range (which includes them), at the first note of each
+/// mesh level or oversampling change in that range (the level a note plays
+/// on jumps there, and so does its loudness), and at `extra`. Returns the
+/// measured notes, ascending, and the skipped ones.
+pub fn measure(inst: &Arc<Instrument>, extra: &[f64]) -> (Vec<NotePeak>, Vec<f64>) {
+    let (lo, hi) = (PROBE_NOTES[0], PROBE_NOTES[PROBE_NOTES.len() - 1]);
+    let mut notes: Vec<f64> = (lo as i32..=hi as i32).map(f64::from).collect();
+    notes.extend(PROBE_NOTES);
+    notes.extend(plan_changes(inst, &notes));
+    notes.extend(extra.iter().copied().filter(|n| n.is_finite()));
+    notes.sort_by(f64::total_cmp);
+    notes.dedup_by(|a, b| (*a - *b).abs() < 1e-6);
+    let (mut measured, mut skipped) = (Vec::new(), Vec::new());
+    for note in notes {
+        let spec = NoteSpec {
+            request: inst.note_request(note, PROBE_VELOCITY),
+            duration: PROBE_SECONDS,
+            release_at: None,
+        };
+        match render_note(inst, &spec, RenderSettings::default()) {
+            Ok(b) if b.left.iter().chain(&b.right).all(|v| v.is_finite()) => {
+                measured.push(NotePeak {
+                    note,
+                    peak: b.peak() as f64,
+                })
+            }
+            _ => skipped.push(note),
+        }
+    }
+    (measured, skipped)
+}
+
+/// The first note (to 0.01 semitone) of each plan change between adjacent
+/// `notes` (ascending): where the note moves to another mesh level or
+/// oversampling factor.
+fn plan_changes(inst: &Instrument, notes: &[f64]) -> Vec<f64> {
+    let sr = RenderSettings::default().sample_rate as f64;
+    let key = |n: f64| inst.plan(n, 0.0, sr).ok().map(|p| (p.level, p.oversample));
+    let mut out = Vec::new();
+    for w in notes.windows(2) {
+        let (mut a, mut b) = (w[0], w[1]);
+        let ka = key(a);
+        if ka == key(b) {
+            continue;
+        }
+        while b - a > 0.01 {
+            let m = 0.5 * (a + b);
+            if key(m) == ka {
+                a = m;
+            } else {
+                b = m;
+            }
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// Lowers `model.file.gain` so that no measured note (see [`measure`];
+/// `trained` are the trained notes) peaks above [`PLAY_PEAK`] at velocity 1.
+pub fn set_play_level(model: &mut Model, trained: &[f64]) -> Result<PlayLevel, TrainError> {
+    let inst = model.instrument()?;
+    let (notes, skipped) = measure(&inst, trained);
+    let peak_before = notes.iter().fold(0.0, |m: f64, n| m.max(n.peak));
+    let scale = if peak_before > PLAY_PEAK {
+        PLAY_PEAK / peak_before
+    } else {
+        1.0
+    };
+    let before = model.file.gain;
+    model.file.gain = (before * scale).clamp(1e-6, 1e6);
+    Ok(PlayLevel {
+        peak_before,
+        gain_db: 20.0 * (model.file.gain / before).log10(),
+        notes,
+        skipped,
+    })
+}
