@@ -6,7 +6,7 @@ Starts `neirosynth serve --audio null` (or --audio jack) with a benchmark
 instrument (uniform 64x64 membrane ringing for minutes), starts N voices,
 waits, reads /status (underruns, load, latency) and searches N.
 
-    python3 scripts/bench_server.py [--seconds 30] [--min 4] [--max 32] [--audio null]
+    python3 scripts/bench_server.py [--seconds 30] [--min 4] [--max 32] [--audio null] [--engine cpu|gpu|auto]
 
 Needs a release build (cargo build --release). Prints one line per trial and
 a summary. Standard library only.
@@ -64,12 +64,12 @@ def bench_instrument(folder):
         json.dump(inst, f)
 
 
-def trial(voices, seconds, audio, block):
+def trial(voices, seconds, audio, block, engine):
     folder = tempfile.mkdtemp(prefix="neirosynth-bench-")
     bench_instrument(folder)
     proc = subprocess.Popen(
         [BIN, "serve", "--audio", audio, "--port", "0", "--midi", "none", "--voices", str(voices),
-         "--block", str(block), "--instruments", folder],
+         "--block", str(block), "--engine", engine, "--instruments", folder],
         stdout=subprocess.PIPE, stderr=LOG, text=True)
     try:
         line = proc.stdout.readline().strip()
@@ -108,6 +108,7 @@ def main():
     ap.add_argument("--max", type=int, default=32)
     ap.add_argument("--audio", default="null")
     ap.add_argument("--block", type=int, default=256)
+    ap.add_argument("--engine", default="cpu", help="cpu, gpu or auto (serve --engine)")
     ap.add_argument("--log", help="append the servers' logs to this file")
     a = ap.parse_args()
     global LOG
@@ -118,14 +119,14 @@ def main():
     lo, hi, best, latency = a.min, a.max, 0, None
     while lo <= hi:
         n = (lo + hi) // 2
-        active, underruns, load, latency = trial(n, a.seconds, a.audio, a.block)
+        active, underruns, load, latency = trial(n, a.seconds, a.audio, a.block, a.engine)
         ok = underruns == 0 and active == n
         print(f"voices={n:3d} active={active:3d} underruns={underruns:4d} load={load:.2f} latency_ms={latency:.1f} {'ok' if ok else 'FAIL'}", flush=True)
         if ok:
             best, lo = n, n + 1
         else:
             hi = n - 1
-    print(f"sustained_voices={best} mesh=64 seconds={a.seconds:g} block={a.block} audio={a.audio} output_latency_ms={latency:.1f}")
+    print(f"sustained_voices={best} mesh=64 seconds={a.seconds:g} block={a.block} audio={a.audio} engine={a.engine} output_latency_ms={latency:.1f}")
 
 
 if __name__ == "__main__":
