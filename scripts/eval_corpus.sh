@@ -8,22 +8,26 @@
 # Paths are relative to the repository root; the corpus and the metric are
 # ../shared/corpus and ../shared/eval/metrics.py (needs python3 with numpy
 # and scipy). OUT_DIR (default out/eval) gets inst/NAME.json (+ .report/),
-# cand/NAME.wav (48 kHz stereo float, 3 s, velocity 0.8, peak-normalised
-# to -1 dBFS with `render --normalize -1`, as the corpus files are and as
-# the metric expects: trained instruments play quieter than the recording,
-# their level set so velocity 1 peaks at -1 dBFS across the range), times.tsv
-# (seconds per training) and metrics.txt / metrics.json (the metric's batch
-# table, scored on the first second as the corpus README advises for
-# soundfont samples; a full-length table is in metrics_full.txt).
+# cand/NAME.wav (48 kHz stereo float, 3 s, velocity 0.8, at the level the
+# trainer fitted to the recording: the file plays quieter, its play level
+# set so velocity 1 peaks at -1 dBFS across the range, and the render
+# undoes that with `render --gain-db`), cand_peak/NAME.wav (the same,
+# peak-normalised to -1 dBFS as the corpus files are: this penalises a
+# crest factor that differs from the target's), times.tsv (seconds per
+# training) and metrics.txt / metrics.json (the metric's batch table,
+# scored on the first second as the corpus README advises for soundfont
+# samples; a full-length table is in metrics_full.txt, the peak-normalised
+# one in metrics_peak.txt).
 # ITERATIONS=N overrides the training iterations; MODE=spsa|adjoint|hybrid|
-# progressive sets the training mode (default: the trainer's default).
+# progressive sets the training mode (default: the trainer's default);
+# RESCORE=1 renders and scores the instruments already in OUT_DIR/inst.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/eval}
 shift || true
 corpus=../shared/corpus
 metrics=../shared/eval/metrics.py
-mkdir -p "$out/inst" "$out/cand"
+mkdir -p "$out/inst" "$out/cand" "$out/cand_peak"
 cargo build --release --quiet
 bin=${NEIROSYNTH_BIN:-target/release/neirosynth}
 files=("$@")
@@ -31,21 +35,31 @@ files=("$@")
 iters=()
 [ -n "${ITERATIONS:-}" ] && iters=(--iterations "$ITERATIONS")
 [ -n "${MODE:-}" ] && iters+=(--mode "$MODE")
-: > "$out/times.tsv"
+: > "$out/times.tsv.new"
+[ -n "${RESCORE:-}" ] && [ -f "$out/times.tsv" ] && cp "$out/times.tsv" "$out/times.tsv.new"
 start=$(date +%s)
 for f in "${files[@]}"; do
   name=$(basename "$f" .wav)
-  t0=$(date +%s.%N)
-  if ! "$bin" train "$f" --out "$out/inst/$name.json" "${iters[@]}" 2> "$out/inst/$name.log"; then
-    echo "$name: training failed: $(tail -1 "$out/inst/$name.log")"; continue
+  if [ -z "${RESCORE:-}" ]; then
+    t0=$(date +%s.%N)
+    if ! "$bin" train "$f" --out "$out/inst/$name.json" "${iters[@]}" 2> "$out/inst/$name.log"; then
+      echo "$name: training failed: $(tail -1 "$out/inst/$name.log")"; continue
+    fi
+    t1=$(date +%s.%N)
+    secs=$(python3 -c "print(f'{$t1-$t0:.1f}')")
+    printf '%s\t%s\n' "$name" "$secs" >> "$out/times.tsv.new"
+    echo "$name: trained in $secs s"
   fi
-  t1=$(date +%s.%N)
-  note=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['targets'][0]['play_note'])" "$out/inst/$name.json.report/metrics.json")
-  "$bin" render --instrument "$out/inst/$name.json" --note "$note" --duration 3 --normalize -1 --out "$out/cand/$name.wav" 2>/dev/null
-  secs=$(python3 -c "print(f'{$t1-$t0:.1f}')")
-  printf '%s\t%s\n' "$name" "$secs" >> "$out/times.tsv"
-  echo "$name: trained in $secs s, rendered at note $note"
+  [ -f "$out/inst/$name.json.report/metrics.json" ] || continue
+  read -r note undo < <(python3 -c "
+import json, sys
+m = json.load(open(sys.argv[1]))
+print(m['targets'][0]['play_note'], -m.get('play_level', {}).get('gain_db', 0.0))" "$out/inst/$name.json.report/metrics.json")
+  "$bin" render --instrument "$out/inst/$name.json" --note "$note" --duration 3 --gain-db "$undo" --out "$out/cand/$name.wav" 2>/dev/null
+  "$bin" render --instrument "$out/inst/$name.json" --note "$note" --duration 3 --normalize -1 --out "$out/cand_peak/$name.wav" 2>/dev/null
+  echo "$name: rendered at note $note (play level undone: $undo dB)"
 done
+mv "$out/times.tsv.new" "$out/times.tsv"
 echo "total: $(( $(date +%s) - start )) s for ${#files[@]} files"
 # Score only the files trained here.
 tdir="$out/targets"; rm -rf "$tdir"; mkdir -p "$tdir"
@@ -55,3 +69,4 @@ done
 python3 "$metrics" --batch "$tdir" "$out/cand" --duration 1.0 | tee "$out/metrics.txt"
 python3 "$metrics" --batch "$tdir" "$out/cand" --duration 1.0 --json > "$out/metrics.json"
 python3 "$metrics" --batch "$tdir" "$out/cand" > "$out/metrics_full.txt"
+python3 "$metrics" --batch "$tdir" "$out/cand_peak" --duration 1.0 > "$out/metrics_peak.txt"

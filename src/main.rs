@@ -179,6 +179,15 @@ enum Command {
         /// render is refused. Default: the instrument's own level.
         #[arg(long, value_name = "DBFS", allow_negative_numbers = true)]
         normalize: Option<f64>,
+        /// Scale the output by DB decibels (e.g. to undo a trained
+        /// instrument's play level, `play_level.gain_db` in its report).
+        #[arg(
+            long,
+            value_name = "DB",
+            allow_negative_numbers = true,
+            conflicts_with = "normalize"
+        )]
+        gain_db: Option<f64>,
     },
     /// Learn a playable physical instrument from recordings (one WAV per note).
     Train(TrainArgs),
@@ -426,6 +435,25 @@ fn load_instrument(spec: &str, dir: Option<PathBuf>) -> Result<Arc<Instrument>, 
         .map_err(|e| bad(e.to_string()))
 }
 
+/// `render --normalize` / `--gain-db`: the level of the written file.
+#[derive(Clone, Copy)]
+struct OutputLevel {
+    normalize: Option<f64>,
+    gain_db: Option<f64>,
+}
+
+impl OutputLevel {
+    fn apply(self, buf: &mut neirosynth::render::StereoBuffer) -> Result<(), String> {
+        if let Some(n) = self.normalize {
+            buf.normalize(n)?;
+        }
+        if let Some(g) = self.gain_db {
+            buf.scale(10f64.powf(g / 20.0));
+        }
+        Ok(())
+    }
+}
+
 fn render_score(
     path: &Path,
     duration: Option<f64>,
@@ -433,7 +461,7 @@ fn render_score(
     format: SampleFormat,
     dir: Option<PathBuf>,
     engine: &EngineSpec,
-    normalize: Option<f64>,
+    level: OutputLevel,
 ) -> Result<(), Failure> {
     use neirosynth::score::{render_score_on, Score, ScoreSettings};
     let bytes =
@@ -453,10 +481,9 @@ fn render_score(
     };
     let (mut buf, report) =
         render_score_on(bank, &score, duration, settings, engine).map_err(|e| Failure(1, e))?;
-    if let Some(n) = normalize {
-        buf.normalize(n)
-            .map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
-    }
+    level
+        .apply(&mut buf)
+        .map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
     for (t, addr, args) in report.replies.iter().filter(|r| r.1 == "/fail") {
         tracing::warn!("at {t:.3} s: {addr} {args}");
     }
@@ -558,12 +585,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             engine,
             instruments,
             normalize,
+            gain_db,
         } => {
             if let Some(n) = normalize {
                 if !n.is_finite() || !(-200.0..=0.0).contains(&n) {
                     return Err(bad(format!("--normalize {n} must be in -200..0 dBFS")));
                 }
             }
+            if let Some(g) = gain_db {
+                if !g.is_finite() || !(-120.0..=60.0).contains(&g) {
+                    return Err(bad(format!("--gain-db {g} must be in -120..60 dB")));
+                }
+            }
+            let level = OutputLevel { normalize, gain_db };
             if let Some(d) = duration {
                 if !d.is_finite() || d <= 0.0 || d > 3600.0 {
                     return Err(bad(format!("--duration {d} must be in (0, 3600] seconds")));
@@ -571,15 +605,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let engine = open_engine(engine)?;
             if let Some(score) = score {
-                return render_score(
-                    &score,
-                    duration,
-                    &out,
-                    format,
-                    instruments,
-                    &engine,
-                    normalize,
-                );
+                return render_score(&score, duration, &out, format, instruments, &engine, level);
             }
             let (instrument, note) = (instrument.unwrap_or_default(), note.unwrap_or(f64::NAN));
             let duration = duration.unwrap_or(3.0);
@@ -616,10 +642,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             };
             let mut buf = render_note_on(&inst, &spec, RenderSettings::default(), &engine)
                 .map_err(|e| bad(format!("{}: {e}", inst.name())))?;
-            if let Some(n) = normalize {
-                buf.normalize(n)
-                    .map_err(|e| Failure(1, format!("{}: {e}", inst.name())))?;
-            }
+            level
+                .apply(&mut buf)
+                .map_err(|e| Failure(1, format!("{}: {e}", inst.name())))?;
             let written = match format {
                 SampleFormat::F32 => buf.write_wav(&out),
                 SampleFormat::I16 => buf.write_wav_i16(&out),

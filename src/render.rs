@@ -44,11 +44,16 @@ impl StereoBuffer {
             ));
         }
         let g = 10f64.powf(dbfs / 20.0) / peak;
-        for v in self.left.iter_mut().chain(self.right.iter_mut()) {
-            *v = (*v as f64 * g) as f32;
-        }
+        self.scale(g);
         Ok(g)
     }
+    /// Multiplies both channels by `gain`.
+    pub fn scale(&mut self, gain: f64) {
+        for v in self.left.iter_mut().chain(self.right.iter_mut()) {
+            *v = (*v as f64 * gain) as f32;
+        }
+    }
+
     /// Writes a 32-bit float stereo WAV.
     pub fn write_wav(&self, path: &Path) -> Result<(), hound::Error> {
         let spec = hound::WavSpec {

@@ -207,3 +207,48 @@ fn render_normalize_sets_the_peak() {
         let _ = std::fs::remove_file(p);
     }
 }
+
+/// `render --gain-db -6` scales the render by −6 dB exactly (float WAV);
+/// it cannot be combined with `--normalize`, and a NaN is refused.
+#[test]
+fn render_gain_db_scales() {
+    let (plain, quiet) = (tmp("gplain.wav"), tmp("gquiet.wav"));
+    let render = |out: &Path, extra: &[&str]| {
+        bin()
+            .args(["render", "--instrument"])
+            .arg(fixture())
+            .args(["--note", "60", "--duration", "0.3"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let samples = |p: &Path| -> Vec<f32> {
+        hound::WavReader::open(p)
+            .unwrap()
+            .samples::<f32>()
+            .map(|s| s.unwrap())
+            .collect()
+    };
+    assert!(render(&plain, &[]).status.success());
+    let o = render(&quiet, &["--gain-db", "-6"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let g = 10f64.powf(-6.0 / 20.0);
+    let (a, b) = (samples(&plain), samples(&quiet));
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().any(|v| v.abs() > 1e-3));
+    for (x, y) in a.iter().zip(&b) {
+        assert!((*x as f64 * g - *y as f64).abs() <= 1e-6 * x.abs() as f64 + 1e-12);
+    }
+    for bad_args in [
+        &["--gain-db", "-6", "--normalize", "-1"][..],
+        &["--gain-db", "NaN"],
+    ] {
+        let o = render(&tmp("gbad.wav"), bad_args);
+        assert_eq!(o.status.code(), Some(2), "{bad_args:?}");
+    }
+    for p in [plain, quiet] {
+        let _ = std::fs::remove_file(p);
+    }
+}

@@ -7,7 +7,7 @@
 //! for every note. Physical-modelling synthesis treats this as a fixed
 //! linear filter after the vibrating body (commuted synthesis calls it the
 //! body response). Here it is a cascade of peaking filters at fixed centre
-//! frequencies (octave bands by default), each with a gain in dB, applied
+//! frequencies (the trainer fits third-octave bands), each with a gain in dB, applied
 //! to each voice's output after the DC blocker. It changes no mode's
 //! frequency or decay and cannot affect stability. The trainer fits it last
 //! (`train::radiation`); hand-made instruments have none.
@@ -15,11 +15,13 @@
 use serde::{Deserialize, Serialize};
 
 /// Most bands a radiation filter may have.
-pub const MAX_BANDS: usize = 12;
+pub const MAX_BANDS: usize = 32;
 /// Largest boost or cut of one band, dB.
 pub const MAX_GAIN_DB: f64 = 36.0;
 /// Default bandwidth: `Q` of an octave-wide peaking filter.
 pub const OCTAVE_Q: f64 = std::f64::consts::SQRT_2;
+/// `Q` of a third-octave-wide peaking filter: √(2^⅓) / (2^⅓ − 1).
+pub const THIRD_OCTAVE_Q: f64 = 4.318_473_046_963_146;
 
 /// The radiation filter of an instrument file.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -46,6 +48,19 @@ impl RadiationSpec {
             gains_db: vec![0.0; bands_hz.len()],
             bands_hz,
             q: OCTAVE_Q,
+        }
+    }
+
+    /// Flat third-octave bands from 31.25 Hz to 16 kHz (28 bands, one on
+    /// 1 kHz; what the trainer fits).
+    pub fn third_octaves() -> Self {
+        let bands_hz: Vec<f64> = (-15..=12)
+            .map(|k| 1000.0 * 2f64.powf(k as f64 / 3.0))
+            .collect();
+        Self {
+            gains_db: vec![0.0; bands_hz.len()],
+            bands_hz,
+            q: THIRD_OCTAVE_Q,
         }
     }
 
@@ -226,6 +241,27 @@ mod tests {
         assert!((s.response_db(1000.0, 48_000.0) - 9.0).abs() < 0.6);
         assert!((s.response_db(8000.0, 48_000.0) + 12.0).abs() < 0.8);
         assert!(s.response_db(100.0, 48_000.0).abs() < 0.3);
+    }
+
+    /// Third-octave bands: 28 from 31.25 Hz to 16 kHz, valid, and a
+    /// sine at a band's centre gets about that band's gain while its
+    /// neighbours a third away are barely touched.
+    #[test]
+    fn third_octaves_are_narrow() {
+        let mut s = RadiationSpec::third_octaves();
+        assert_eq!(s.bands_hz.len(), 28);
+        assert!((s.bands_hz[0] - 31.25).abs() < 1e-9 && (s.bands_hz[27] - 16_000.0).abs() < 1e-6);
+        assert!(s.validate().is_ok());
+        let k = s
+            .bands_hz
+            .iter()
+            .position(|&f| (f - 1000.0).abs() < 1e-6)
+            .unwrap();
+        s.gains_db[k] = 12.0;
+        let at = |hz: f64| sine_gain_db(&s, hz);
+        assert!((at(1000.0) - 12.0).abs() < 0.5, "{}", at(1000.0));
+        assert!(at(1000.0 * 2f64.powf(2.0 / 3.0)) < 3.0);
+        assert!(at(1000.0 / 2f64.powf(2.0 / 3.0)) < 3.0);
     }
 
     /// Flat bands make no filter at all: output equals input bit for bit.
