@@ -5,10 +5,15 @@
 //! the report compare. A recording peak-normalised to −1 dBFS, matched in
 //! RMS, leaves an instrument that peaks far above full scale when it is
 //! played hard or at other notes. [`set_play_level`] renders the
-//! instrument at velocity 1 across the playable range (every semitone of
-//! [`PROBE_NOTES`]' range and where the mesh level changes: loudness jumps
-//! there) and at every trained note, and lowers the gain so that the loudest of
-//! them peaks at [`PLAY_PEAK`] (−1 dBFS). It never raises the gain.
+//! instrument at velocity 1 at every semitone of the playable range 24–108
+//! (and where the mesh level changes: loudness jumps there) and at every
+//! trained note, and lowers the gain so that the loudest note within
+//! [`PLAY_RANGE_SEMITONES`] of the trained notes peaks at [`PLAY_PEAK`]
+//! (−1 dBFS). Notes far from the trained ones can be louder (a trained
+//! kick drum played five octaves up rings 20 dB louder than at its own
+//! note): gauging the level by them would leave the instrument inaudible
+//! where it is meant to be played, so their loudest peak is reported
+//! (`peak_full_range`) rather than enforced. It never raises the gain.
 
 use std::sync::Arc;
 
@@ -28,6 +33,9 @@ pub const PROBE_NOTES: [f64; 9] = [24.0, 36.0, 47.0, 60.0, 66.0, 72.0, 85.0, 96.
 pub const PROBE_VELOCITY: f32 = 1.0;
 /// Seconds rendered per note (the attack and its first beats).
 pub const PROBE_SECONDS: f64 = 0.4;
+/// The playing range whose loudest note sets the level: this many
+/// semitones below the lowest trained note to this many above the highest.
+pub const PLAY_RANGE_SEMITONES: f64 = 12.0;
 
 /// One measured note.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -41,8 +49,15 @@ pub struct NotePeak {
 /// What [`set_play_level`] measured and did (`play_level` in `metrics.json`).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlayLevel {
-    /// Largest velocity-1 peak over the measured notes at the target's level.
+    /// The playing range whose loudest note set the level, MIDI notes.
+    pub range: [f64; 2],
+    /// Largest velocity-1 peak within `range` at the target's level.
     pub peak_before: f64,
+    /// Largest velocity-1 peak over all measured notes 24–108, after the
+    /// level change (notes far from the trained ones may exceed full scale).
+    pub peak_full_range: f64,
+    /// The note of `peak_full_range`.
+    pub loudest_note: f64,
     /// The gain change, dB (≤ 0; 0 when the instrument was quiet enough).
     pub gain_db: f64,
     /// The measured notes and their peaks.
@@ -55,14 +70,20 @@ pub struct PlayLevel {
 impl PlayLevel {
     /// A clause for the instrument's description.
     pub fn description(&self) -> String {
+        let (lo, hi) = (self.range[0], self.range[1]);
+        let full = format!(
+            "{:.1} dBFS at note {:.0}, the loudest of 24-108",
+            20.0 * self.peak_full_range.max(1e-12).log10(),
+            self.loudest_note
+        );
         if self.gain_db < 0.0 {
             format!(
-                "Level set for play: velocity 1 peaks at -1 dBFS ({:.1} dB from the target's level).",
+                "Level set for play: velocity 1 peaks at -1 dBFS over notes {lo:.0}-{hi:.0} ({:.1} dB from the target's level; {full}).",
                 self.gain_db
             )
         } else {
             format!(
-                "Level as fitted to the target: velocity 1 peaks at {:.1} dBFS.",
+                "Level as fitted to the target: velocity 1 peaks at {:.1} dBFS over notes {lo:.0}-{hi:.0} ({full}).",
                 20.0 * self.peak_before.max(1e-12).log10()
             )
         }
@@ -138,12 +159,25 @@ fn plan_changes(inst: &Instrument, notes: &[f64]) -> Vec<f64> {
     out
 }
 
-/// Lowers `model.file.gain` so that no measured note (see [`measure`];
-/// `trained` are the trained notes) peaks above [`PLAY_PEAK`] at velocity 1.
+/// Lowers `model.file.gain` so that no measured note (see [`measure`])
+/// within [`PLAY_RANGE_SEMITONES`] of the `trained` notes peaks above
+/// [`PLAY_PEAK`] at velocity 1.
 pub fn set_play_level(model: &mut Model, trained: &[f64]) -> Result<PlayLevel, TrainError> {
     let inst = model.instrument()?;
     let (notes, skipped) = measure(&inst, trained);
-    let peak_before = notes.iter().fold(0.0, |m: f64, n| m.max(n.peak));
+    let (lo_note, hi_note) = (PROBE_NOTES[0], PROBE_NOTES[PROBE_NOTES.len() - 1]);
+    let finite = trained.iter().copied().filter(|n| n.is_finite());
+    let lo = finite.clone().fold(f64::INFINITY, f64::min) - PLAY_RANGE_SEMITONES;
+    let hi = finite.fold(f64::NEG_INFINITY, f64::max) + PLAY_RANGE_SEMITONES;
+    let range = if lo.is_finite() && hi.is_finite() {
+        [lo.max(lo_note), hi.min(hi_note)]
+    } else {
+        [lo_note, hi_note]
+    };
+    let peak_before = notes
+        .iter()
+        .filter(|n| n.note >= range[0] - 1e-9 && n.note <= range[1] + 1e-9)
+        .fold(0.0, |m: f64, n| m.max(n.peak));
     let scale = if peak_before > PLAY_PEAK {
         PLAY_PEAK / peak_before
     } else {
@@ -151,9 +185,17 @@ pub fn set_play_level(model: &mut Model, trained: &[f64]) -> Result<PlayLevel, T
     };
     let before = model.file.gain;
     model.file.gain = (before * scale).clamp(1e-6, 1e6);
+    let applied = model.file.gain / before;
+    let loudest = notes
+        .iter()
+        .max_by(|a, b| a.peak.total_cmp(&b.peak))
+        .map_or((0.0, f64::NAN), |n| (n.peak, n.note));
     Ok(PlayLevel {
+        range,
         peak_before,
-        gain_db: 20.0 * (model.file.gain / before).log10(),
+        peak_full_range: loudest.0 * applied,
+        loudest_note: loudest.1,
+        gain_db: 20.0 * applied.log10(),
         notes,
         skipped,
     })

@@ -545,7 +545,7 @@ pub fn train(
     fit::set_gain(&mut model, &problem.targets)?;
     // The report compares at the target's level; the file plays at its own.
     let calibrated = model.clone();
-    observer.phase("setting the play level (velocity 1 across notes 24-108)");
+    observer.phase("setting the play level (velocity 1, notes 24-108)");
     let trained_notes: Vec<f64> = problem
         .targets
         .iter()
@@ -560,10 +560,15 @@ pub fn train(
     let own = own[..level::clause_start(own).unwrap_or(own.len())].trim_end();
     model.file.description = format!("{own} {clause}").trim().to_string();
     observer.phase(&format!(
-        "play level: velocity 1 peaked at {:.1} dBFS over {} notes, gain {:+.1} dB ({:.1} s)",
+        "play level: velocity 1 peaked at {:.1} dBFS over notes {:.0}-{:.0}, gain {:+.1} dB; \
+         {:.1} dBFS at note {:.0}, the loudest of {} measured ({:.1} s)",
         20.0 * play_level.peak_before.max(1e-12).log10(),
-        play_level.notes.len(),
+        play_level.range[0],
+        play_level.range[1],
         play_level.gain_db,
+        20.0 * play_level.peak_full_range.max(1e-12).log10(),
+        play_level.loudest_note,
+        play_level.notes.len(),
         t_level.elapsed().as_secs_f64()
     ));
     write_model(&model)?;
