@@ -116,6 +116,7 @@ impl Design {
             },
             kan: None,
             radiation: None,
+            level_curve: None,
         }
     }
 

@@ -88,6 +88,7 @@ pub fn bench_instrument(n: usize) -> Result<Arc<Instrument>, String> {
         },
         kan: None,
         radiation: None,
+        level_curve: None,
     };
     Instrument::from_file(file, "bench")
         .map(Arc::new)

@@ -160,3 +160,64 @@ fn kan_shapes_notes() {
         "tail ratio {tail} vs attack ratio {ratio}"
     );
 }
+
+/// A level curve scales each note's gain by its dB, linear between its
+/// points and constant beyond; a bad curve is refused naming the field.
+#[test]
+fn level_curve_sets_note_gains() {
+    use neirosynth::instrument::format::LevelCurve;
+    let good = Instrument::load(&fixture("good_small.json")).unwrap();
+    let mut f = good.file.clone();
+    f.level_curve = Some(LevelCurve {
+        notes: vec![50.0, 70.0],
+        db: vec![0.0, -12.0],
+    });
+    let curved = Instrument::from_file(f.clone(), "curved.json").unwrap();
+    for (note, db) in [
+        (40.0, 0.0),
+        (50.0, 0.0),
+        (60.0, -6.0),
+        (65.0, -9.0),
+        (90.0, -12.0),
+    ] {
+        let (a, b) = (good.note_request(note, 0.7), curved.note_request(note, 0.7));
+        let got = 20.0 * (b.gain / a.gain).log10();
+        assert!((got - db).abs() < 1e-4, "note {note}: {got} dB, want {db}");
+    }
+    let cases: [(&str, LevelCurve); 4] = [
+        (
+            "level_curve.db",
+            LevelCurve {
+                notes: vec![50.0, 70.0],
+                db: vec![0.0],
+            },
+        ),
+        (
+            "level_curve.notes[1]",
+            LevelCurve {
+                notes: vec![50.0, 50.0],
+                db: vec![0.0, 1.0],
+            },
+        ),
+        (
+            "level_curve.db[0]",
+            LevelCurve {
+                notes: vec![50.0],
+                db: vec![f64::NAN],
+            },
+        ),
+        (
+            "level_curve.db[1]",
+            LevelCurve {
+                notes: vec![50.0, 60.0],
+                db: vec![0.0, 90.0],
+            },
+        ),
+    ];
+    for (field, curve) in cases {
+        let mut bad = f.clone();
+        bad.level_curve = Some(curve);
+        let e = Instrument::from_file(bad, "bad.json").expect_err(field);
+        assert_eq!(e.field, field, "{e}");
+    }
+}

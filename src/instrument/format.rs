@@ -58,6 +58,9 @@ pub struct InstrumentFile {
     /// Optional radiation filter (body and microphone response; trained instruments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radiation: Option<super::radiation::RadiationSpec>,
+    /// Optional per-note level correction (trained instruments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_curve: Option<LevelCurve>,
 }
 
 /// Mesh size in nodes.
@@ -285,5 +288,84 @@ impl MapData {
                 Ok(bytes)
             }
         }
+    }
+}
+
+/// A per-note level correction: dB at increasing notes, linear between
+/// them, constant beyond the ends. The trainer sets it so that every note
+/// sounds as loud as the trained notes (the mesh's loudness otherwise
+/// swings with the note: pitch is set by stiffness on a fixed mesh, and
+/// the mesh level changes with the note).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LevelCurve {
+    /// MIDI notes, strictly increasing.
+    pub notes: Vec<f64>,
+    /// Correction at each note, dB.
+    pub db: Vec<f64>,
+}
+
+impl LevelCurve {
+    /// Largest correction a curve may hold, dB.
+    pub const MAX_DB: f64 = 40.0;
+    /// Most points a curve may hold.
+    pub const MAX_POINTS: usize = 1024;
+
+    /// The correction at `note`, dB (linear between points, constant
+    /// beyond the ends; 0 for a non-finite note).
+    pub fn db_at(&self, note: f64) -> f64 {
+        let (n, d) = (&self.notes, &self.db);
+        if !note.is_finite() || n.is_empty() {
+            return 0.0;
+        }
+        if note <= n[0] {
+            return d[0];
+        }
+        if note >= n[n.len() - 1] {
+            return d[d.len() - 1];
+        }
+        let i = n.partition_point(|&x| x <= note);
+        let t = (note - n[i - 1]) / (n[i] - n[i - 1]);
+        d[i - 1] + t * (d[i] - d[i - 1])
+    }
+
+    /// Checks sizes and values; on failure, the field and the reason.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let n = self.notes.len();
+        if !(1..=Self::MAX_POINTS).contains(&n) {
+            return Err((
+                "level_curve.notes".into(),
+                format!("{n} points, needs 1 to {}", Self::MAX_POINTS),
+            ));
+        }
+        if self.db.len() != n {
+            return Err((
+                "level_curve.db".into(),
+                format!("{} values, needs {n} (one per note)", self.db.len()),
+            ));
+        }
+        for (i, &x) in self.notes.iter().enumerate() {
+            if !x.is_finite() {
+                return Err((format!("level_curve.notes[{i}]"), "NaN or infinite".into()));
+            }
+            if i > 0 && x <= self.notes[i - 1] {
+                return Err((
+                    format!("level_curve.notes[{i}]"),
+                    format!("{x}: notes must increase"),
+                ));
+            }
+        }
+        for (i, &g) in self.db.iter().enumerate() {
+            if !g.is_finite() {
+                return Err((format!("level_curve.db[{i}]"), "NaN or infinite".into()));
+            }
+            if g.abs() > Self::MAX_DB {
+                return Err((
+                    format!("level_curve.db[{i}]"),
+                    format!("{g} dB is outside ±{} dB", Self::MAX_DB),
+                ));
+            }
+        }
+        Ok(())
     }
 }

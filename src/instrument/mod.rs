@@ -280,8 +280,10 @@ impl Instrument {
                 err(&field, reason, kind)
             })?;
         }
-        if let Some(r) = &file.radiation {
-            r.validate().map_err(|(field, reason)| {
+        let curve = file.level_curve.as_ref().map(|c| c.validate());
+        let radiation = file.radiation.as_ref().map(|r| r.validate());
+        for check in [curve, radiation].into_iter().flatten() {
+            check.map_err(|(field, reason)| {
                 let kind = if reason.contains("NaN") {
                     FaultKind::NotFinite
                 } else if reason.contains("needs") {
@@ -442,6 +444,9 @@ impl Instrument {
         if let Some(k) = &self.file.kan {
             k.shape(note, velocity as f64)
                 .apply(&mut req, self.file.excitation.shape);
+        }
+        if let Some(c) = &self.file.level_curve {
+            req.gain *= 10f32.powf(c.db_at(note) as f32 / 20.0);
         }
         req
     }

@@ -1,4 +1,13 @@
-//! The play level of a trained instrument.
+//! The play level of a trained instrument, and its level curve.
+//!
+//! The mesh's loudness swings with the note (pitch is set by stiffness on
+//! a fixed mesh, the mesh level and oversampling change with the note, a
+//! note's modes meet the strike and pickups differently): a trained marimba
+//! measured 17 dB quieter at G4 than at C4 and C5. [`level_curve`] stores a
+//! per-note correction in the file (`level_curve`, applied to each note's
+//! gain by [`crate::instrument::Instrument::note_request`]) that brings
+//! every note's velocity-1 RMS to the trained notes' level (interpolated
+//! between them), 0 dB at the trained notes themselves.
 //!
 //! [`super::fit::set_gain`] matches the render's RMS to the target's at the
 //! training velocity ([`super::fit::VELOCITY`]), which is what the loss and
@@ -17,6 +26,7 @@
 
 use std::sync::Arc;
 
+use crate::instrument::format::LevelCurve;
 use crate::instrument::Instrument;
 
 use crate::render::{render_note, NoteSpec, RenderSettings};
@@ -44,6 +54,9 @@ pub struct NotePeak {
     pub note: f64,
     /// Largest absolute sample at velocity 1, before the level change.
     pub peak: f64,
+    /// RMS over the probe (both channels) at velocity 1, before the level
+    /// change.
+    pub rms: f64,
 }
 
 /// What [`set_play_level`] measured and did (`play_level` in `metrics.json`).
@@ -58,9 +71,12 @@ pub struct PlayLevel {
     pub peak_full_range: f64,
     /// The note of `peak_full_range`.
     pub loudest_note: f64,
+    /// The level curve's smallest and largest correction, dB (absent when
+    /// no trained note could be measured).
+    pub curve_db: Option<[f64; 2]>,
     /// The gain change, dB (≤ 0; 0 when the instrument was quiet enough).
     pub gain_db: f64,
-    /// The measured notes and their peaks.
+    /// The measured notes and their peaks and RMS (after the level curve).
     pub notes: Vec<NotePeak>,
     /// Notes the instrument cannot play (out of range, no stable level, or a
     /// non-finite render): not measured.
@@ -122,9 +138,17 @@ pub fn measure(inst: &Arc<Instrument>, extra: &[f64]) -> (Vec<NotePeak>, Vec<f64
         };
         match render_note(inst, &spec, RenderSettings::default()) {
             Ok(b) if b.left.iter().chain(&b.right).all(|v| v.is_finite()) => {
+                let e: f64 = b
+                    .left
+                    .iter()
+                    .chain(&b.right)
+                    .map(|&v| (v as f64).powi(2))
+                    .sum();
+                let len = (b.left.len() + b.right.len()).max(1) as f64;
                 measured.push(NotePeak {
                     note,
                     peak: b.peak() as f64,
+                    rms: (e / len).sqrt(),
                 })
             }
             _ => skipped.push(note),
@@ -133,7 +157,7 @@ pub fn measure(inst: &Arc<Instrument>, extra: &[f64]) -> (Vec<NotePeak>, Vec<f64
     (measured, skipped)
 }
 
-/// The first note (to 0.01 semitone) of each plan change between adjacent
+/// The last and first notes (0.01 semitone apart) of each plan change between adjacent
 /// `notes` (ascending): where the note moves to another mesh level or
 /// oversampling factor.
 fn plan_changes(inst: &Instrument, notes: &[f64]) -> Vec<f64> {
@@ -154,17 +178,67 @@ fn plan_changes(inst: &Instrument, notes: &[f64]) -> Vec<f64> {
                 b = m;
             }
         }
+        out.push(a);
         out.push(b);
     }
     out
 }
 
-/// Lowers `model.file.gain` so that no measured note (see [`measure`])
-/// within [`PLAY_RANGE_SEMITONES`] of the `trained` notes peaks above
+/// Largest correction the level curve gives a note, dB.
+pub const MAX_CURVE_DB: f64 = 24.0;
+
+/// The level curve that brings every measured note's RMS to the trained
+/// notes' (linear between them, the nearest one's beyond): 0 dB at the
+/// trained notes, at most ±[`MAX_CURVE_DB`]. `None` when no trained note
+/// was measured.
+pub fn level_curve(notes: &[NotePeak], trained: &[f64]) -> Option<LevelCurve> {
+    let db = |n: &NotePeak| 20.0 * n.rms.max(1e-12).log10();
+    let mut anchors: Vec<(f64, f64)> = notes
+        .iter()
+        .filter(|n| trained.iter().any(|t| (t - n.note).abs() < 1e-6))
+        .map(|n| (n.note, db(n)))
+        .collect();
+    anchors.sort_by(|a, b| a.0.total_cmp(&b.0));
+    anchors.dedup_by(|a, b| a.0 == b.0);
+    if anchors.is_empty() {
+        return None;
+    }
+    let reference = LevelCurve {
+        notes: anchors.iter().map(|a| a.0).collect(),
+        db: anchors.iter().map(|a| a.1).collect(),
+    };
+    Some(LevelCurve {
+        notes: notes.iter().map(|n| n.note).collect(),
+        db: notes
+            .iter()
+            .map(|n| (reference.db_at(n.note) - db(n)).clamp(-MAX_CURVE_DB, MAX_CURVE_DB))
+            .collect(),
+    })
+}
+
+/// Sets the level curve (see [`level_curve`]), then lowers
+/// `model.file.gain` so that no measured note (see [`measure`]) within
+/// [`PLAY_RANGE_SEMITONES`] of the `trained` notes peaks above
 /// [`PLAY_PEAK`] at velocity 1.
 pub fn set_play_level(model: &mut Model, trained: &[f64]) -> Result<PlayLevel, TrainError> {
+    model.file.level_curve = None;
     let inst = model.instrument()?;
-    let (notes, skipped) = measure(&inst, trained);
+    let (mut notes, skipped) = measure(&inst, trained);
+    let curve = level_curve(&notes, trained);
+    if let Some(c) = &curve {
+        for (n, d) in notes.iter_mut().zip(&c.db) {
+            let g = 10f64.powf(d / 20.0);
+            n.peak *= g;
+            n.rms *= g;
+        }
+    }
+    let curve_db = curve.as_ref().map(|c| {
+        c.db.iter()
+            .fold([f64::INFINITY, f64::NEG_INFINITY], |m, &d| {
+                [m[0].min(d), m[1].max(d)]
+            })
+    });
+    model.file.level_curve = curve;
     let (lo_note, hi_note) = (PROBE_NOTES[0], PROBE_NOTES[PROBE_NOTES.len() - 1]);
     let finite = trained.iter().copied().filter(|n| n.is_finite());
     let lo = finite.clone().fold(f64::INFINITY, f64::min) - PLAY_RANGE_SEMITONES;
@@ -196,6 +270,7 @@ pub fn set_play_level(model: &mut Model, trained: &[f64]) -> Result<PlayLevel, T
         peak_full_range: loudest.0 * applied,
         loudest_note: loudest.1,
         gain_db: 20.0 * applied.log10(),
+        curve_db,
         notes,
         skipped,
     })

@@ -470,6 +470,7 @@ pub fn train(
     // is fitted again at the end.
     let mut base = base;
     base.file.radiation = None;
+    base.file.level_curve = None;
     let body = screened
         .iter()
         .min_by(|a, b| a.score.total_cmp(&b.score))
