@@ -6,7 +6,6 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use neirosynth::engine::voice::NoteRequest;
 use neirosynth::instrument::bank::Bank;
 use neirosynth::physics::modes::{mode_frequency, RIGID_MODE_EPS};
 use neirosynth::render::{render_note, NoteSpec, RenderSettings};
@@ -43,14 +42,16 @@ fn bank_has_the_required_instruments() {
     }
 }
 
-/// Every instrument renders notes across 24–108 with finite samples, audible and below full scale.
+/// Every instrument renders notes across 24–108 with finite samples,
+/// audible and below full scale (as the server plays them: note shaping
+/// and level curve included).
 #[test]
 fn every_instrument_plays_the_whole_range() {
     let b = bank();
     for inst in &b.instruments {
         for note in [24.0, 47.0, 66.0, 85.0, 108.0] {
             let spec = NoteSpec {
-                request: NoteRequest::new(note, 1.0),
+                request: inst.note_request(note, 1.0),
                 duration: 0.25,
                 release_at: None,
             };

@@ -324,10 +324,10 @@ fn velocity_one_rms_db(inst: &Arc<Instrument>, note: f64) -> f64 {
 }
 
 /// A target peak-normalised to −1 dBFS, RMS-matched at velocity 0.8, would
-/// play far above full scale at velocity 1; `train` lowers the gain so that
-/// velocity 1 peaks at −1 dBFS over the playing range (an octave either
-/// side of the trained note), reports the loudest note of 24..108, and
-/// records it in the report and the description.
+/// play far above full scale at velocity 1; `train` evens the notes'
+/// loudness with a level curve and lowers the gain so that velocity 1
+/// peaks at −1 dBFS over 24..108, and records it in the report and the
+/// description.
 #[test]
 fn train_sets_the_play_level() {
     let d = tmp_dir("level");
@@ -360,10 +360,10 @@ fn train_sets_the_play_level() {
         pl["range"][0].as_f64().unwrap(),
         pl["range"][1].as_f64().unwrap(),
     ];
-    assert_eq!(range, [45.0, 69.0], "{pl}");
+    assert_eq!(range, [24.0, 108.0], "{pl}");
     let within = |n: f64| n >= range[0] && n <= range[1];
-    // Every semitone of the range at most 0.9 (−1 dBFS is 0.891), the
-    // loudest at −1 dBFS; every note of 24..108 plays.
+    // Every semitone at most 0.9 (−1 dBFS is 0.891), the loudest at
+    // −1 dBFS; every note of 24..108 plays.
     let peaks = velocity_one_peaks(&inst, 1.0);
     assert!(
         peaks.len() >= 80,
