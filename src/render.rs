@@ -47,6 +47,18 @@ impl StereoBuffer {
         self.scale(g);
         Ok(g)
     }
+    /// Root-mean-square level over both channels (0 for an empty buffer).
+    pub fn rms(&self) -> f64 {
+        let n = self.left.len() + self.right.len();
+        let e: f64 = self
+            .left
+            .iter()
+            .chain(&self.right)
+            .map(|&v| (v as f64).powi(2))
+            .sum();
+        (e / n.max(1) as f64).sqrt()
+    }
+
     /// Multiplies both channels by `gain`.
     pub fn scale(&mut self, gain: f64) {
         for v in self.left.iter_mut().chain(self.right.iter_mut()) {

@@ -314,13 +314,7 @@ fn velocity_one_rms_db(inst: &Arc<Instrument>, note: f64) -> f64 {
         release_at: None,
     };
     let b = render_note(inst, &spec, RenderSettings::default()).unwrap();
-    let e: f64 = b
-        .left
-        .iter()
-        .chain(&b.right)
-        .map(|&v| (v as f64).powi(2))
-        .sum();
-    10.0 * (e / (2 * b.left.len()) as f64).log10()
+    20.0 * b.rms().log10()
 }
 
 /// A target peak-normalised to −1 dBFS, RMS-matched at velocity 0.8, would

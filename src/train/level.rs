@@ -133,17 +133,10 @@ pub fn measure(inst: &Arc<Instrument>, extra: &[f64]) -> (Vec<NotePeak>, Vec<f64
         };
         match render_note(inst, &spec, RenderSettings::default()) {
             Ok(b) if b.left.iter().chain(&b.right).all(|v| v.is_finite()) => {
-                let e: f64 = b
-                    .left
-                    .iter()
-                    .chain(&b.right)
-                    .map(|&v| (v as f64).powi(2))
-                    .sum();
-                let len = (b.left.len() + b.right.len()).max(1) as f64;
                 measured.push(NotePeak {
                     note,
                     peak: b.peak() as f64,
-                    rms: (e / len).sqrt(),
+                    rms: b.rms(),
                 })
             }
             _ => skipped.push(note),
