@@ -147,6 +147,7 @@ fn fit_recovers_a_known_response() {
         onset_seconds: 0.0,
         note,
         note_source: NoteSource::Estimated,
+        release: None,
     });
     let problem = Problem {
         targets: vec![target],

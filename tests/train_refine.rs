@@ -101,6 +101,7 @@ fn target_of(f: &InstrumentFile, note: f64, seconds: f64) -> NoteTarget {
         onset_seconds: 0.0,
         note,
         note_source: NoteSource::Estimated,
+        release: None,
     })
 }
 

@@ -185,3 +185,93 @@ fn manifest_note_wins() {
     let t = load(&p).unwrap();
     assert_eq!((t.note, t.note_source), (48.0, NoteSource::Manifest));
 }
+
+/// A sine at 220 Hz under a level curve given in dB per 10 ms step.
+fn enveloped(rate: u32, seconds: f64, level_db: impl Fn(f64) -> f64) -> Vec<f32> {
+    let n = (seconds * rate as f64) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / rate as f64;
+            (0.5 * 10f64.powf(level_db(t) / 20.0) * (2.0 * PI * 220.0 * t).sin()) as f32
+        })
+        .collect()
+}
+
+/// A held note that is let go is found: its hold time and the T60 of its
+/// fall; notes that decay at one rate, or fast then slow, have no release.
+#[test]
+fn release_of_a_held_note_is_found() {
+    let sr = SAMPLE_RATE as f64;
+    // Held 1.2 s (slowly fading 2 dB/s), then released with a 0.5 s T60.
+    let held = enveloped(SAMPLE_RATE, 2.5, |t| {
+        if t < 1.2 {
+            -2.0 * t
+        } else {
+            -2.4 - 120.0 * (t - 1.2)
+        }
+    });
+    let r = target::detect_release(&held, sr).expect("a release");
+    assert!(
+        (r.hold_seconds - 1.2).abs() < 0.03,
+        "hold {:.3} s, expected 1.2",
+        r.hold_seconds
+    );
+    assert!(
+        (r.t60 - 0.5).abs() < 0.05,
+        "release T60 {:.3} s, expected 0.5",
+        r.t60
+    );
+    assert!(r.sustained);
+    // A decaying note cut short (a drum sample that stops) is not sustained.
+    let cut = enveloped(SAMPLE_RATE, 2.5, |t| {
+        if t < 0.6 {
+            -45.0 * t
+        } else {
+            -27.0 - 200.0 * (t - 0.6)
+        }
+    });
+    let r = target::detect_release(&cut, sr).expect("a cut");
+    assert!((r.hold_seconds - 0.6).abs() < 0.03 && !r.sustained, "{r:?}");
+    // A pluck: one exponential decay (T60 0.8 s), down to silence.
+    let pluck = enveloped(SAMPLE_RATE, 2.5, |t| -75.0 * t);
+    assert_eq!(target::detect_release(&pluck, sr), None);
+    // Fast then slow (a bar's bright attack, then its fundamental).
+    let two_stage = enveloped(SAMPLE_RATE, 2.5, |t| {
+        if t < 0.3 {
+            -60.0 * t
+        } else {
+            -18.0 - 10.0 * (t - 0.3)
+        }
+    });
+    assert_eq!(target::detect_release(&two_stage, sr), None);
+    // A dip that recovers (a beat, tremolo) is not a release either.
+    let dip = enveloped(SAMPLE_RATE, 2.5, |t| {
+        if (1.0..1.2).contains(&t) {
+            -20.0
+        } else {
+            0.0
+        }
+    });
+    assert_eq!(target::detect_release(&dip, sr), None);
+}
+
+/// Prints what the detector finds on the dev corpus (run by hand with
+/// `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn release_on_the_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "wav"))
+    {
+        let t = load(f).unwrap();
+        println!("{}: {:?}", t.stem(), t.release);
+    }
+}

@@ -80,7 +80,12 @@ pub fn write(
         let spec = NoteSpec {
             request: NoteRequest::new(note, VELOCITY),
             duration: t.signal.len() as f64 / SAMPLE_RATE as f64,
-            release_at: None,
+            // A held note is let go where the recording let it go.
+            release_at: t
+                .target
+                .release
+                .filter(|r| r.sustained && model.file.physics.release_t60.is_some())
+                .map(|r| r.hold_seconds),
         };
         let buf =
             render_note(&inst, &spec, RenderSettings::default()).map_err(TrainError::Render)?;
@@ -106,6 +111,7 @@ pub fn write(
             "onset_s": t.target.onset_seconds,
             "trimmed_s": t.signal.len() as f64 / SAMPLE_RATE as f64,
             "play_note": note,
+            "release": t.target.release,
             "analysis": {
                 "f0_hz": t.analysis.f0_hz,
                 "t60_s": t.analysis.t60_s,

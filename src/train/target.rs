@@ -131,6 +131,120 @@ pub struct Target {
     pub note: f64,
     /// Where [`Target::note`] came from.
     pub note_source: NoteSource,
+    /// The note-off, when the recording holds a sustained note and then
+    /// releases it (a bowed or blown note, a sample that stops).
+    pub release: Option<Release>,
+}
+
+/// A sustained note's release found in a recording.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Release {
+    /// Seconds from the onset to the note-off.
+    pub hold_seconds: f64,
+    /// T60 of the release (seconds for the level to fall 60 dB).
+    pub t60: f64,
+    /// Whether the note was sustained up to the release (within
+    /// [`SUSTAINED_WITHIN_DB`] of its peak): a key let go. Otherwise a
+    /// decaying note was cut short (a sample that stops early), which is
+    /// no reason to give the instrument a release.
+    pub sustained: bool,
+}
+
+/// A note whose level at the release is within this of its peak was held, dB.
+pub const SUSTAINED_WITHIN_DB: f64 = 12.0;
+
+/// Frame hop of the release detector's level curve, seconds.
+const RELEASE_HOP_S: f64 = 0.010;
+/// How far ahead the detector looks for the fall, seconds.
+const RELEASE_LOOK_S: f64 = 0.15;
+/// The least fall over [`RELEASE_LOOK_S`] that counts as a release, dB.
+const RELEASE_MIN_FALL_DB: f64 = 15.0;
+/// The fall must be this many times steeper than the decay before it.
+const RELEASE_STEEPER: f64 = 4.0;
+/// The note must have been held at least this long, seconds.
+const RELEASE_MIN_HOLD_S: f64 = 0.1;
+
+/// Finds where a sustained note is released: the first moment after the
+/// peak where the level falls by at least 15 dB within 150 ms, four times
+/// faster than it decayed from the peak up to then, and keeps falling
+/// (20 dB below within 400 ms). A plucked or struck note that decays at one
+/// rate, or fast then slow, has none; one cut short while decaying has a
+/// release that is not [`Release::sustained`]. `x` starts at the onset (a few ms of
+/// pre-roll allowed); the T60 is fitted to the first 40 dB of the fall.
+pub fn detect_release(x: &[f32], sr: f64) -> Option<Release> {
+    let hop = (RELEASE_HOP_S * sr) as usize;
+    let frame = 2 * hop;
+    if x.len() < frame * 4 {
+        return None;
+    }
+    let n = (x.len() - frame) / hop + 1;
+    // Level per frame, energy smoothed over 3 frames, dB.
+    let e: Vec<f64> = (0..n)
+        .map(|k| {
+            let s = &x[k * hop..k * hop + frame];
+            s.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / frame as f64
+        })
+        .collect();
+    let db: Vec<f64> = (0..n)
+        .map(|k| {
+            let (a, b) = (k.saturating_sub(1), (k + 2).min(n));
+            let m = e[a..b].iter().sum::<f64>() / (b - a) as f64;
+            10.0 * m.max(1e-30).log10()
+        })
+        .collect();
+    let k_pk = (0..n).max_by(|&a, &b| db[a].total_cmp(&db[b]))?;
+    let peak = db[k_pk];
+    let look = (RELEASE_LOOK_S / RELEASE_HOP_S).round() as usize;
+    let confirm = (0.4 / RELEASE_HOP_S).round() as usize;
+    let first = k_pk + (RELEASE_MIN_HOLD_S / RELEASE_HOP_S).round() as usize;
+    for k in first..n.saturating_sub(look) {
+        // Only a note still sounding can be released.
+        if db[k] < peak - 40.0 {
+            return None;
+        }
+        let fall = db[k] - db[k + look];
+        if fall < RELEASE_MIN_FALL_DB {
+            continue;
+        }
+        let before = (peak - db[k]).max(0.0) / ((k - k_pk) as f64 * RELEASE_HOP_S);
+        let rate = fall / RELEASE_LOOK_S;
+        if rate < RELEASE_STEEPER * before {
+            continue;
+        }
+        let later = db[(k + confirm).min(n - 1)];
+        if k + confirm < n && later > db[k] - 20.0 {
+            continue;
+        }
+        // Slope of the fall: a line through the level from k until it is
+        // 40 dB down (or the sound ends).
+        let end = (k + 1..n)
+            .find(|&j| db[j] < db[k] - 40.0)
+            .unwrap_or(n - 1)
+            .max(k + 2);
+        let pts: Vec<(f64, f64)> = (k..=end)
+            .map(|j| (j as f64 * RELEASE_HOP_S, db[j]))
+            .collect();
+        let m = pts.len() as f64;
+        let (mx, my) = (
+            pts.iter().map(|p| p.0).sum::<f64>() / m,
+            pts.iter().map(|p| p.1).sum::<f64>() / m,
+        );
+        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        let slope = -sxy / sxx.max(1e-12);
+        if slope <= 0.0 {
+            return None;
+        }
+        let onset = onset_index(x, ONSET_DB) as f64 / sr;
+        // The frame is centred a hop after its start.
+        let hold = (k as f64 * RELEASE_HOP_S + RELEASE_HOP_S - onset).max(0.0);
+        return Some(Release {
+            hold_seconds: hold,
+            t60: (60.0 / slope).clamp(0.01, 60.0),
+            sustained: db[k] >= peak - SUSTAINED_WITHIN_DB,
+        });
+    }
+    None
 }
 
 impl Target {
@@ -218,8 +332,10 @@ pub fn from_samples(
             )
         }
     };
+    let release = detect_release(&samples, sr);
     Ok(Target {
         path: p(),
+        release,
         samples,
         source_rate: rate,
         source_channels: channels,
