@@ -275,3 +275,55 @@ fn release_on_the_corpus() {
         println!("{}: {:?}", t.stem(), t.release);
     }
 }
+
+/// The loss never looks past a release (the training renders hold the
+/// note), and only a held note gives the instrument a release T60.
+#[test]
+fn loss_stops_at_the_release() {
+    use neirosynth::train::fit::NoteTarget;
+    use neirosynth::train::Problem;
+    let sr = SAMPLE_RATE as f64;
+    let held = enveloped(SAMPLE_RATE, 2.5, |t| {
+        if t < 0.8 {
+            0.0
+        } else {
+            -150.0 * (t - 0.8)
+        }
+    });
+    let cut = enveloped(SAMPLE_RATE, 2.5, |t| {
+        if t < 0.7 {
+            -45.0 * t
+        } else {
+            -31.5 - 300.0 * (t - 0.7)
+        }
+    });
+    let pluck = enveloped(SAMPLE_RATE, 2.5, |t| -30.0 * t);
+    let load = |name: &str, x: &[f32]| {
+        NoteTarget::new(target::from_samples(Path::new(name), x, SAMPLE_RATE, 1).unwrap())
+    };
+    let problem = |targets: Vec<NoteTarget>| Problem {
+        targets,
+        loss_seconds: 2.0,
+    };
+    let p = problem(vec![load("held_A3.wav", &held)]);
+    let secs = p.loss_len(0) as f64 / sr;
+    assert!(
+        (secs - 0.8).abs() < 0.03,
+        "loss window {secs:.3} s, held 0.8 s"
+    );
+    let t60 = p.release_t60().expect("a held note has a release");
+    assert!(
+        (t60 - 0.4).abs() < 0.04,
+        "release T60 {t60:.3}, expected 0.6"
+    );
+    let p = problem(vec![load("cut_A3.wav", &cut)]);
+    let secs = p.loss_len(0) as f64 / sr;
+    assert!(
+        (secs - 0.7).abs() < 0.03,
+        "loss window {secs:.3} s, cut at 0.7 s"
+    );
+    assert_eq!(p.release_t60(), None, "a cut drum gets no release");
+    let p = problem(vec![load("pluck_A3.wav", &pluck)]);
+    assert_eq!(p.loss_len(0) as f64 / sr, 2.0);
+    assert_eq!(p.release_t60(), None);
+}

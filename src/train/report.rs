@@ -23,7 +23,6 @@ use super::fit::{BodyMatch, Model, VELOCITY};
 use super::loss::{self, Metrics, N_MELS};
 use super::target::SAMPLE_RATE;
 use super::{Problem, TrainError};
-use crate::engine::voice::NoteRequest;
 use crate::inspect::{write_png, write_rgb_png};
 use crate::render::{render_note, NoteSpec, RenderSettings};
 
@@ -78,7 +77,9 @@ pub fn write(
             format!("_{}", t.target.stem())
         };
         let spec = NoteSpec {
-            request: NoteRequest::new(note, VELOCITY),
+            // As the server plays it: through the note-shaping network
+            // (several notes) and the level curve.
+            request: inst.note_request(note, VELOCITY),
             duration: t.signal.len() as f64 / SAMPLE_RATE as f64,
             // A held note is let go where the recording let it go.
             release_at: t

@@ -215,6 +215,12 @@ pub fn detect_release(x: &[f32], sr: f64) -> Option<Release> {
         if k + confirm < n && later > db[k] - 20.0 {
             continue;
         }
+        // The look-ahead window reaches into a fast fall early: move on to
+        // the knee, the last frame before the level drops 1 dB a frame.
+        let mut k = k;
+        while k + 1 < n && db[k + 1] > db[k] - 1.0 {
+            k += 1;
+        }
         // Slope of the fall: a line through the level from k until it is
         // 40 dB down (or the sound ends).
         let end = (k + 1..n)
