@@ -333,7 +333,7 @@ pub fn decay_rate(x: &[f32], sr: f64, hz: f64) -> Option<f64> {
 }
 
 /// Least-squares slope of points (t, y).
-fn line_slope(pts: &[(f64, f64)]) -> f64 {
+pub(crate) fn line_slope(pts: &[(f64, f64)]) -> f64 {
     let n = pts.len() as f64;
     let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
     let my = pts.iter().map(|p| p.1).sum::<f64>() / n;

@@ -230,14 +230,7 @@ pub fn detect_release(x: &[f32], sr: f64) -> Option<Release> {
         let pts: Vec<(f64, f64)> = (k..=end)
             .map(|j| (j as f64 * RELEASE_HOP_S, db[j]))
             .collect();
-        let m = pts.len() as f64;
-        let (mx, my) = (
-            pts.iter().map(|p| p.0).sum::<f64>() / m,
-            pts.iter().map(|p| p.1).sum::<f64>() / m,
-        );
-        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-        let slope = -sxy / sxx.max(1e-12);
+        let slope = -analysis::line_slope(&pts);
         if slope <= 0.0 {
             return None;
         }
