@@ -175,12 +175,10 @@ impl Problem {
         let t = &self.targets[i];
         let mut secs = self.loss_seconds;
         if let Some(r) = t.target.release {
-            let pre = t.target.samples.len() as f64 / SAMPLE_RATE as f64;
+            // The hold counts from the onset, a pre-roll into the samples.
             let onset = target::onset_index(&t.target.samples, target::ONSET_DB) as f64
                 / SAMPLE_RATE as f64;
-            secs = secs
-                .min(onset + r.hold_seconds)
-                .max(target::MIN_NOTE_SECONDS.min(pre));
+            secs = secs.min(onset + r.hold_seconds);
         }
         t.signal.len().min((secs * SAMPLE_RATE as f64) as usize)
     }

@@ -136,7 +136,7 @@ pub struct Target {
     pub release: Option<Release>,
 }
 
-/// A sustained note's release found in a recording.
+/// Where a recording's note stops: a held note let go, or a decaying one cut short.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Release {
     /// Seconds from the onset to the note-off.
