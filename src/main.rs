@@ -430,7 +430,8 @@ fn load_instrument(spec: &str, dir: Option<PathBuf>) -> Result<Arc<Instrument>, 
         }
         p
     };
-    Instrument::load(&path)
+    // A file in the bank is called by its file name, as the server calls it.
+    neirosynth::instrument::bank::Bank::load_file(&path)
         .map(Arc::new)
         .map_err(|e| bad(e.to_string()))
 }

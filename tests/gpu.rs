@@ -4,7 +4,10 @@
 //! and release changes (relative L2 < 1e-4).
 //!
 //! The equivalence tests need a Vulkan adapter; CI has lavapipe
-//! (`mesa-vulkan-drivers`). Without any adapter they print why and pass.
+//! (`mesa-vulkan-drivers`). Without any adapter they print why and pass
+//! locally, and fail under CI (`CI=true`, `common::tools::require`).
+
+mod common;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,6 +19,8 @@ use neirosynth::gpu::{bank_floats, GpuContext, GpuEngine};
 use neirosynth::instrument::bank::Bank;
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
+
+use common::tools;
 
 fn shader_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders")
@@ -208,7 +213,13 @@ fn open() -> Option<Mutex<GpuContext>> {
             Some(Mutex::new(c))
         }
         Err(e) => {
-            eprintln!("skipping GPU equivalence tests: {e}");
+            // Under CI this panics, and every GPU test fails (the OnceLock
+            // stays empty, so each one tries again and says why).
+            tools::require(
+                false,
+                &format!("a Vulkan adapter for the GPU equivalence tests ({e})"),
+                "apt-get install mesa-vulkan-drivers libvulkan1 (lavapipe), or scripts/install-deps.sh",
+            );
             None
         }
     }

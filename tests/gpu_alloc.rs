@@ -5,7 +5,10 @@
 //! bounded number of times per block, measured and printed here
 //! (docs/architecture.md quotes it).
 //!
-//! Needs a Vulkan adapter (CI: lavapipe); without one it prints why and passes.
+//! Needs a Vulkan adapter (CI: lavapipe); without one it prints why and
+//! passes locally, and fails under CI (`CI=true`, `common::tools::require`).
+
+mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -66,7 +69,11 @@ fn gpu_block_loop_allocations() {
     let ctx = match GpuContext::new(true) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("skipping: {e}");
+            common::tools::require(
+                false,
+                &format!("a Vulkan adapter ({e})"),
+                "apt-get install mesa-vulkan-drivers libvulkan1 (lavapipe), or scripts/install-deps.sh",
+            );
             return;
         }
     };

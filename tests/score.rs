@@ -34,9 +34,9 @@ fn onset(x: &[f32], threshold: f32) -> usize {
 #[test]
 fn timed_notes_start_on_their_frame() {
     let json = br#"{"duration": 1.2, "events": [
-        {"time": 0.5, "msg": ["/voice/new", 1, "small", 60, 0.8, "pan", -1.0, "x", 0.5, "y", 0.5,
+        {"time": 0.5, "msg": ["/voice/new", 1, "good_small", 60, 0.8, "pan", -1.0, "x", 0.5, "y", 0.5,
             "pickup_lx", 0.5, "pickup_ly", 0.5, "pickup_rx", 0.5, "pickup_ry", 0.5]},
-        {"time": 0.75013, "msg": ["/voice/new", 2, "small", 67, 0.8, "pan", 1.0, "x", 0.5, "y", 0.5,
+        {"time": 0.75013, "msg": ["/voice/new", 2, "good_small", 67, 0.8, "pan", 1.0, "x", 0.5, "y", 0.5,
             "pickup_lx", 0.5, "pickup_ly", 0.5, "pickup_rx", 0.5, "pickup_ry", 0.5]}
     ]}"#;
     let score = Score::parse(json).unwrap();
@@ -63,11 +63,11 @@ fn timed_notes_start_on_their_frame() {
 #[test]
 fn json_and_binary_scores_agree() {
     let json = br#"{"events": [
-        {"time": 0.0, "msg": ["/note/on", "small", 55, 0.7]},
-        {"time": 0.1, "msg": ["/voice/new", 3, "small", 62.5, 0.5]},
+        {"time": 0.0, "msg": ["/note/on", "good_small", 55, 0.7]},
+        {"time": 0.1, "msg": ["/voice/new", 3, "good_small", 62.5, 0.5]},
         {"time": 0.2, "msg": ["/voice/set", 3, "pitch", 63.0, "gain", 0.5]},
         {"time": 0.3, "msg": ["/excite", 3, 0.2, 0.7, 0.9, 0.2, "noise"]},
-        {"time": 0.4, "msg": ["/note/off", "small", 55]}
+        {"time": 0.4, "msg": ["/note/off", "good_small", 55]}
     ]}"#;
     let a = Score::parse(json).unwrap();
     let mut bin = Vec::new();

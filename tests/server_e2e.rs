@@ -46,6 +46,9 @@ fn queries_answer() {
         let info = c.ask("/inst/info", vec![inst], "/inst/info.reply");
         assert_eq!(info.args[..5], [s("small2"), i(1), i(16), i(16), f(50.0)]);
         assert!(info.args.contains(&s("pitch")) && info.args.contains(&s("morph")));
+        // Extension: the longest a released voice rings (the fixture's
+        // 0.5 s release T60 ends well within the 10 s limit).
+        assert_eq!(info.args.last(), Some(&f(10.0)));
     }
 }
 
@@ -228,6 +231,31 @@ fn midi_over_osc() {
     c.until("/voice/started");
     c.send("/midi", vec![OscType::Blob(vec![0x91, 62, 90])]);
     c.until("/voice/started");
+    // What a MIDI port streams besides notes is accepted and ignored:
+    // clock, start, continue, stop, active sensing, song position, MTC,
+    // SysEx; a malformed message is still refused.
+    for msg in [
+        vec![i(0xF8)],
+        vec![f(250.0)],
+        vec![i(0xFB)],
+        vec![i(0xFC)],
+        vec![i(0xFE)],
+        vec![i(0xF2), i(0), i(8)],
+        vec![i(0xF1), i(0x21)],
+        vec![OscType::Blob(vec![0xF0, 0x7E, 0x7F, 0x06, 0x01, 0xF7])],
+        vec![OscType::Midi(rosc::OscMidiMessage {
+            port: 0,
+            status: 0xF8,
+            data1: 0,
+            data2: 0,
+        })],
+    ] {
+        c.send("/midi", msg.clone());
+        c.send("/sync", vec![i(9)]);
+        let m = c.until_any(&["/synced", "/fail"]);
+        assert_eq!(m.addr, "/synced", "/midi {msg:?} answered {m:?}");
+    }
+    c.expect_fail("/midi", vec![OscType::Blob(vec![0xF0, 1, 2])], "0xF7");
     c.send(
         "/midi",
         vec![OscType::Midi(rosc::OscMidiMessage {
@@ -272,6 +300,103 @@ fn reply_ports() {
     };
     // The contract's twelve figures and two extensions (docs/osc.md).
     assert_eq!(fixed.until("/status.reply").args.len(), 14);
+}
+
+/// Nothing arrives on a client's socket within `ms` (replies went elsewhere).
+fn silent_for(c: &Client, ms: u64) {
+    c.sock
+        .set_read_timeout(Some(Duration::from_millis(ms)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let got = c.sock.recv_from(&mut buf);
+    c.sock
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    if let Ok((n, _)) = got {
+        let m = rosc::decoder::decode_udp(&buf[..n]).unwrap().1;
+        panic!("expected nothing on this socket, got {m:?}");
+    }
+}
+
+/// `/notify 1 <port>` sends every reply to the registering client's port
+/// (answers as well as notifications), each client's to its own port; a
+/// second client's replies never go there; `/notify 0` brings a client's
+/// replies back to its sending socket.
+#[test]
+fn notify_redirects_every_reply_per_client() {
+    let srv = Server::start("notifyport", &[]);
+    // Two Max-like clients: each sends from one socket, listens on another.
+    let (send_a, recv_a) = (srv.client(), srv.client());
+    let (send_b, recv_b) = (srv.client(), srv.client());
+    let port = |c: &Client| c.sock.local_addr().unwrap().port() as i32;
+    send_a.send("/notify", vec![i(1), i(port(&recv_a))]);
+    assert_eq!(recv_a.until("/done").args, vec![s("/notify")]);
+    send_b.send("/notify", vec![f(1.0), f(port(&recv_b) as f32)]);
+    assert_eq!(recv_b.until("/done").args, vec![s("/notify")]);
+    // Answers to each client's requests reach its own port only.
+    send_a.send("/sync", vec![i(11)]);
+    send_b.send("/sync", vec![i(22)]);
+    assert_eq!(recv_a.until("/synced").args, vec![i(11)]);
+    assert_eq!(recv_b.until("/synced").args, vec![i(22)]);
+    send_a.send("/status", vec![]);
+    assert_eq!(recv_a.until("/status.reply").args.len(), 14);
+    send_a.send("/inst/list", vec![]);
+    assert_eq!(recv_a.until("/inst/list.reply").args[0], i(2));
+    send_a.send("/version", vec![]);
+    recv_a.until("/version.reply");
+    send_a.send("/voice/set", vec![i(424242), s("gain"), f(0.5)]);
+    assert_eq!(recv_a.until("/fail").args[0], s("/voice/set"));
+    send_b.send("/inst/reload", vec![s("small2")]);
+    assert_eq!(
+        recv_b.until("/done").args,
+        vec![s("/inst/reload"), s("small2")]
+    );
+    // Notifications go to every registered port.
+    send_a.send("/voice/new", vec![i(31), s("small"), f(60.0), f(0.5)]);
+    assert_eq!(recv_a.until("/voice/started").args, vec![i(31)]);
+    assert_eq!(recv_b.until("/voice/started").args, vec![i(31)]);
+    // Nothing reached the sending sockets; B saw none of A's answers.
+    silent_for(&send_a, 150);
+    silent_for(&send_b, 50);
+    send_a.send("/sync", vec![i(12)]);
+    assert_eq!(recv_a.until("/synced").args, vec![i(12)]);
+    send_b.send("/sync", vec![i(23)]);
+    assert_eq!(
+        recv_b.until("/synced").args,
+        vec![i(23)],
+        "no /synced 12 for B"
+    );
+    // `/notify 0`: A's replies come back to its sending socket.
+    send_a.send("/notify", vec![i(0)]);
+    assert_eq!(send_a.until("/done").args, vec![s("/notify")]);
+    send_a.send("/sync", vec![i(13)]);
+    assert_eq!(send_a.until("/synced").args, vec![i(13)]);
+    silent_for(&recv_a, 150);
+}
+
+/// A copy of an instrument file under a new name loads under that name (the
+/// file name), beside the original, at start-up and through `/inst/load`.
+#[test]
+fn renamed_instrument_file_loads_under_its_file_name() {
+    let srv = Server::start("renamed", &[]);
+    let c = srv.client();
+    std::fs::copy(srv.dir.join("small.json"), srv.dir.join("mysmall.json")).unwrap();
+    assert_eq!(
+        c.ask("/inst/load", vec![s("mysmall")], "/done").args,
+        vec![s("/inst/load"), s("mysmall")]
+    );
+    assert_eq!(
+        c.ask("/inst/list", vec![], "/inst/list.reply").args,
+        vec![i(3), s("small"), s("small2"), s("mysmall")]
+    );
+    c.ask("/notify", vec![i(1)], "/done");
+    c.send("/note/on", vec![s("mysmall"), f(60.0), f(0.5)]);
+    c.until("/voice/started");
+    // A bank read from a folder with the copy in it lists it too.
+    let (bank, errors) = neirosynth::instrument::bank::Bank::load_dir(&srv.dir).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let names: Vec<&str> = bank.instruments.iter().map(|i| i.name()).collect();
+    assert_eq!(names, ["mysmall", "small", "small2"]);
 }
 
 /// `/inst/reload` swaps a good file in, refuses a broken one and keeps the old.
@@ -341,16 +466,56 @@ fn timetags_and_late_bundles() {
     );
     c.sync();
     assert_eq!(int(&c.status()[6]), 2, "late bundles");
-    // 0.3 s ahead: not sounding at the sync, sounding later.
+    // 0.3 s ahead: not sounding on arrival; `/voice/started` comes when it
+    // starts, and `/status` counts it from then on.
+    let before = int(&c.status()[0]);
+    let sent = std::time::Instant::now();
     c.send_bundle(
         to_osc(std::time::SystemTime::now() + Duration::from_millis(300)),
         vec![("/voice/new", vec![i(77), s("small"), f(62.0), f(0.5)])],
     );
-    c.until("/voice/started");
-    c.sync();
-    let before = int(&c.status()[0]);
-    std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(int(&c.status()[0]), before + 1);
+    assert_eq!(int(&c.status()[0]), before, "not sounding before its time");
+    assert_eq!(c.until("/voice/started").args, vec![i(77)]);
+    let waited = sent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "/voice/started came {waited:?} after the bundle, before its timetag (300 ms)"
+    );
+    assert_eq!(int(&c.status()[0]), before + 1, "counted once started");
+    // A `/sync` after a future bundle answers once that bundle has run, and a
+    // `/sync` or `/status` inside a future bundle answers at its time.
+    let sent = std::time::Instant::now();
+    c.send_bundle(
+        to_osc(std::time::SystemTime::now() + Duration::from_millis(300)),
+        vec![
+            ("/voice/new", vec![i(78), s("small"), f(63.0), f(0.5)]),
+            ("/status", vec![]),
+        ],
+    );
+    c.send("/sync", vec![i(4242)]);
+    let status = c.until("/status.reply");
+    assert!(
+        sent.elapsed() >= Duration::from_millis(250),
+        "status answered early"
+    );
+    assert_eq!(
+        int(&status.args[0]),
+        before + 2,
+        "the bundle's /status sees its voice"
+    );
+    let synced = c.until("/synced");
+    assert_eq!(synced.args, vec![i(4242)]);
+    assert!(sent.elapsed() >= Duration::from_millis(250), "synced early");
+    let sent = std::time::Instant::now();
+    c.send_bundle(
+        to_osc(std::time::SystemTime::now() + Duration::from_millis(300)),
+        vec![("/sync", vec![i(4343)])],
+    );
+    assert_eq!(c.until("/synced").args, vec![i(4343)]);
+    assert!(
+        sent.elapsed() >= Duration::from_millis(250),
+        "timetagged sync answered early"
+    );
     // Nested bundles run in order.
     let inner = rosc::OscPacket::Bundle(rosc::OscBundle {
         timetag: rosc::OscTime {

@@ -2347,7 +2347,7 @@
 						120,
 						20.0
 					],
-					"text": "to marimba in 4 s",
+					"text": "to bell in 4 s",
 					"id": "obj-132"
 				}
 			},
@@ -2401,7 +2401,7 @@
 						177.0,
 						22.0
 					],
-					"text": "/morph $1 marimba 1. 4.",
+					"text": "/morph $1 bell 1. 4.",
 					"id": "obj-135"
 				}
 			},

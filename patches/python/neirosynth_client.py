@@ -21,7 +21,7 @@ Library use::
         vid = ns.voice_new(-1, "drum", 45, 0.9)   # server picks the id
         ns.excite(vid, 0.3, 0.6, 0.8)
         ns.pickup(vid, 0.2, 0.5, 0.8, 0.5)
-        ns.morph(vid, "marimba", 0.5, 2.0)
+        ns.morph(vid, "bell", 0.5, 2.0)
         ns.voice_release(vid, wait=True)    # waits for /voice/end
 
 Command line::
@@ -608,7 +608,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     p.add_argument("--demo-seconds", type=float, default=8.0)
     p.add_argument("--inst", default="drum", help="demo instrument (name or index)")
-    p.add_argument("--morph-to", default="marimba", help="demo morph target")
+    p.add_argument("--morph-to", default="bell", help="demo morph target (same mesh as the instrument: the shipped drum and bell are 64×64)")
     p.add_argument("--expect", default=None,
                    help="for 'send': wait for this reply address and print it")
     p.add_argument("-v", "--verbose", action="store_true")

@@ -24,6 +24,9 @@ REPLY_PORT = 57133             # the OSC In DAT's Network Port
 STATUS_TABLE = 'neirosynth_status'   # optional Table DAT that shows /status.reply
 CTRL_CHOP = 'neirosynth_ctrl'  # optional CHOP driving strikes, pickups and morph
 VOICE_ID = 1000                # explicit voice id used by these helpers (1000+)
+MORPH_TARGET = 'bell'          # demo_start()'s morph target. /morph needs the voice's
+                               # mesh size: the shipped drum and bell are 64x64 (the
+                               # shipped marimba is 64x16: drum -> marimba is refused)
 
 # /status.reply fields, in the order the server sends them.
 STATUS_FIELDS = (
@@ -45,9 +48,12 @@ def _inst(inst):
 	return inst if isinstance(inst, str) else int(inst)
 
 
-def setup(reply_port=REPLY_PORT):
-	"""Register for replies and notifications on the OSC In DAT's port."""
-	send('/notify', 1, int(reply_port))
+def setup(reply_port=None):
+	"""Register for replies and notifications on the OSC In DAT's port
+	(REPLY_PORT unless given; read at call time, so setting
+	mod.neirosynth_td.REPLY_PORT also changes what demo_start() sends)."""
+	port = REPLY_PORT if reply_port is None else reply_port
+	send('/notify', 1, int(port))
 
 
 def teardown():
@@ -128,8 +134,12 @@ def pickup(voice_id, lx, ly, rx, ry):
 	send('/pickup', int(voice_id), float(lx), float(ly), float(rx), float(ry))
 
 
-def morph(voice_id, inst, t, seconds=0.0):
-	send('/morph', int(voice_id), _inst(inst), float(t), float(seconds))
+def morph(voice_id, inst, t, seconds=None):
+	"""Morph toward inst (same mesh size) by t, over seconds (None: smoothed)."""
+	args = [int(voice_id), _inst(inst), float(t)]
+	if seconds is not None:
+		args.append(float(seconds))
+	send('/morph', *args)
 
 
 def master_gain(gain):
@@ -154,7 +164,7 @@ def demo_start(voice_id=VOICE_ID):
 	note_on(0, 55, 0.7)            # instrument by bank index
 	voice_new(voice_id, 'drum', 45, 0.9, gain=0.8)
 	pickup(voice_id, 0.2, 0.5, 0.8, 0.5)
-	morph(voice_id, 'marimba', 0.0)   # morph target; t follows the 'morph' channel
+	morph(voice_id, MORPH_TARGET, 0.0)   # morph target; t follows the 'morph' channel
 	status()
 
 

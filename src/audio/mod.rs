@@ -11,6 +11,8 @@
 //! Both can tee what they output into a recorder ring drained by a writer
 //! thread (`--record FILE.wav`): exactly the samples that left the process.
 
+#[cfg(target_os = "linux")]
+pub mod alsa_messages;
 pub mod recorder;
 pub mod supervisor;
 

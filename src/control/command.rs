@@ -713,15 +713,17 @@ impl<'a> Args<'a> {
 
     /// A MIDI message: an OSC `m`, a blob, or 1 to 3 integers (0..255).
     fn midi(&mut self) -> Result<MidiBytes, String> {
-        let bytes = match self.peek() {
+        match self.peek() {
             Some(OscType::Midi(m)) => {
                 self.next += 1;
-                let len = midi::message_len(m.status).unwrap_or(1);
+                let len = midi::message_len(m.status)
+                    .or_else(|| midi::system_len(m.status))
+                    .unwrap_or(1);
                 MidiBytes::new(&[m.status, m.data1, m.data2][..len])
             }
             Some(OscType::Blob(b)) => {
                 self.next += 1;
-                MidiBytes::new(b)
+                MidiBytes::from_message(b)
             }
             _ => {
                 if self.remaining() > 3 {
@@ -740,11 +742,8 @@ impl<'a> Args<'a> {
                 MidiBytes::new(&data[..count])
             }
         }
-        .map_err(|e| e.to_string())?;
-        bytes
-            .parse()
-            .map_err(|e| format!("invalid MIDI message: {e}"))?;
-        Ok(bytes)
+        .and_then(|bytes| bytes.parse().map(|_| bytes))
+        .map_err(|e| format!("invalid MIDI message: {e}"))
     }
 
     /// Refuses surplus arguments.
@@ -1436,13 +1435,30 @@ mod tests {
             reason("/midi", vec![Int(0x90), Int(60)]),
             "invalid MIDI message: MIDI message 0x90 needs 3 bytes, got 2"
         );
+        // What a MIDI port delivers besides channel messages is accepted
+        // (and ignored by the router): clock, start, SysEx as a blob.
         assert_eq!(
-            reason("/midi", vec![Int(0xF8)]),
-            "invalid MIDI message: system message 0xF8 is not supported"
+            ok("/midi", vec![Int(0xF8)]),
+            Command::Midi(MidiBytes::new(&[0xF8]).unwrap())
+        );
+        assert_eq!(
+            ok("/midi", vec![Float(250.0)]),
+            Command::Midi(MidiBytes::new(&[0xFA]).unwrap())
+        );
+        assert_eq!(
+            ok(
+                "/midi",
+                vec![OscType::Blob(vec![0xF0, 0x7E, 0x7F, 0x09, 0x01, 0xF7])]
+            ),
+            Command::Midi(MidiBytes::new(&[0xF0, 0xF7]).unwrap())
+        );
+        assert_eq!(
+            reason("/midi", vec![OscType::Blob(vec![0xF0, 0x7E, 0x7F])]),
+            "invalid MIDI message: SysEx message of 3 bytes does not end with 0xF7"
         );
         assert_eq!(
             reason("/midi", vec![OscType::Blob(vec![0x90, 1, 2, 3])]),
-            "a MIDI message is at most 3 bytes, got 4"
+            "invalid MIDI message: MIDI message 0x90 takes 3 bytes, got 4"
         );
         assert_eq!(
             reason("/midi", vec![OscType::Blob(vec![0x90, 1, 2]), Int(1)]),

@@ -1,14 +1,23 @@
-//! MIDI 1.0 channel messages: parsing, velocity curves and pitch bend.
+//! MIDI 1.0 messages: parsing, velocity curves and pitch bend.
 //!
 //! Used for `/midi` over OSC and for MIDI ports alike, so both are handled the
-//! same way. Parsing does not allocate. Running status and system messages
-//! (`0xF0..=0xFF`) are not supported and give a clear [`MidiError`].
+//! same way. Parsing does not allocate. Every message a MIDI port delivers
+//! parses: channel messages, system common and real-time messages (clock,
+//! start, stop, active sensing …) and SysEx; the server plays the channel
+//! messages and ignores the system ones. Running status and malformed
+//! messages give a clear [`MidiError`].
 
 use thiserror::Error;
 
-/// A MIDI channel message. Channels are 0..=15; data values are 0..=127.
+/// A MIDI message. Channels are 0..=15; data values are 0..=127.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MidiEvent {
+    /// A system message (`0xF0..=0xFF`: SysEx, MTC, song position, clock,
+    /// start, stop, active sensing, reset …), which the server ignores.
+    System {
+        /// The status byte.
+        status: u8,
+    },
     /// Key pressed (`0x9n`, velocity above 0).
     NoteOn {
         /// Channel, 0..=15.
@@ -69,9 +78,10 @@ pub enum MidiEvent {
 }
 
 impl MidiEvent {
-    /// The channel, 0..=15.
-    pub fn channel(&self) -> u8 {
-        match *self {
+    /// The channel, 0..=15 (`None` for a system message).
+    pub fn channel(&self) -> Option<u8> {
+        Some(match *self {
+            MidiEvent::System { .. } => return None,
             MidiEvent::NoteOn { channel, .. }
             | MidiEvent::NoteOff { channel, .. }
             | MidiEvent::PolyPressure { channel, .. }
@@ -79,7 +89,7 @@ impl MidiEvent {
             | MidiEvent::ProgramChange { channel, .. }
             | MidiEvent::ChannelPressure { channel, .. }
             | MidiEvent::PitchBend { channel, .. } => channel,
-        }
+        })
     }
 
     /// The wire bytes of this event (note-off as `0x8n`). Out-of-range fields
@@ -87,6 +97,17 @@ impl MidiEvent {
     pub fn to_bytes(&self) -> MidiBytes {
         let status = |kind: u8, channel: u8| kind | (channel & 0x0F);
         let (data, len) = match *self {
+            // A SysEx comes back as an empty one (its content is not kept).
+            MidiEvent::System { status: 0xF0 } => {
+                return MidiBytes {
+                    data: [0xF0, 0xF7, 0],
+                    len: 2,
+                }
+            }
+            MidiEvent::System { status } => {
+                let len = system_len(status).unwrap_or(1) as u8;
+                ([status, 0, 0], len)
+            }
             MidiEvent::NoteOn {
                 channel,
                 note,
@@ -138,9 +159,9 @@ pub enum MidiError {
     /// The first byte is a data byte (running status is not supported).
     #[error("expected a status byte, got data byte 0x{0:02X} (running status is not supported)")]
     NoStatus(u8),
-    /// A system message (`0xF0..=0xFF`).
-    #[error("system message 0x{0:02X} is not supported")]
-    System(u8),
+    /// A SysEx (`0xF0 …`) without its closing `0xF7`.
+    #[error("SysEx message of {0} bytes does not end with 0xF7")]
+    UnterminatedSysex(usize),
     /// Fewer bytes than the status needs.
     #[error("MIDI message 0x{status:02X} needs {expected} bytes, got {got}")]
     TooShort {
@@ -181,14 +202,39 @@ pub fn message_len(status: u8) -> Option<usize> {
     }
 }
 
-/// Parses one complete MIDI channel message. A note-on with velocity 0 is a
-/// note-off (velocity 64, the MIDI default release velocity).
+/// The length of the system message that `status` (`0xF1..=0xFF`) starts:
+/// MTC quarter frame and song select 2, song position 3, the rest 1;
+/// `None` for SysEx (`0xF0`, any length) and non-system bytes.
+pub fn system_len(status: u8) -> Option<usize> {
+    match status {
+        0xF1 | 0xF3 => Some(2),
+        0xF2 => Some(3),
+        0xF4..=0xFF => Some(1),
+        _ => None,
+    }
+}
+
+/// Parses one complete MIDI message. A note-on with velocity 0 is a
+/// note-off (velocity 64, the MIDI default release velocity). A SysEx is
+/// `0xF0`, data bytes, `0xF7`.
 pub fn parse(bytes: &[u8]) -> Result<MidiEvent, MidiError> {
     let (&status, data) = bytes.split_first().ok_or(MidiError::Empty)?;
-    let expected = match message_len(status) {
+    if status == 0xF0 {
+        if data.last() != Some(&0xF7) {
+            return Err(MidiError::UnterminatedSysex(bytes.len()));
+        }
+        let body = &data[..data.len() - 1];
+        if let Some(index) = body.iter().position(|&b| b > 0x7F) {
+            return Err(MidiError::BadData {
+                index: index + 1,
+                byte: body[index],
+            });
+        }
+        return Ok(MidiEvent::System { status });
+    }
+    let expected = match message_len(status).or_else(|| system_len(status)) {
         Some(len) => len,
-        None if status < 0x80 => return Err(MidiError::NoStatus(status)),
-        None => return Err(MidiError::System(status)),
+        None => return Err(MidiError::NoStatus(status)),
     };
     let got = bytes.len();
     if got < expected {
@@ -210,6 +256,9 @@ pub fn parse(bytes: &[u8]) -> Result<MidiEvent, MidiError> {
             index: index + 1,
             byte: data[index],
         });
+    }
+    if status >= 0xF0 {
+        return Ok(MidiEvent::System { status });
     }
     let channel = status & 0x0F;
     let (a, b) = (data[0], data.get(1).copied().unwrap_or(0));
@@ -279,12 +328,23 @@ impl MidiBytes {
         }
     }
 
+    /// Checks that `bytes` are one complete MIDI message of any length
+    /// ([`parse`]) and stores it; a SysEx longer than 3 bytes is stored as
+    /// an empty one (`F0 F7`: the server uses no SysEx content).
+    pub fn from_message(bytes: &[u8]) -> Result<Self, MidiError> {
+        let event = parse(bytes)?;
+        match bytes.len() {
+            1..=3 => Self::new(bytes),
+            _ => Ok(event.to_bytes()),
+        }
+    }
+
     /// The stored bytes.
     pub fn as_slice(&self) -> &[u8] {
         &self.data[..usize::from(self.len)]
     }
 
-    /// Parses the stored bytes as a channel message (see [`parse`]).
+    /// Parses the stored bytes as a MIDI message (see [`parse`]).
     pub fn parse(&self) -> Result<MidiEvent, MidiError> {
         parse(self.as_slice())
     }
@@ -419,7 +479,34 @@ mod tests {
         for (bytes, event) in cases {
             assert_eq!(parse(bytes), Ok(event), "{bytes:02X?}");
             assert_eq!(event.to_bytes().as_slice(), bytes);
-            assert_eq!(event.channel(), bytes[0] & 0x0F);
+            assert_eq!(event.channel(), Some(bytes[0] & 0x0F));
+        }
+    }
+
+    /// Every system message a MIDI port delivers parses (to be ignored):
+    /// real-time (clock, start, continue, stop, active sensing, reset),
+    /// system common (MTC, song position, song select, tune request) and SysEx.
+    #[test]
+    fn system_messages_parse() {
+        let cases: [&[u8]; 12] = [
+            &[0xF8],
+            &[0xFA],
+            &[0xFB],
+            &[0xFC],
+            &[0xFE],
+            &[0xFF],
+            &[0xF1, 0x23],
+            &[0xF2, 0x10, 0x02],
+            &[0xF3, 5],
+            &[0xF6],
+            &[0xF0, 0xF7],
+            &[0xF0, 0x7E, 0x7F, 0x06, 0x01, 0xF7],
+        ];
+        for bytes in cases {
+            let ev = parse(bytes).unwrap_or_else(|e| panic!("{bytes:02X?}: {e}"));
+            assert_eq!(ev, MidiEvent::System { status: bytes[0] });
+            assert_eq!(ev.channel(), None);
+            assert_eq!(parse(ev.to_bytes().as_slice()), Ok(ev));
         }
     }
 
@@ -441,8 +528,31 @@ mod tests {
     fn malformed_messages_are_refused() {
         assert_eq!(parse(&[]), Err(MidiError::Empty));
         assert_eq!(parse(&[60, 100]), Err(MidiError::NoStatus(60)));
-        assert_eq!(parse(&[0xF8]), Err(MidiError::System(0xF8)));
-        assert_eq!(parse(&[0xF0, 1, 0xF7]), Err(MidiError::System(0xF0)));
+        assert_eq!(parse(&[0xF0, 1, 2]), Err(MidiError::UnterminatedSysex(3)));
+        assert_eq!(parse(&[0xF0]), Err(MidiError::UnterminatedSysex(1)));
+        assert_eq!(
+            parse(&[0xF0, 0x90, 0xF7]),
+            Err(MidiError::BadData {
+                index: 1,
+                byte: 0x90
+            })
+        );
+        assert_eq!(
+            parse(&[0xF8, 1]),
+            Err(MidiError::TooLong {
+                status: 0xF8,
+                expected: 1,
+                got: 2
+            })
+        );
+        assert_eq!(
+            parse(&[0xF2, 1]),
+            Err(MidiError::TooShort {
+                status: 0xF2,
+                expected: 3,
+                got: 2
+            })
+        );
         assert_eq!(
             parse(&[0x90, 60]),
             Err(MidiError::TooShort {

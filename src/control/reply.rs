@@ -138,13 +138,15 @@ where
 }
 
 /// `/inst/info.reply <name> <index> <mesh width> <mesh height> <reference note>`
-/// followed by the names of the voice parameters the instrument accepts.
+/// followed by the names of the voice parameters the instrument accepts,
+/// then (extension, `f`) the longest a released voice of it rings, seconds.
 pub fn inst_info_reply(
     name: &str,
     index: u32,
     mesh: (u32, u32),
     reference_note: f32,
     params: &[VoiceParam],
+    release_limit: f32,
 ) -> OscMessage {
     let mut args = vec![
         s(name),
@@ -154,6 +156,9 @@ pub fn inst_info_reply(
         OscType::Float(reference_note),
     ];
     args.extend(params.iter().map(|p| s(p.name())));
+    // Extension after the names (the only `f` among them): the longest a
+    // released voice rings, seconds.
+    args.push(OscType::Float(release_limit));
     message("/inst/info.reply", args)
 }
 
@@ -237,6 +242,7 @@ mod tests {
             (64, 48),
             45.5,
             &[VoiceParam::Gain, VoiceParam::PickupLx],
+            12.5,
         ));
         assert_eq!(
             m.args,
@@ -248,6 +254,7 @@ mod tests {
                 OscType::Float(45.5),
                 st("gain"),
                 st("pickup_lx"),
+                OscType::Float(12.5),
             ]
         );
         assert_eq!(round_trip(voice_started(5)).addr, "/voice/started");

@@ -6,7 +6,6 @@
 //! splits the block at that frame (block rendering equals single-sample
 //! rendering, so the split does not change the sound).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::api::{EngineVoice, VoiceEngine};
@@ -83,13 +82,9 @@ pub enum EngineCommand {
     },
     /// Master gain, linear.
     MasterGain(f32),
-    /// Answer `/synced id` to `to` once every earlier command is applied.
-    Sync {
-        /// Sync id.
-        id: i32,
-        /// Where the reply goes.
-        to: SocketAddr,
-    },
+    /// Report [`EngineEvent::MarkerReached`] with this token when applied
+    /// (`/sync`, and the replies of timetagged commands, wait for it).
+    Marker(u64),
 }
 
 /// A voice parameter the engine understands.
@@ -137,13 +132,10 @@ pub fn pop_due(pending: &mut std::collections::VecDeque<Timed>, limit: u64) -> O
 
 /// What the engine reports back to the control side.
 pub enum EngineEvent {
-    /// Every command before a `Sync` is applied.
-    Synced {
-        /// Sync id.
-        id: i32,
-        /// Reply destination.
-        to: SocketAddr,
-    },
+    /// Every command before [`EngineCommand::Marker`] with this token is applied.
+    MarkerReached(u64),
+    /// A voice started sounding (its `Start` was applied).
+    VoiceStarted(i32),
     /// A voice ended (inaudible, freed or stolen).
     VoiceEnded(i32),
     /// Instruments let go of by the engine, to be dropped off the real-time thread.
@@ -238,6 +230,7 @@ pub fn apply<E: VoiceEngine>(engine: &mut E, cmd: EngineCommand, sink: &mut impl
                 if let Some(c) = cut {
                     sink.emit(EngineEvent::VoiceEnded(c));
                 }
+                sink.emit(EngineEvent::VoiceStarted(id));
                 retire(sink, old);
             }
             EngineCommand::NoteOff { key } => {
@@ -255,7 +248,7 @@ pub fn apply<E: VoiceEngine>(engine: &mut E, cmd: EngineCommand, sink: &mut impl
                 }
             }
             EngineCommand::MasterGain(g) => this.set_master_gain(g),
-            EngineCommand::Sync { id, to } => sink.emit(EngineEvent::Synced { id, to }),
+            EngineCommand::Marker(token) => sink.emit(EngineEvent::MarkerReached(token)),
             EngineCommand::Release(id) => with_voice(this, id, sink, |v| v.release()),
             EngineCommand::Free(id) => with_voice(this, id, sink, |v| v.free()),
             EngineCommand::Set { id, param, value } => {

@@ -95,18 +95,20 @@ fn rank(t: wgpu::DeviceType) -> u8 {
 impl GpuContext {
     /// Every Vulkan adapter of this machine.
     pub fn adapters() -> Vec<AdapterSummary> {
-        let instance = instance();
-        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN))
-            .iter()
-            .map(|a| AdapterSummary::of(&a.get_info()))
-            .collect()
+        super::driver_messages::quietly(|| {
+            pollster::block_on(instance().enumerate_adapters(wgpu::Backends::VULKAN))
+        })
+        .iter()
+        .map(|a| AdapterSummary::of(&a.get_info()))
+        .collect()
     }
 
     /// Opens the best Vulkan adapter: hardware first; a software adapter
     /// only with `allow_software` (`--engine gpu`, tests).
     pub fn new(allow_software: bool) -> Result<Self, GpuError> {
-        let instance = instance();
-        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN));
+        let mut adapters = super::driver_messages::quietly(|| {
+            pollster::block_on(instance().enumerate_adapters(wgpu::Backends::VULKAN))
+        });
         if adapters.is_empty() {
             return Err(GpuError::NoAdapter);
         }

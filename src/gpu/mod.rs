@@ -3,11 +3,13 @@
 //!
 //! - `context`: adapter selection (hardware first; software only when
 //!   forced), device opening.
+//! - `driver_messages`: the driver stack's own stderr lines, into our log.
 //! - `layout`: the Rust twins of the WGSL structs, and the shader sources.
 //! - `voice`: a GPU voice's control side (shared logic with the CPU voice).
 //! - `engine`: [`GpuEngine`].
 
 pub mod context;
+pub mod driver_messages;
 pub mod engine;
 pub mod layout;
 pub mod voice;

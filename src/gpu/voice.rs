@@ -155,6 +155,8 @@ pub struct GpuVoice {
     pitch: Smoothed,
     damping: Smoothed,
     release: Smoothed,
+    /// Control ticks a released voice may still ring before it is faded out.
+    release_ticks_left: u32,
     gain: Smoothed,
     pan: Smoothed,
     pickups: [Smoothed; 4],
@@ -225,6 +227,7 @@ impl GpuVoice {
             pitch: Smoothed::default(),
             damping: Smoothed::at(1.0),
             release: Smoothed::default(),
+            release_ticks_left: 0,
             gain: Smoothed::at(1.0),
             pan: Smoothed::default(),
             pickups: [Smoothed::default(); 4],
@@ -458,19 +461,18 @@ impl GpuVoice {
         self.excited = true;
     }
 
-    /// Releases the note.
+    /// Releases the note (as the CPU voice: the instrument's release T60
+    /// and time limit).
     pub fn release(&mut self) {
         if self.state != VoiceState::Playing {
             return;
         }
         self.state = VoiceState::Released;
         self.held = false;
-        if let Some(t60) = self
-            .instrument
-            .as_ref()
-            .and_then(|i| i.file.physics.release_t60)
-        {
-            self.release.target = 6.907_755 / t60;
+        if let Some(spec) = self.instrument.as_ref().map(|i| i.release()) {
+            self.release.target = spec.sigma0();
+            self.release_ticks_left =
+                (spec.limit * self.sample_rate / CONTROL_PERIOD as f64) as u32;
         }
     }
 
@@ -655,6 +657,13 @@ impl GpuVoice {
         for i in 0..4 {
             self.pick_from[i] = self.pickups[i].current;
             self.pickups[i].tick(alpha);
+        }
+        if self.state == VoiceState::Released {
+            // The release's time limit: fade out what still sounds.
+            match self.release_ticks_left.checked_sub(1) {
+                Some(left) => self.release_ticks_left = left,
+                None => self.free(),
+            }
         }
         if self.state == VoiceState::Fading {
             self.fade = (self.fade - self.fade_step).max(0.0);

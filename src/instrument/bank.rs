@@ -1,4 +1,8 @@
 //! A bank of instruments loaded from a folder (`*.json`, in file-name order).
+//!
+//! In a bank an instrument is called by its file name: `mybell.json` is
+//! `mybell`, whatever name the file gives itself inside (a user who copies
+//! `bell.json` to `mybell.json` to edit it gets a second instrument).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,7 +33,7 @@ impl Bank {
         };
         let mut errors = Vec::new();
         for p in paths {
-            match Instrument::load(&p) {
+            match Self::load_file(&p) {
                 Ok(i) if bank.index_of(i.name()).is_some() => errors.push(InstrumentError {
                     file: p.display().to_string(),
                     field: "name".into(),
@@ -41,6 +45,17 @@ impl Bank {
             }
         }
         Ok((bank, errors))
+    }
+
+    /// Loads one instrument file and names it after the file (its stem).
+    pub fn load_file(path: &Path) -> Result<Instrument, InstrumentError> {
+        let mut inst = Instrument::load(path)?;
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+            if inst.name() != stem {
+                inst.file.name = stem.to_string();
+            }
+        }
+        Ok(inst)
     }
 
     /// Index of the instrument called `name`.

@@ -83,7 +83,9 @@ pub struct PhysicsSpec {
     /// Frequency of the weak support spring, Hz (0..20); keeps free bodies from drifting.
     #[serde(default)]
     pub support_hz: f64,
-    /// T60 after note-off, seconds; absent: note-off lets the body ring on.
+    /// T60 the note-off's damping gives, seconds (absent: 1 s; at most 17 s
+    /// is used). A released voice ends within 10 s, or within the time this
+    /// T60 takes to fall 100 dB when that is longer, never after 30 s.
     #[serde(default)]
     pub release_t60: Option<f64>,
 }

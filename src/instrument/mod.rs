@@ -45,6 +45,51 @@ pub const LOWEST_NOTE: f64 = 24.0;
 pub const HIGHEST_NOTE: f64 = 108.0;
 /// Largest mesh side accepted.
 pub const MAX_MESH: usize = 256;
+/// T60 of a note-off on an instrument whose file states none, seconds:
+/// every release raises damping.
+pub const DEFAULT_RELEASE_T60: f64 = 1.0;
+/// The longest release T60 a note-off uses (a file's longer one is capped), seconds.
+pub const MAX_RELEASE_T60: f64 = 17.0;
+/// A released voice ends within this unless its instrument's release
+/// rings longer, seconds.
+pub const RELEASE_LIMIT: f64 = 10.0;
+/// No released voice rings longer than this, seconds.
+pub const MAX_RELEASE_LIMIT: f64 = 30.0;
+/// Decay a released voice needs to fall silent (from full scale to the
+/// engine's −100 dBFS end threshold), dB.
+const RELEASE_RING_DB: f64 = 100.0;
+
+/// What a note-off does to a voice of an instrument.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReleaseSpec {
+    /// The T60 the release damping gives on its own, seconds.
+    pub t60: f64,
+    /// A released voice that still sounds after this many seconds fades out
+    /// (5 ms) and ends: [`RELEASE_LIMIT`], or longer when the release T60
+    /// rings longer, never above [`MAX_RELEASE_LIMIT`].
+    pub limit: f64,
+}
+
+impl ReleaseSpec {
+    /// The release for a file's `physics.release_t60` (`None`: the default).
+    pub fn new(release_t60: Option<f64>) -> Self {
+        let t60 = release_t60
+            .unwrap_or(DEFAULT_RELEASE_T60)
+            .min(MAX_RELEASE_T60);
+        // Time to fall RELEASE_RING_DB at that T60, plus the engine's
+        // silence hold and a margin.
+        let ring = t60 * RELEASE_RING_DB / 60.0 + 0.5;
+        Self {
+            t60,
+            limit: ring.clamp(RELEASE_LIMIT, MAX_RELEASE_LIMIT),
+        }
+    }
+
+    /// The extra σ₀ (1/s) that gives [`ReleaseSpec::t60`]: ln(1000)/T60.
+    pub fn sigma0(&self) -> f64 {
+        6.907_755 / self.t60
+    }
+}
 /// Number of modes kept per level for inspection.
 const MODES_KEPT: usize = 8;
 
@@ -407,6 +452,11 @@ impl Instrument {
                 .map_err(|reason| err("maps", reason, FaultKind::Unstable))?;
         }
         Ok(inst)
+    }
+
+    /// What a note-off does to its voices (raised damping, time limit).
+    pub fn release(&self) -> ReleaseSpec {
+        ReleaseSpec::new(self.file.physics.release_t60)
     }
 
     /// The instrument's name.

@@ -54,6 +54,26 @@ struct VoiceInfo {
     channel: Option<u8>,
 }
 
+/// A reply held until the engine reaches the frame of the command that
+/// caused it (a timetagged bundle's replies belong to the moment it runs).
+enum Deferred {
+    /// A reply ready to send.
+    Message(SocketAddr, OscMessage),
+    /// `/status.reply`, built when the engine reaches the frame.
+    Status(SocketAddr),
+}
+
+/// A client's `/notify 1 [port]`: replies to `sender`'s requests, and
+/// notifications, go to `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Registration {
+    sender: SocketAddr,
+    to: SocketAddr,
+}
+
+/// Most clients registered with `/notify` at once (more are refused).
+pub const MAX_REGISTRATIONS: usize = 256;
+
 /// Everything a routed message produces.
 #[derive(Default)]
 pub struct Output {
@@ -72,9 +92,16 @@ pub struct Router {
     cfg: RouterConfig,
     stats: Arc<SharedStats>,
     voices: HashMap<i32, VoiceInfo>,
-    notify: Vec<SocketAddr>,
+    registrations: Vec<Registration>,
     next_id: i32,
     midi: MidiState,
+    /// Replies waiting for the engine to reach a marker.
+    deferred: HashMap<u64, Vec<Deferred>>,
+    next_marker: u64,
+    /// The latest frame any routed command was scheduled at.
+    latest_frame: Option<u64>,
+    /// While routing a command of a future bundle: its frame (its replies wait for it).
+    defer_at: Option<u64>,
 }
 
 /// Key of a voice started by `/note/on` (instrument index and note).
@@ -97,9 +124,13 @@ impl Router {
             cfg,
             stats,
             voices: HashMap::new(),
-            notify: Vec::new(),
+            registrations: Vec::new(),
             next_id: 1,
             midi: MidiState::new(midi),
+            deferred: HashMap::new(),
+            next_marker: 0,
+            latest_frame: None,
+            defer_at: None,
         }
     }
 
@@ -108,24 +139,100 @@ impl Router {
         &self.cfg
     }
 
-    fn reply_to(&self, from: SocketAddr) -> SocketAddr {
-        self.cfg.fixed_reply.unwrap_or(from)
+    /// Where replies to `from`'s requests go: the fixed destination
+    /// (`--reply-port`), else the port `from` registered with `/notify 1
+    /// <port>`, else `from` itself.
+    pub fn reply_to(&self, from: SocketAddr) -> SocketAddr {
+        self.cfg.fixed_reply.unwrap_or_else(|| {
+            self.registrations
+                .iter()
+                .find(|r| r.sender == from)
+                .map_or(from, |r| r.to)
+        })
     }
 
-    /// Destinations of notifications.
+    /// Destinations of notifications (each once).
     fn notified(&self) -> Vec<SocketAddr> {
-        let mut v = self.notify.clone();
-        if let Some(r) = self.cfg.fixed_reply {
-            if !v.contains(&r) {
-                v.push(r);
+        let mut v: Vec<SocketAddr> = Vec::with_capacity(self.registrations.len() + 1);
+        for to in self
+            .registrations
+            .iter()
+            .map(|r| r.to)
+            .chain(self.cfg.fixed_reply)
+        {
+            if !v.contains(&to) {
+                v.push(to);
             }
         }
         v
     }
 
     /// Routes one decoded message from `from`, applying at engine `frame`
-    /// (`None`: at once).
+    /// (`None`: at once); its replies go to `out` at once (offline scores).
     pub fn handle(
+        &mut self,
+        msg: &OscMessage,
+        from: SocketAddr,
+        frame: Option<u64>,
+        out: &mut Output,
+    ) {
+        self.defer_at = None;
+        self.dispatch(msg, from, frame, out);
+    }
+
+    /// Routes one decoded message as [`Router::handle`], but the replies of
+    /// a command scheduled at a future `frame` (a timetagged bundle) wait
+    /// until the engine reaches that frame: they come back through
+    /// [`Router::on_event`] then (the server).
+    pub fn handle_timed(
+        &mut self,
+        msg: &OscMessage,
+        from: SocketAddr,
+        frame: Option<u64>,
+        out: &mut Output,
+    ) {
+        self.defer_at = frame;
+        let first = out.replies.len();
+        self.dispatch(msg, from, frame, out);
+        self.defer_at = None;
+        if frame.is_some() && out.replies.len() > first {
+            let held = out
+                .replies
+                .drain(first..)
+                .map(|(to, m)| Deferred::Message(to, m))
+                .collect();
+            self.defer(frame, held, out);
+        }
+    }
+
+    /// Queues a marker at `frame` in the engine; `replies` are sent when
+    /// the engine reaches it.
+    fn defer(&mut self, frame: Option<u64>, replies: Vec<Deferred>, out: &mut Output) {
+        let token = self.next_marker;
+        self.next_marker = self.next_marker.wrapping_add(1);
+        self.deferred.insert(token, replies);
+        Self::push(out, frame, EngineCommand::Marker(token));
+    }
+
+    fn dispatch(
+        &mut self,
+        msg: &OscMessage,
+        from: SocketAddr,
+        frame: Option<u64>,
+        out: &mut Output,
+    ) {
+        let first_command = out.commands.len();
+        self.dispatch_message(msg, from, frame, out);
+        if let Some(f) = out.commands[first_command..]
+            .iter()
+            .filter_map(|t| t.frame)
+            .max()
+        {
+            self.latest_frame = Some(self.latest_frame.map_or(f, |l| l.max(f)));
+        }
+    }
+
+    fn dispatch_message(
         &mut self,
         msg: &OscMessage,
         from: SocketAddr,
@@ -221,9 +328,7 @@ impl Router {
                 req,
             },
         );
-        for n in self.notified() {
-            out.replies.push((n, reply::voice_started(id)));
-        }
+        // `/voice/started` is sent when the engine starts it (`on_event`).
         Ok(id)
     }
 
@@ -261,6 +366,33 @@ impl Router {
         Ok(())
     }
 
+    /// `/status.reply` with the figures of now.
+    fn status_reply(&self) -> OscMessage {
+        let s = &self.stats;
+        let figures = StatusFigures {
+            active_voices: s.active_voices.load(Ordering::Relaxed),
+            voice_limit: self.cfg.voices as u32,
+            instruments_loaded: self.bank.instruments.len() as u32,
+            // After a GPU failure the CPU engine renders.
+            engine: if s.gpu_failovers.load(Ordering::Relaxed) > 0 {
+                EngineKind::Cpu
+            } else {
+                self.cfg.engine
+            },
+            load: s.load(),
+            underruns: s.underruns.load(Ordering::Relaxed),
+            late_bundles: s.late_bundles.load(Ordering::Relaxed),
+            dropped_messages: s.dropped.load(Ordering::Relaxed),
+            clamped_values: s.clamped.load(Ordering::Relaxed),
+            sample_rate: self.cfg.sample_rate as f32,
+            block_size: self.cfg.block as u32,
+            output_latency_ms: s.latency_ms(),
+            gpu_failovers: s.gpu_failovers.load(Ordering::Relaxed),
+            gpu_adapter: s.gpu_adapter.get().cloned().unwrap_or_default(),
+        };
+        reply::status_reply(&figures)
+    }
+
     fn route(
         &mut self,
         cmd: Command,
@@ -270,46 +402,39 @@ impl Router {
     ) -> Result<(), String> {
         let to = self.reply_to(from);
         match cmd {
-            Command::Status => {
-                let s = &self.stats;
-                let figures = StatusFigures {
-                    active_voices: s.active_voices.load(Ordering::Relaxed),
-                    voice_limit: self.cfg.voices as u32,
-                    instruments_loaded: self.bank.instruments.len() as u32,
-                    // After a GPU failure the CPU engine renders.
-                    engine: if s.gpu_failovers.load(Ordering::Relaxed) > 0 {
-                        EngineKind::Cpu
-                    } else {
-                        self.cfg.engine
-                    },
-                    load: s.load(),
-                    underruns: s.underruns.load(Ordering::Relaxed),
-                    late_bundles: s.late_bundles.load(Ordering::Relaxed),
-                    dropped_messages: s.dropped.load(Ordering::Relaxed),
-                    clamped_values: s.clamped.load(Ordering::Relaxed),
-                    sample_rate: self.cfg.sample_rate as f32,
-                    block_size: self.cfg.block as u32,
-                    output_latency_ms: s.latency_ms(),
-                    gpu_failovers: s.gpu_failovers.load(Ordering::Relaxed),
-                    gpu_adapter: s.gpu_adapter.get().cloned().unwrap_or_default(),
-                };
-                out.replies.push((to, reply::status_reply(&figures)));
-            }
+            Command::Status => match self.defer_at {
+                Some(f) => self.defer(Some(f), vec![Deferred::Status(to)], out),
+                None => out.replies.push((to, self.status_reply())),
+            },
             Command::Version => out.replies.push((
                 to,
                 reply::version_reply("neirosynth", env!("CARGO_PKG_VERSION")),
             )),
-            Command::Sync { id } => Self::push(out, None, EngineCommand::Sync { id, to }),
-            Command::Notify { on, port } => {
-                let target = match port {
-                    Some(p) => SocketAddr::new(from.ip(), p),
-                    None => from,
+            Command::Sync { id } => {
+                // After every command received before it, timetagged ones included.
+                let at = match (frame, self.latest_frame) {
+                    (Some(f), Some(l)) => Some(f.max(l)),
+                    (f, l) => f.or(l),
                 };
-                self.notify.retain(|a| *a != target);
+                self.defer(at, vec![Deferred::Message(to, reply::synced(id))], out);
+            }
+            Command::Notify { on, port } => {
+                let target = port.map_or(from, |p| SocketAddr::new(from.ip(), p));
+                self.registrations.retain(|r| r.sender != from);
                 if on {
-                    self.notify.push(target);
+                    if self.registrations.len() >= MAX_REGISTRATIONS {
+                        return Err(format!(
+                            "{MAX_REGISTRATIONS} clients are registered already; send /notify 0 from one of them"
+                        ));
+                    }
+                    self.registrations.push(Registration {
+                        sender: from,
+                        to: target,
+                    });
                 }
-                out.replies.push((to, reply::done("/notify", None)));
+                // Acknowledged where the client's replies go from now on.
+                out.replies
+                    .push((self.reply_to(from), reply::done("/notify", None)));
             }
             Command::Quit => {
                 if !self.cfg.allow_quit {
@@ -337,16 +462,14 @@ impl Router {
                         (f.mesh.width as u32, f.mesh.height as u32),
                         f.reference_note as f32,
                         &VoiceParam::ALL,
+                        inst.release().limit as f32,
                     ),
                 ));
             }
             Command::InstLoad { name } | Command::InstReload { name } => {
                 let reload = self.bank.index_of(&name).is_some();
                 let path = self.bank.path_for(&name)?;
-                let inst = Instrument::load(&path).map_err(|e| e.to_string())?;
-                if inst.name() != name.trim_end_matches(".json") {
-                    return Err(format!("{} names itself `{}`", path.display(), inst.name()));
-                }
+                let inst = Bank::load_file(&path).map_err(|e| e.to_string())?;
                 if inst.max_buffer_len() > self.cfg.voice_capacity {
                     return Err(format!(
                         "{}: mesh larger than the voice buffers of this server",
@@ -679,7 +802,8 @@ impl Router {
                     ));
                 }
             }
-            MidiEvent::PolyPressure { .. } => {}
+            // Clock, transport, active sensing, SysEx …: nothing to play.
+            MidiEvent::PolyPressure { .. } | MidiEvent::System { .. } => {}
         }
         Ok(())
     }
@@ -720,7 +844,22 @@ impl Router {
     /// Takes an event from the engine.
     pub fn on_event(&mut self, ev: EngineEvent, out: &mut Output) {
         match ev {
-            EngineEvent::Synced { id, to } => out.replies.push((to, reply::synced(id))),
+            EngineEvent::MarkerReached(token) => {
+                for d in self.deferred.remove(&token).unwrap_or_default() {
+                    let r = match d {
+                        Deferred::Message(to, m) => (to, m),
+                        Deferred::Status(to) => (to, self.status_reply()),
+                    };
+                    out.replies.push(r);
+                }
+            }
+            EngineEvent::VoiceStarted(id) => {
+                if self.voices.contains_key(&id) {
+                    for n in self.notified() {
+                        out.replies.push((n, reply::voice_started(id)));
+                    }
+                }
+            }
             EngineEvent::VoiceEnded(id) => {
                 if self.voices.remove(&id).is_some() {
                     for n in self.notified() {

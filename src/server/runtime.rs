@@ -106,16 +106,40 @@ pub struct ServeOptions {
     pub require_gpu: bool,
 }
 
-/// Events from the engine into a ring; retired instruments that do not fit
-/// wait in a preallocated list (never dropped on the engine thread).
+/// Events from the engine into a ring. A block's events are held (in a
+/// preallocated list) until the block's figures are in the shared stats, so
+/// that a client told `/voice/started` or `/synced` finds that in
+/// `/status`; retired instruments that do not fit the ring wait in a
+/// preallocated list (never dropped on the engine thread).
 struct RingSink {
     prod: HeapProd<EngineEvent>,
+    held: Vec<EngineEvent>,
     overflow: Vec<Arc<Instrument>>,
     stats: Arc<SharedStats>,
 }
 
 impl EventSink for RingSink {
     fn emit(&mut self, event: EngineEvent) {
+        if self.held.len() < self.held.capacity() {
+            self.held.push(event);
+        } else {
+            self.send(event);
+        }
+    }
+}
+
+impl RingSink {
+    /// Sends the held events (after the block's stats are published).
+    fn release_held(&mut self) {
+        // `drain` on a preallocated Vec does not allocate.
+        let mut held = std::mem::take(&mut self.held);
+        for ev in held.drain(..) {
+            self.send(ev);
+        }
+        self.held = held;
+    }
+
+    fn send(&mut self, event: EngineEvent) {
         if let Err(ev) = self.prod.try_push(event) {
             SharedStats::add(&self.stats.dropped, 1);
             if let EngineEvent::Retired(a) = ev {
@@ -128,9 +152,7 @@ impl EventSink for RingSink {
             }
         }
     }
-}
 
-impl RingSink {
     fn flush_overflow(&mut self) {
         while let Some(a) = self.overflow.pop() {
             if let Err(EngineEvent::Retired(a)) = self.prod.try_push(EngineEvent::Retired(a)) {
@@ -189,7 +211,10 @@ impl EngineThread {
             // Queue new commands in frame order (immediate ones at the current frame).
             let now = self.frames();
             while let Some(mut t) = self.commands.try_pop() {
-                let f = *t.frame.get_or_insert(now);
+                // A frame already past runs now, after the commands queued
+                // before it (a `/sync` marker must not overtake them).
+                let f = t.frame.map_or(now, |f| f.max(now));
+                t.frame = Some(f);
                 if pending.len() == pending.capacity() {
                     // Full: apply at once rather than allocate.
                     SharedStats::add(&self.stats.late_bundles, 1);
@@ -236,7 +261,6 @@ impl EngineThread {
                 inter[2 * i + 1] = r[i];
             }
             self.out.push_slice(&inter);
-            self.sink.flush_overflow();
             let s = &self.stats;
             s.set_load(load);
             let (active, stolen) = match &self.gpu {
@@ -246,6 +270,8 @@ impl EngineThread {
             s.active_voices.store(active as u32, Ordering::Relaxed);
             s.engine_frames.store(self.frames(), Ordering::Relaxed);
             s.stolen.store(stolen, Ordering::Relaxed);
+            self.sink.release_held();
+            self.sink.flush_overflow();
         }
     }
 
@@ -356,6 +382,10 @@ fn start_midi(
 /// Runs the server until `/quit`, SIGINT or SIGTERM. Returns an error
 /// message for failures that stop it from starting.
 pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
+    // This thread opens (and retries) the audio device and the MIDI ports:
+    // ALSA's own diagnostics go to the log, not in raw lines to stderr.
+    #[cfg(target_os = "linux")]
+    crate::audio::alsa_messages::route_to_log();
     let (mut bank, errors) = Bank::load_dir(&opts.instruments)
         .map_err(|e| format!("cannot read {}: {e}", opts.instruments.display()))?;
     for e in &errors {
@@ -460,6 +490,7 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
         commands: cmd_cons,
         sink: RingSink {
             prod: ev_prod,
+            held: Vec::with_capacity(RING_CAPACITY),
             overflow: Vec::with_capacity(1024),
             stats: stats.clone(),
         },
@@ -641,7 +672,9 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), String> {
             Err(e)
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => tracing::warn!("udp receive: {e}"),
         }
@@ -754,12 +787,12 @@ fn handle_packet(
                     SharedStats::add(&stats.late_bundles, 1);
                     last_late = Some(m.timetag);
                 }
-                router.handle(&m.message, from, frame, out);
+                router.handle_timed(&m.message, from, frame, out);
             }
         }
         Err(e) => match e.address() {
             Some(addr) => {
-                let to = router.config().fixed_reply.unwrap_or(from);
+                let to = router.reply_to(from);
                 out.replies.push((to, reply::fail(addr, &e.to_string())));
             }
             None => SharedStats::add(&stats.dropped, 1),

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod server;
+pub mod tools;
 
 use std::f64::consts::PI;
 

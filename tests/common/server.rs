@@ -67,6 +67,23 @@ impl Server {
         Self { child, addr, dir }
     }
 
+    /// A server whose bank holds instruments called `drum`, `marimba` and
+    /// `bell` (the names the client patches use; all the small 16×16 fixture),
+    /// loaded through `/inst/load`; extra CLI args appended.
+    pub fn start_for_patches(tag: &str, extra: &[&str]) -> Self {
+        let srv = Server::start(tag, extra);
+        let c = srv.client();
+        for name in ["drum", "marimba", "bell"] {
+            std::fs::copy(
+                srv.dir.join("small.json"),
+                srv.dir.join(format!("{name}.json")),
+            )
+            .unwrap();
+            c.ask("/inst/load", vec![s(name)], "/done");
+        }
+        srv
+    }
+
     /// A client socket bound to loopback.
     pub fn client(&self) -> Client {
         Client::new(self.addr)
@@ -177,6 +194,16 @@ impl Client {
         loop {
             let m = self.recv();
             if m.addr == want {
+                return m;
+            }
+        }
+    }
+
+    /// Skips replies until one whose address is in `want`.
+    pub fn until_any(&self, want: &[&str]) -> OscMessage {
+        loop {
+            let m = self.recv();
+            if want.contains(&m.addr.as_str()) {
                 return m;
             }
         }
