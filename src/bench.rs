@@ -43,6 +43,11 @@ pub struct BenchResult {
     pub voices_realtime: f64,
     /// Node updates per second.
     pub node_rate: f64,
+    /// Median wall time of one block, ms (on the GPU engine: submission,
+    /// compute and readback, the block's round trip).
+    pub block_ms_p50: f64,
+    /// 99th-percentile wall time of one block, ms.
+    pub block_ms_p99: f64,
 }
 
 /// A uniform square membrane of side `n` for benchmarking.
@@ -158,11 +163,16 @@ fn measure<E: VoiceEngine>(
         engine.process(&mut l, &mut r);
     }
     let blocks = (s.seconds * 48000.0 / s.block as f64).ceil() as usize;
+    let mut block_ms = Vec::with_capacity(blocks);
     let t = Instant::now();
     for _ in 0..blocks {
+        let b = Instant::now();
         engine.process(&mut l, &mut r);
+        block_ms.push(b.elapsed().as_secs_f64() * 1e3);
     }
     let wall = t.elapsed().as_secs_f64();
+    block_ms.sort_by(f64::total_cmp);
+    let quantile = |q: f64| block_ms[((block_ms.len() - 1) as f64 * q).round() as usize];
     assert_eq!(
         engine.active_voices(),
         voices,
@@ -175,6 +185,8 @@ fn measure<E: VoiceEngine>(
         voices,
         voices_realtime: voices as f64 * audio / wall,
         node_rate: voices as f64 * nodes * audio * 48000.0 / wall,
+        block_ms_p50: quantile(0.5),
+        block_ms_p99: quantile(0.99),
     }
 }
 

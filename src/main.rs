@@ -830,8 +830,14 @@ fn bench_gpu(
         r.voices
     );
     println!(
-        "voices_realtime={:.2} mesh={mesh} engine=gpu",
-        r.voices_realtime
+        "block round trip: median {:.3} ms, p99 {:.3} ms (a 256-frame block is {:.3} ms of audio)",
+        r.block_ms_p50,
+        r.block_ms_p99,
+        256.0 / 48.0
+    );
+    println!(
+        "voices_realtime={:.2} mesh={mesh} engine=gpu block_ms_p50={:.3} block_ms_p99={:.3}",
+        r.voices_realtime, r.block_ms_p50, r.block_ms_p99
     );
     Ok(())
 }
