@@ -544,3 +544,60 @@ fn timetags_and_late_bundles() {
     assert_eq!(c.until("/synced").args, vec![i(30)]);
     assert_eq!(c.until("/synced").args, vec![i(31)]);
 }
+
+/// Start-up on a machine without a sound card (as CI): our one warning
+/// about the audio fallback, and none of the raw lines the libraries print
+/// to stderr themselves (a dozen `ALSA lib …` lines from alsa-lib probing
+/// the default device and the MIDI sequencer, libwayland's
+/// `XDG_RUNTIME_DIR` line from the Vulkan probe): they go to the debug log.
+#[test]
+fn start_up_without_a_sound_card_prints_our_lines_only() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = common::server::instruments_dir("startup-lines");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_neirosynth"))
+        .args([
+            "serve", "--port", "0", "--audio", "default", "--midi", "all",
+        ])
+        .args(["--engine", "auto", "--voices", "4", "--instruments"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("listening udp ")
+        .unwrap_or_else(|| panic!("unexpected first line `{line}`"))
+        .parse()
+        .unwrap();
+    let c = Client::new(addr);
+    assert_eq!(c.ask("/quit", vec![], "/done").args, vec![s("/quit")]);
+    let _ = child.wait();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let raw: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("ALSA lib") || l.contains("XDG_RUNTIME_DIR"))
+        .collect();
+    assert!(
+        raw.is_empty(),
+        "raw library lines on stderr:\n{}",
+        raw.join("\n")
+    );
+    // Without a device, exactly one line says so (with a device, none).
+    let fallback = err
+        .lines()
+        .filter(|l| l.contains("falling back to the null back-end"))
+        .count();
+    assert!(fallback <= 1, "{err}");
+}
