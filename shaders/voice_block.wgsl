@@ -1,5 +1,15 @@
-// One block of audio for many voices: one workgroup per voice, the mesh
-// state in global (storage) memory, so any mesh size works (up to 256×256).
+// One block of audio for many voices: one workgroup per voice. This is the
+// kernel both variants share; each variant adds the file that says where
+// the auxiliary field w (the field every step reads at the neighbours of
+// each node) is read from (src/gpu/layout.rs joins the two at build time):
+//   voice_block_global.wgsl: global (storage) memory, so any mesh size
+//     works (up to 256×256);
+//   voice_block_wg.wgsl: a copy in workgroup memory, for meshes whose
+//     padded layout fits (`WG_FLOATS` floats).
+// A variant defines `w_changed` (after the auxiliary field was rebuilt as a
+// whole), `neighbour_sum` (the sum of w at a node's neighbours) and
+// `step_done` (after a step wrote u⁺ and the new w). Same arithmetic, same
+// order: both variants' outputs are equal bit for bit.
 //
 // Per voice and block the host uploads a header, the coefficient updates
 // of its control ticks, the pickup taps of every output sample, the
@@ -207,6 +217,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         sync();
     }
+    w_changed(h, flip, tid);
     // Strike windows (in slot order), as grid origins for the node test.
     let first_strike = h.first_window + h.n_plucks;
     let n_strikes = min(h.n_strikes, MAX_STRIKES);
@@ -227,6 +238,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             b = u.b;
             upd += 1u;
             sync();
+            w_changed(h, flip, tid);
         }
         var acc_l = 0.0;
         var acc_r = 0.0;
@@ -245,13 +257,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
                 let x = q % width;
                 let y = q / width;
                 let p = (y + 1u) * stride + x + 1u;
-                var sw: f32;
-                if one_d {
-                    sw = state[wc + p - 1u] + state[wc + p + 1u];
-                } else {
-                    sw = (state[wc + p - 1u] + state[wc + p + 1u])
-                        + (state[wc + p - stride] + state[wc + p + stride]);
-                }
+                let sw = neighbour_sum(wc, p, stride, one_d);
                 let uc = state[cur + p];
                 var n = (state[base + 4u * cap + p] * uc - state[base + 5u * cap + p] * state[nxt + p])
                     + state[base + 6u * cap + p] * sw;
@@ -273,6 +279,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
                 state[wn + p] = wo;
             }
             sync();
+            step_done(wn, nodes, width, stride, tid);
             if tid == 0u {
                 let t = taps[h.first_tap + smp];
                 acc_l += tap_read(t.il, t.wl0, t.wl1, t.wl2, t.wl3, stride, nxt);

@@ -1,327 +1,44 @@
-// One block of audio for many voices, for meshes whose padded layout fits
-// in workgroup memory (`WG_FLOATS` floats; the engine picks this kernel at
-// load time when the device's `max_compute_workgroup_storage_size` allows
-// it and the voice's mesh fits, and voice_block.wgsl otherwise).
+// The workgroup-memory variant of voice_block.wgsl, for meshes whose padded
+// layout fits in workgroup memory (`WG_FLOATS` floats; the engine picks it
+// at load time when the device's `max_compute_workgroup_storage_size`
+// allows it and the voice's mesh fits, and the global variant otherwise).
 //
-// It is voice_block.wgsl with the auxiliary field w — the one field every
-// step reads at the neighbours of each node — held in workgroup memory:
-// each step reads its four neighbours there, writes u⁺ and the new w to
-// global memory as before, and after a barrier each thread copies its own
-// nodes' new w into workgroup memory (a second barrier). The other reads
-// (u, u⁻, C, D, E) are each thread's own nodes. Same arithmetic, same
-// order: the output equals voice_block.wgsl bit for bit.
-//
-// Per voice and block the host uploads a header, the coefficient updates
-// of its control ticks, the pickup taps of every output sample, the
-// excitation windows with their per-step forces, and plucks. The kernel:
-//   1. clears the state of a voice that (re)started,
-//   2. applies the updates due before the plucks (a start's coefficients),
-//   3. adds the plucks to u and u⁻ and rebuilds the auxiliary field,
-//   4. for every output sample: applies the coefficient updates due at it
-//      (fill_coefficients: morph blend, damping scale, release σ₀), runs
-//      `oversample` steps `u⁺ = C·u − D·u⁻ + E·Σw`, injects the strikes
-//      after each step, and averages the two bilinear pickups over the steps.
-// The arithmetic follows src/physics/scheme.rs term by term (same order of
-// operations), so the output matches the CPU engine.
-//
-// State of one voice slot at `h.state`, `h.cap` floats per field:
-//   u0, u1, w0, w1, c, d, e.
-// Bank maps of one level at `h.maps`, `h.len` floats per field:
-//   stiffness, sigma0, diag (padded layout, zero outside the body).
+// The auxiliary field w is held in workgroup memory: each step reads its
+// four neighbours there, writes u⁺ and the new w to global memory as
+// before, and after a barrier each thread copies its own nodes' new w into
+// workgroup memory (a second barrier). The other reads (u, u⁻, C, D, E) are
+// each thread's own nodes. Same arithmetic, same order: the output equals
+// the global variant's bit for bit.
 
-struct VoiceHeader {
-    width: u32,
-    height: u32,
-    stride: u32,
-    len: u32,
-    maps: u32,
-    morph_maps: u32,
-    state: u32,
-    cap: u32,
-    out: u32,
-    samples: u32,
-    oversample: u32,
-    flip: u32,
-    reset: u32,
-    first_update: u32,
-    n_updates: u32,
-    n_pre: u32,
-    first_window: u32,
-    n_plucks: u32,
-    n_strikes: u32,
-    first_tap: u32,
-    ab: f32,
-    b: f32,
-    pad0: u32,
-    pad1: u32,
-}
-
-struct CoefUpdate {
-    at: u32,
-    morph: u32,
-    a: f32,
-    b: f32,
-    kk: f32,
-    k: f32,
-    scale: f32,
-    extra: f32,
-    t: f32,
-    ab: f32,
-    pad0: u32,
-    pad1: u32,
-}
-
-struct TapPair {
-    il: u32,
-    wl0: f32,
-    wl1: f32,
-    wl2: f32,
-    wl3: f32,
-    ir: u32,
-    wr0: f32,
-    wr1: f32,
-    wr2: f32,
-    wr3: f32,
-}
-
-struct Window {
-    origin: u32,
-    nx: u32,
-    ny: u32,
-    force: u32,
-    scale: f32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-    wx: array<f32, 64>,
-    wy: array<f32, 64>,
-}
-
-override WG: u32 = 256u;
-const MAX_STRIKES: u32 = 4u;
 // Floats of workgroup memory for w (31 KiB: fits lavapipe's 32 KiB).
 const WG_FLOATS: u32 = 7936u;
 
 var<workgroup> wg_w: array<f32, WG_FLOATS>;
 
-@group(0) @binding(0) var<storage, read> headers: array<VoiceHeader>;
-@group(0) @binding(1) var<storage, read> updates: array<CoefUpdate>;
-@group(0) @binding(2) var<storage, read> taps: array<TapPair>;
-@group(0) @binding(3) var<storage, read> windows: array<Window>;
-@group(0) @binding(4) var<storage, read> forces: array<f32>;
-@group(0) @binding(5) var<storage, read> maps: array<f32>;
-@group(0) @binding(6) var<storage, read_write> state: array<f32>;
-@group(0) @binding(7) var<storage, read_write> out: array<f32>;
-
-fn sync() {
-    storageBarrier();
-    workgroupBarrier();
-}
-
-// fill_coefficients for this thread's nodes, then the auxiliary field
-// w = (a+b)·u − b·u⁻ of the current state.
-fn apply_update(h: VoiceHeader, u: CoefUpdate, flip: u32, tid: u32) {
-    let cap = h.cap;
-    let base = h.state;
-    let o = select(h.maps, h.morph_maps, u.morph != 0u);
-    let len = h.len;
-    var cur = base;
-    var prev = base + cap;
-    var w = base + 2u * cap;
-    if flip != 0u {
-        cur = base + cap;
-        prev = base;
-        w = base + 3u * cap;
-    }
-    for (var i = tid; i < len; i += WG) {
-        let s0 = maps[h.maps + i];
-        var c = 0.0;
-        var d = 0.0;
-        var e = 0.0;
-        if s0 != 0.0 {
-            let sig_m = maps[h.maps + len + i];
-            let s = s0 + u.t * (max(maps[o + i], 1e-6) - s0);
-            let sig0 = (sig_m + u.t * (maps[o + len + i] - sig_m)) * u.scale + u.extra;
-            let n = maps[h.maps + 2u * len + i];
-            let inv = 1.0 / (1.0 + sig0 * u.k);
-            c = (2.0 - u.kk - u.ab * s * n) * inv;
-            d = (1.0 - sig0 * u.k - u.b * s * n) * inv;
-            e = s * inv;
-        }
-        state[base + 4u * cap + i] = c;
-        state[base + 5u * cap + i] = d;
-        state[base + 6u * cap + i] = e;
-        state[w + i] = u.ab * state[cur + i] - u.b * state[prev + i];
-    }
-}
-
-// Copies the current auxiliary field (global, at `w`) into workgroup memory.
-fn load_w(len: u32, w: u32, tid: u32) {
-    for (var i = tid; i < len; i += WG) {
+// The auxiliary field of the current state (rebuilt as a whole: a start,
+// a pluck, a coefficient update) into workgroup memory.
+fn w_changed(h: VoiceHeader, flip: u32, tid: u32) {
+    let w = select(h.state + 2u * h.cap, h.state + 3u * h.cap, flip != 0u);
+    for (var i = tid; i < h.len; i += WG) {
         wg_w[i] = state[w + i];
     }
+    workgroupBarrier();
 }
 
-fn tap_read(i: u32, w0: f32, w1: f32, w2: f32, w3: f32, stride: u32, u: u32) -> f32 {
-    return w0 * state[u + i] + w1 * state[u + i + 1u] + w2 * state[u + i + stride]
-        + w3 * state[u + i + stride + 1u];
+// The sum of w (workgroup memory) at the neighbours of padded node `p`.
+fn neighbour_sum(wc: u32, p: u32, stride: u32, one_d: bool) -> f32 {
+    if one_d {
+        return wg_w[p - 1u] + wg_w[p + 1u];
+    }
+    return (wg_w[p - 1u] + wg_w[p + 1u]) + (wg_w[p - stride] + wg_w[p + stride]);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-    let h = headers[wid.x];
-    let cap = h.cap;
-    let base = h.state;
-    let len = h.len;
-    let stride = h.stride;
-    if h.reset != 0u {
-        for (var i = tid; i < len; i += WG) {
-            state[base + i] = 0.0;
-            state[base + cap + i] = 0.0;
-            state[base + 2u * cap + i] = 0.0;
-            state[base + 3u * cap + i] = 0.0;
-        }
-        sync();
-    }
-    var flip = h.flip;
-    var ab = h.ab;
-    var b = h.b;
-    var upd = h.first_update;
-    let upd_end = h.first_update + h.n_updates;
-    for (var k = 0u; k < h.n_pre; k++) {
-        let u = updates[upd];
-        apply_update(h, u, flip, tid);
-        ab = u.ab;
-        b = u.b;
-        upd += 1u;
-        sync();
-    }
-    // Plucks: displacement added to u and u⁻, then the auxiliary field.
-    if h.n_plucks > 0u {
-        var cur = base;
-        var prev = base + cap;
-        var w = base + 2u * cap;
-        if flip != 0u {
-            cur = base + cap;
-            prev = base;
-            w = base + 3u * cap;
-        }
-        for (var k = 0u; k < h.n_plucks; k++) {
-            let win = h.first_window + k;
-            let nx = windows[win].nx;
-            let total = nx * windows[win].ny;
-            let s = windows[win].scale;
-            for (var q = tid; q < total; q += WG) {
-                let i = q % nx;
-                let j = q / nx;
-                let p = windows[win].origin + j * stride + i;
-                if maps[h.maps + p] > 0.0 {
-                    let dd = s * windows[win].wx[i] * windows[win].wy[j];
-                    state[cur + p] += dd;
-                    state[prev + p] += dd;
-                }
-            }
-            sync();
-        }
-        for (var i = tid; i < len; i += WG) {
-            state[w + i] = ab * state[cur + i] - b * state[prev + i];
-        }
-        sync();
-    }
-    // The auxiliary field of the current state into workgroup memory.
-    if flip != 0u {
-        load_w(len, base + 3u * cap, tid);
-    } else {
-        load_w(len, base + 2u * cap, tid);
+// Each thread's own nodes' new w (global, at `wn`) into workgroup memory
+// (every thread has read its neighbours: the barrier before this call).
+fn step_done(wn: u32, nodes: u32, width: u32, stride: u32, tid: u32) {
+    for (var q = tid; q < nodes; q += WG) {
+        let p = (q / width + 1u) * stride + q % width + 1u;
+        wg_w[p] = state[wn + p];
     }
     workgroupBarrier();
-    // Strike windows (in slot order), as grid origins for the node test.
-    let first_strike = h.first_window + h.n_plucks;
-    let n_strikes = min(h.n_strikes, MAX_STRIKES);
-    let width = h.width;
-    let nodes = width * h.height;
-    let one_d = h.height == 1u;
-    let m = h.oversample;
-    let inv_m = 1.0 / f32(m);
-    var step = 0u;
-    for (var smp = 0u; smp < h.samples; smp++) {
-        loop {
-            if upd >= upd_end || updates[upd].at != smp {
-                break;
-            }
-            let u = updates[upd];
-            apply_update(h, u, flip, tid);
-            ab = u.ab;
-            b = u.b;
-            upd += 1u;
-            sync();
-            if flip != 0u {
-                load_w(len, base + 3u * cap, tid);
-            } else {
-                load_w(len, base + 2u * cap, tid);
-            }
-            workgroupBarrier();
-        }
-        var acc_l = 0.0;
-        var acc_r = 0.0;
-        for (var mm = 0u; mm < m; mm++) {
-            var cur = base;
-            var nxt = base + cap;
-            var wn = base + 3u * cap;
-            if flip != 0u {
-                cur = base + cap;
-                nxt = base;
-                wn = base + 2u * cap;
-            }
-            for (var q = tid; q < nodes; q += WG) {
-                let x = q % width;
-                let y = q / width;
-                let p = (y + 1u) * stride + x + 1u;
-                var sw: f32;
-                if one_d {
-                    sw = wg_w[p - 1u] + wg_w[p + 1u];
-                } else {
-                    sw = (wg_w[p - 1u] + wg_w[p + 1u]) + (wg_w[p - stride] + wg_w[p + stride]);
-                }
-                let uc = state[cur + p];
-                var n = (state[base + 4u * cap + p] * uc - state[base + 5u * cap + p] * state[nxt + p])
-                    + state[base + 6u * cap + p] * sw;
-                var wo = ab * n - b * uc;
-                for (var k = 0u; k < n_strikes; k++) {
-                    let win = first_strike + k;
-                    let origin = windows[win].origin;
-                    let i = i32(x + 1u) - i32(origin % stride);
-                    let j = i32(y + 1u) - i32(origin / stride);
-                    if i >= 0 && j >= 0 && u32(i) < windows[win].nx && u32(j) < windows[win].ny
-                        && maps[h.maps + p] > 0.0 {
-                        let f = forces[windows[win].force + step];
-                        let dd = windows[win].wy[j] * f * windows[win].wx[i];
-                        n += dd;
-                        wo += ab * dd;
-                    }
-                }
-                state[nxt + p] = n;
-                state[wn + p] = wo;
-            }
-            sync();
-            // Each thread's own nodes' new w into workgroup memory (every
-            // thread has read its neighbours: the barrier above).
-            for (var q = tid; q < nodes; q += WG) {
-                let p = (q / width + 1u) * stride + q % width + 1u;
-                wg_w[p] = state[wn + p];
-            }
-            workgroupBarrier();
-            if tid == 0u {
-                let t = taps[h.first_tap + smp];
-                acc_l += tap_read(t.il, t.wl0, t.wl1, t.wl2, t.wl3, stride, nxt);
-                acc_r += tap_read(t.ir, t.wr0, t.wr1, t.wr2, t.wr3, stride, nxt);
-            }
-            flip ^= 1u;
-            step += 1u;
-        }
-        if tid == 0u {
-            out[h.out + 2u * smp] = acc_l * inv_m;
-            out[h.out + 2u * smp + 1u] = acc_r * inv_m;
-        }
-    }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use neirosynth::engine::voice::NoteRequest;
 use neirosynth::engine::{Engine, EngineConfig};
-use neirosynth::gpu::layout::{CoefUpdate, TapPair, VoiceHeader, Window, SHADERS};
+use neirosynth::gpu::layout::{CoefUpdate, TapPair, VoiceHeader, Window, SHADERS, SHADER_FILES};
 use neirosynth::gpu::{bank_floats, GpuContext, GpuEngine};
 use neirosynth::instrument::bank::Bank;
 use neirosynth::instrument::format::ExciteShape;
@@ -38,8 +38,8 @@ fn parse(src: &str, name: &str) -> (naga::Module, naga::valid::ModuleInfo) {
     (module, info)
 }
 
-/// Every `.wgsl` file in `shaders/` parses and validates, and is the
-/// source the crate embeds.
+/// Every `.wgsl` file in `shaders/` is a part the crate embeds, and every
+/// kernel joined from them parses and validates.
 #[test]
 fn every_shader_parses_and_validates() {
     let mut files: Vec<_> = std::fs::read_dir(shader_dir())
@@ -52,15 +52,17 @@ fn every_shader_parses_and_validates() {
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         let src = std::fs::read_to_string(f).unwrap();
-        parse(&src, &name);
-        let embedded = SHADERS.iter().find(|(n, _)| *n == name);
+        let embedded = SHADER_FILES.iter().find(|(n, _)| *n == name);
         assert_eq!(
             embedded.map(|(_, s)| *s),
             Some(src.as_str()),
-            "{name} is not embedded (gpu::layout::SHADERS)"
+            "{name} is not embedded (gpu::layout::SHADER_FILES)"
         );
     }
-    assert_eq!(files.len(), SHADERS.len());
+    assert_eq!(files.len(), SHADER_FILES.len());
+    for (name, src) in SHADERS {
+        parse(src, name);
+    }
 }
 
 /// (WGSL member name, Rust offset) of a struct, with its Rust size.
@@ -102,7 +104,7 @@ fn check_struct(module: &naga::Module, name: &str, size: usize, fields: &[(&str,
 /// field offsets.
 #[test]
 fn struct_layouts_match_wgsl() {
-    for name in ["voice_block.wgsl", "voice_block_wg.wgsl"] {
+    for name in ["voice_block", "voice_block_wg"] {
         let (_, src) = SHADERS.iter().find(|(n, _)| *n == name).unwrap();
         let (module, _) = parse(src, name);
         check_layouts(&module);
@@ -116,9 +118,9 @@ fn workgroup_kernel_size_matches() {
     use neirosynth::gpu::layout::WG_FLOATS;
     let (_, src) = SHADERS
         .iter()
-        .find(|(n, _)| *n == "voice_block_wg.wgsl")
+        .find(|(n, _)| *n == "voice_block_wg")
         .unwrap();
-    let (module, _) = parse(src, "voice_block_wg.wgsl");
+    let (module, _) = parse(src, "voice_block_wg");
     let c = module
         .constants
         .iter()

@@ -1,20 +1,52 @@
-//! Rust twins of the WGSL structs in `shaders/voice_block.wgsl` and
-//! `shaders/voice_block_wg.wgsl` (plain old data, uploaded with
-//! `bytemuck`). `tests/gpu.rs` checks every size and field offset against
-//! naga's layout of both shaders.
+//! The block kernel's WGSL sources, and the Rust twins of its structs
+//! (plain old data, uploaded with `bytemuck`). `tests/gpu.rs` checks every
+//! size and field offset against naga's layout of both kernels.
+//!
+//! The kernel is written once, in `shaders/voice_block.wgsl`; each variant
+//! appends the few functions that say where the auxiliary field is read
+//! from (`shaders/voice_block_global.wgsl`: global memory;
+//! `shaders/voice_block_wg.wgsl`: workgroup memory). The sources are joined
+//! here at build time (WGSL declarations may come in any order).
 
 use bytemuck::{Pod, Zeroable};
 
-/// The WGSL source of the block kernel.
-pub const VOICE_BLOCK_WGSL: &str = include_str!("../../shaders/voice_block.wgsl");
+/// The WGSL source of the block kernel (global memory): the shared kernel
+/// and the global-memory variant's functions.
+pub const VOICE_BLOCK_WGSL: &str = concat!(
+    include_str!("../../shaders/voice_block.wgsl"),
+    "\n",
+    include_str!("../../shaders/voice_block_global.wgsl"),
+);
 
-/// The WGSL source of the workgroup-memory block kernel.
-pub const VOICE_BLOCK_WG_WGSL: &str = include_str!("../../shaders/voice_block_wg.wgsl");
+/// The WGSL source of the workgroup-memory block kernel: the shared kernel
+/// and the workgroup-memory variant's functions.
+pub const VOICE_BLOCK_WG_WGSL: &str = concat!(
+    include_str!("../../shaders/voice_block.wgsl"),
+    "\n",
+    include_str!("../../shaders/voice_block_wg.wgsl"),
+);
 
-/// Every shader of the crate: (file name, source).
+/// Every kernel of the crate: (name, assembled source).
 pub const SHADERS: &[(&str, &str)] = &[
-    ("voice_block.wgsl", VOICE_BLOCK_WGSL),
-    ("voice_block_wg.wgsl", VOICE_BLOCK_WG_WGSL),
+    ("voice_block", VOICE_BLOCK_WGSL),
+    ("voice_block_wg", VOICE_BLOCK_WG_WGSL),
+];
+
+/// Every file of `shaders/`: (file name, text), the parts [`SHADERS`] are
+/// joined from.
+pub const SHADER_FILES: &[(&str, &str)] = &[
+    (
+        "voice_block.wgsl",
+        include_str!("../../shaders/voice_block.wgsl"),
+    ),
+    (
+        "voice_block_global.wgsl",
+        include_str!("../../shaders/voice_block_global.wgsl"),
+    ),
+    (
+        "voice_block_wg.wgsl",
+        include_str!("../../shaders/voice_block_wg.wgsl"),
+    ),
 ];
 
 /// Floats of workgroup memory the workgroup-memory kernel holds (the WGSL
