@@ -1,49 +1,56 @@
-//! A fixed-length f32 buffer whose first element is 32-byte aligned.
+//! A fixed-length buffer whose first element is 32-byte aligned.
 //!
 //! The kernel's AVX2 loads and stores run fastest when every stream starts
 //! on a 32-byte boundary (measured ~15% at 64×64 against 16-byte aligned
-//! `Vec<f32>` storage); with rows a multiple of 8 floats long (see
+//! `Vec<f32>` storage); with rows a multiple of 8 values long (see
 //! [`Layout`](super::body::Layout)), every row of every buffer then starts
-//! aligned.
+//! aligned, and every 8-node block too, so vector loads never straddle two
+//! cache lines.
 
 use std::ops::{Deref, DerefMut};
 
-/// Eight floats, 32-byte aligned: the allocation unit.
+/// Eight values, 32-byte aligned: the allocation unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C, align(32))]
-struct Lane([f32; 8]);
+struct Lane<T>([T; 8]);
 
-/// A zero-initialised, 32-byte aligned buffer of `len` floats; dereferences
-/// to `[f32]`.
+/// A zero-initialised, 32-byte aligned buffer of `len` values; dereferences
+/// to `[T]`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct AlignedF32 {
-    lanes: Vec<Lane>,
+pub struct Aligned<T> {
+    lanes: Vec<Lane<T>>,
     len: usize,
 }
 
-impl AlignedF32 {
+/// The engine's buffers: aligned `f32`.
+pub type AlignedF32 = Aligned<f32>;
+
+impl<T: Copy + Default> Aligned<T> {
     /// `len` zeros (allocates).
     pub fn zeroed(len: usize) -> Self {
         Self {
-            lanes: vec![Lane::default(); len.div_ceil(8)],
+            lanes: vec![Lane([T::default(); 8]); len.div_ceil(8)],
             len,
         }
     }
 }
 
-impl Deref for AlignedF32 {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        // SAFETY: `Lane` is `repr(C)` over `[f32; 8]`, so the lanes are
-        // `8 × lanes.len() ≥ len` contiguous, initialised floats.
-        unsafe { std::slice::from_raw_parts(self.lanes.as_ptr().cast::<f32>(), self.len) }
+impl<T> Deref for Aligned<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        const { assert!(std::mem::size_of::<Lane<T>>() == 8 * std::mem::size_of::<T>()) };
+        // SAFETY: `Lane` is `repr(C)` over `[T; 8]` without padding (checked
+        // above), so the lanes are `8 × lanes.len() ≥ len` contiguous,
+        // initialised values.
+        unsafe { std::slice::from_raw_parts(self.lanes.as_ptr().cast::<T>(), self.len) }
     }
 }
 
-impl DerefMut for AlignedF32 {
-    fn deref_mut(&mut self) -> &mut [f32] {
+impl<T> DerefMut for Aligned<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        const { assert!(std::mem::size_of::<Lane<T>>() == 8 * std::mem::size_of::<T>()) };
         // SAFETY: as in `deref`, with unique access through `&mut self`.
-        unsafe { std::slice::from_raw_parts_mut(self.lanes.as_mut_ptr().cast::<f32>(), self.len) }
+        unsafe { std::slice::from_raw_parts_mut(self.lanes.as_mut_ptr().cast::<T>(), self.len) }
     }
 }
 
@@ -63,5 +70,8 @@ mod tests {
                 assert_eq!(b[len - 1], 3.0);
             }
         }
+        let b = Aligned::<f64>::zeroed(13);
+        assert_eq!(b.as_ptr() as usize % 32, 0);
+        assert_eq!(b.len(), 13);
     }
 }

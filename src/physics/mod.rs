@@ -4,5 +4,6 @@
 pub mod aligned;
 pub mod body;
 pub mod certificate;
+pub mod kernel;
 pub mod modes;
 pub mod scheme;

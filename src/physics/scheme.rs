@@ -28,6 +28,8 @@
 
 use super::aligned::AlignedF32;
 use super::body::{Body, Layout, NodeKind};
+use super::kernel::{self, node_coefficients, CoefView, InPlace, InPlacePair};
+pub use super::kernel::{simd_level, SimdLevel};
 
 /// Precomputed, note-independent data of one body at one mesh resolution,
 /// in the padded layout (zero outside the body).
@@ -231,11 +233,8 @@ pub fn fill_coefficients(
         }
         let s = s0 + t * (other.stiffness[i].max(1e-6) - s0);
         let sig0 = (maps.sigma0[i] + t * (other.sigma0[i] - maps.sigma0[i])) * scale + extra;
-        let n = maps.diag[i];
-        let inv = 1.0 / (1.0 + sig0 * k);
-        c[i] = (2.0 - kk - (a + b) * s * n) * inv;
-        d[i] = (1.0 - sig0 * k - b * s * n) * inv;
-        e[i] = s * inv;
+        let [ci, di, ei, _] = node_coefficients(s, sig0, maps.diag[i], a, b, kk, k);
+        (c[i], d[i], e[i]) = (ci, di, ei);
     }
 }
 
@@ -244,12 +243,25 @@ pub fn fill_coefficients(
 /// # Real-time safety
 /// No allocation.
 pub fn compute_aux(coef: &Coefficients, prev: &[f32], cur: &[f32], w: &mut [f32]) {
-    for ((w, &u), &p) in w.iter_mut().zip(cur).zip(prev) {
-        *w = coef.ab * u - coef.b * p;
+    kernel::aux(coef.ab, coef.b, prev, cur, w);
+}
+
+impl Coefficients {
+    /// The maps as the kernel reads them.
+    #[inline]
+    pub fn view(&self) -> CoefView<'_, f32> {
+        CoefView {
+            c: &self.c,
+            d: &self.d,
+            e: &self.e,
+            ab: self.ab,
+            b: self.b,
+        }
     }
 }
 
-/// Advances the mesh one time step.
+/// Advances the mesh one time step (the kernel of [`super::kernel`], in
+/// place).
 ///
 /// On entry `prev_next` holds `u⁻`, `cur` holds `u` and `w` holds
 /// `(a+b)·u − b·u⁻`; on return `prev_next` holds `u⁺` and `w_next` holds
@@ -267,130 +279,11 @@ pub fn step(
     w: &[f32],
     w_next: &mut [f32],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if simd_level() == SimdLevel::Avx2 {
-            // SAFETY: AVX2 support was checked at run time.
-            unsafe { step_avx2(layout, coef, prev_next, cur, w, w_next) };
-            return;
-        }
-    }
-    step_generic(layout, coef, prev_next, cur, w, w_next)
+    kernel::step(layout, &coef.view(), InPlace(prev_next), cur, w, w_next)
 }
 
-/// Which vector instruction set the kernel uses on this CPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SimdLevel {
-    /// The build's baseline (SSE2 on x86-64).
-    Baseline,
-    /// 256-bit AVX2 (selected at run time; no FMA, so results are identical).
-    Avx2,
-}
-
-/// The instruction set the kernel runs with on this machine.
-pub fn simd_level() -> SimdLevel {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::sync::OnceLock;
-        static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
-        *LEVEL.get_or_init(|| {
-            if std::env::var_os("NEIROSYNTH_NO_AVX2").is_none()
-                && std::arch::is_x86_feature_detected!("avx2")
-            {
-                SimdLevel::Avx2
-            } else {
-                SimdLevel::Baseline
-            }
-        })
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    SimdLevel::Baseline
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn step_avx2(
-    layout: &Layout,
-    coef: &Coefficients,
-    prev_next: &mut [f32],
-    cur: &[f32],
-    w: &[f32],
-    w_next: &mut [f32],
-) {
-    step_generic(layout, coef, prev_next, cur, w, w_next)
-}
-
-/// One sweep over the whole interior as a single flat loop.
-#[inline(always)]
-fn step_generic(
-    layout: &Layout,
-    coef: &Coefficients,
-    prev_next: &mut [f32],
-    cur: &[f32],
-    w: &[f32],
-    w_next: &mut [f32],
-) {
-    let (s, h) = (layout.stride, layout.height);
-    // From the left padding of the first row to the last interior node.
-    let hi = h * s + layout.width + 1;
-    sweep(layout, coef, s, hi, prev_next, cur, w, w_next);
-}
-
-/// Updates the nodes of padded indices `lo..hi` (whole rows, padding
-/// columns included: their coefficients and state are zero, so they stay
-/// zero, and no per-row loop set-up is paid): `prev_next ← u⁺` and
-/// `w_next ← (a+b)·u⁺ − b·u` from `cur = u`, `prev_next = u⁻` and `w`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn sweep(
-    layout: &Layout,
-    coef: &Coefficients,
-    lo: usize,
-    hi: usize,
-    prev_next: &mut [f32],
-    cur: &[f32],
-    w: &[f32],
-    w_next: &mut [f32],
-) {
-    let s = layout.stride;
-    let (o, n) = (lo, hi - lo);
-    let (ab, b) = (coef.ab, coef.b);
-    let (c, d, e) = (&coef.c[o..o + n], &coef.d[o..o + n], &coef.e[o..o + n]);
-    let uc = &cur[o..o + n];
-    let pn = &mut prev_next[o..o + n];
-    let wo = &mut w_next[o..o + n];
-    let (wl, wr) = (&w[o - 1..o - 1 + n], &w[o + 1..o + 1 + n]);
-    if layout.is_1d() {
-        for x in 0..n {
-            let u = (c[x] * uc[x] - d[x] * pn[x]) + e[x] * (wl[x] + wr[x]);
-            pn[x] = u;
-            wo[x] = ab * u - b * uc[x];
-        }
-    } else {
-        let (wu, wd) = (&w[o - s..o - s + n], &w[o + s..o + s + n]);
-        for x in 0..n {
-            let sw = (wl[x] + wr[x]) + (wu[x] + wd[x]);
-            let u = (c[x] * uc[x] - d[x] * pn[x]) + e[x] * sw;
-            pn[x] = u;
-            wo[x] = ab * u - b * uc[x];
-        }
-    }
-}
-
-/// Bytes of the seven streams (three maps, two states, two auxiliary
-/// fields) that one chunk of [`step_pair`] may span: about three quarters of
-/// a 32 KiB L1 data cache, so the second step, trailing the first by one
-/// row, finds its inputs there. (Measured at 64×64: 12–16-row chunks run
-/// ~15% faster than 4-row or whole-mesh ones; the per-chunk loop set-up
-/// costs on small chunks, L1 misses on large ones.)
-const PAIR_CHUNK_BYTES: usize = 24 * 1024;
-
-/// Advances the mesh two time steps in one sweep (temporal blocking).
-///
-/// Bit-identical to two calls of [`step`] (the same arithmetic per node),
-/// but the second step runs one row behind the first, while its inputs are
-/// still in cache: the coefficient maps and the state come from memory once
-/// for both steps, which matters when many voices share a core's L2.
+/// Advances the mesh two time steps in one sweep (temporal blocking; see
+/// [`kernel::step_pair`]): bit-identical to two calls of [`step`].
 ///
 /// On entry `a` holds `u⁻`, `b` holds `u`, `w` holds `(a+b)·u − b·u⁻`; on
 /// return `a` holds `u⁺` (the first step), `b` holds `u⁺⁺` (the second),
@@ -409,56 +302,7 @@ pub fn step_pair(
     w: &mut [f32],
     w_mid: &mut [f32],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if simd_level() == SimdLevel::Avx2 {
-            // SAFETY: AVX2 support was checked at run time.
-            unsafe { step_pair_avx2(layout, coef, a, b, w, w_mid) };
-            return;
-        }
-    }
-    step_pair_generic(layout, coef, a, b, w, w_mid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn step_pair_avx2(
-    layout: &Layout,
-    coef: &Coefficients,
-    a: &mut [f32],
-    b: &mut [f32],
-    w: &mut [f32],
-    w_mid: &mut [f32],
-) {
-    step_pair_generic(layout, coef, a, b, w, w_mid)
-}
-
-/// Row `y` of the second step needs the first step's auxiliary field on rows
-/// `y−1..=y+1` and overwrites `w` on row `y`, which the first step reads for
-/// rows `y−1..=y+1`: so the second step trails by exactly one row.
-#[inline(always)]
-fn step_pair_generic(
-    layout: &Layout,
-    coef: &Coefficients,
-    a: &mut [f32],
-    b: &mut [f32],
-    w: &mut [f32],
-    w_mid: &mut [f32],
-) {
-    let (s, h) = (layout.stride, layout.height);
-    let chunk_rows = (PAIR_CHUNK_BYTES / (7 * 4 * s)).max(2);
-    let mut first = 1; // next row of the first step
-    let mut second = 1; // next row of the second step
-    while first <= h {
-        let end = (first + chunk_rows).min(h + 1);
-        sweep(layout, coef, first * s, end * s, a, b, w, w_mid);
-        first = end;
-        let upto = if first > h { h + 1 } else { first - 1 };
-        if upto > second {
-            sweep(layout, coef, second * s, upto * s, b, a, w_mid, w);
-            second = upto;
-        }
-    }
+    kernel::step_pair(layout, &coef.view(), InPlacePair { a, b }, w, w_mid)
 }
 
 /// The discrete energy that the scheme conserves without loss and never
@@ -537,29 +381,13 @@ mod tests {
         let mut coef = Coefficients::zeroed(maps.layout.len);
         fill_coefficients(&maps, None, &p, DampingControl::default(), &mut coef);
         let l = maps.layout;
-        let prev: Vec<f32> = (0..l.len)
-            .map(|i| {
-                if coef.c[i] != 0.0 {
-                    ((i * 31) % 17) as f32 / 17.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let cur: Vec<f32> = (0..l.len)
-            .map(|i| {
-                if coef.c[i] != 0.0 {
-                    ((i * 13) % 11) as f32 / 11.0
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let prev = test_state(&coef, l.len, 31);
+        let cur = test_state(&coef, l.len, 13);
         let mut w = vec![0.0; l.len];
         compute_aux(&coef, &prev, &cur, &mut w);
         let (mut n1, mut n2) = (prev.clone(), prev.clone());
         let (mut w1, mut w2) = (vec![0.0; l.len], vec![0.0; l.len]);
-        step_generic(&l, &coef, &mut n1, &cur, &w, &mut w1);
+        kernel::step_baseline(&l, &coef.view(), InPlace(&mut n1), &cur, &w, &mut w1);
         step(&l, &coef, &mut n2, &cur, &w, &mut w2);
         assert_eq!(w1, w2);
         assert_eq!(n1, n2);
@@ -622,7 +450,11 @@ mod tests {
                     (prev.clone(), cur.clone(), w.clone(), vec![0.0; l.len]);
                 for _ in 0..3 {
                     if generic {
-                        step_pair_generic(&l, &coef, &mut a, &mut b, &mut pw, &mut pw2);
+                        let pair = InPlacePair {
+                            a: &mut a,
+                            b: &mut b,
+                        };
+                        kernel::step_pair_baseline(&l, &coef.view(), pair, &mut pw, &mut pw2);
                     } else {
                         step_pair(&l, &coef, &mut a, &mut b, &mut pw, &mut pw2);
                     }

@@ -72,78 +72,17 @@
 //! buffer lets one thread recompute segment `j−1` while the other runs the
 //! adjoint over segment `j`.
 
-use std::fmt::Debug;
-use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub, SubAssign};
-
 use crate::engine::excitation::STRIKE_SCALE;
 use crate::instrument::PLAN_SAFETY;
+use crate::physics::aligned::Aligned;
 use crate::physics::body::{Body, Layout, NodeKind};
 use crate::physics::certificate::{row_bound, Certificate, LIMIT};
+use crate::physics::kernel::{self, node_coefficients, CoefView, OutOfPlace, OutOfPlacePair};
 use crate::physics::scheme::{BodyMaps, SchemeParams};
 
 /// The floating-point types the model runs in (`f32` for training, `f64`
-/// for finite-difference checks).
-pub trait Real:
-    Copy
-    + Send
-    + Sync
-    + Debug
-    + Default
-    + PartialOrd
-    + 'static
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-    + AddAssign
-    + SubAssign
-{
-    /// Zero.
-    const ZERO: Self;
-    /// One.
-    const ONE: Self;
-    /// Nearest value to `v`.
-    fn from_f64(v: f64) -> Self;
-    /// Widened to `f64`.
-    fn to_f64(self) -> f64;
-    /// Cosine.
-    fn cos(self) -> Self;
-}
-
-impl Real for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    #[inline]
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    #[inline]
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    #[inline]
-    fn cos(self) -> Self {
-        f32::cos(self)
-    }
-}
-
-impl Real for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    #[inline]
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    #[inline]
-    fn to_f64(self) -> f64 {
-        self
-    }
-    #[inline]
-    fn cos(self) -> Self {
-        f64::cos(self)
-    }
-}
+/// for finite-difference checks): the kernel's.
+pub use crate::physics::kernel::Real;
 
 /// Why the model refused to run.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -617,9 +556,7 @@ impl<T: Real> Model<T> {
         if let Some(init) = &self.init {
             prev.copy_from_slice(init);
             cur.copy_from_slice(init);
-            for ((w, &u), &p) in w.iter_mut().zip(cur.iter()).zip(prev.iter()) {
-                *w = cf.ab * u - cf.b * p;
-            }
+            kernel::aux(cf.ab, cf.b, prev, cur, w);
         }
     }
 
@@ -719,7 +656,6 @@ impl<T: Real> Model<T> {
     ) {
         let k = T::from_f64(self.k);
         let (a, b, kk) = (p.a, p.b, p.kappa_k2);
-        let two = T::from_f64(2.0);
         for y in 0..self.body.height {
             for x in 0..self.body.width {
                 let q = self.layout.idx(x, y);
@@ -728,11 +664,7 @@ impl<T: Real> Model<T> {
                 }
                 let i = y * self.body.width + x;
                 let (s, sig0, n) = (p.stiffness[i], p.sigma0[i], self.diag[q]);
-                let iv = T::ONE / (T::ONE + sig0 * k);
-                c[q] = (two - kk - (a + b) * s * n) * iv;
-                d[q] = (T::ONE - sig0 * k - b * s * n) * iv;
-                e[q] = s * iv;
-                inv[q] = iv;
+                [c[q], d[q], e[q], inv[q]] = node_coefficients(s, sig0, n, a, b, kk, k);
             }
         }
     }
@@ -1084,10 +1016,7 @@ impl<T: Real> Model<T> {
         if let Some((_, a)) = tape.aux.iter().find(|a| a.0 == t0) {
             w.copy_from_slice(a);
         } else {
-            let (ab, b) = (cf.ab, cf.b);
-            for ((w, &u), &p) in w.iter_mut().zip(&buf[len..2 * len]).zip(&buf[..len]) {
-                *w = ab * u - b * p;
-            }
+            kernel::aux(cf.ab, cf.b, &buf[..len], &buf[len..2 * len], w);
         }
         let active = st.active_steps();
         let mut m = 1;
@@ -1435,52 +1364,6 @@ impl<T: Real> Model<T> {
     }
 }
 
-/// Eight values, 32-byte aligned: the allocation unit of [`Aligned`].
-#[derive(Clone, Copy, Debug)]
-#[repr(C, align(32))]
-struct Lane<T>([T; 8]);
-
-/// A zero-initialised buffer of `len` values whose first element is 32-byte
-/// aligned; dereferences to `[T]`. With the padded layout's rows a multiple
-/// of 8 values long (and every state of a segment buffer `len` values, also
-/// a multiple of 8), every row and every 8-node block of every buffer starts
-/// aligned, so the kernels' vector loads never straddle two cache lines (as
-/// the engine's [`crate::physics::aligned::AlignedF32`]).
-#[derive(Clone, Debug)]
-struct Aligned<T> {
-    lanes: Vec<Lane<T>>,
-    len: usize,
-}
-
-impl<T: Real> Aligned<T> {
-    /// `len` zeros (allocates).
-    fn zeroed(len: usize) -> Self {
-        Self {
-            lanes: vec![Lane([T::ZERO; 8]); len.div_ceil(8)],
-            len,
-        }
-    }
-}
-
-impl<T> std::ops::Deref for Aligned<T> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        const { assert!(std::mem::size_of::<Lane<T>>() == 8 * std::mem::size_of::<T>()) };
-        // SAFETY: `Lane` is `repr(C)` over `[T; 8]` without padding (checked
-        // above), so the lanes are `8 × lanes.len() ≥ len` contiguous,
-        // initialised values.
-        unsafe { std::slice::from_raw_parts(self.lanes.as_ptr().cast::<T>(), self.len) }
-    }
-}
-
-impl<T> std::ops::DerefMut for Aligned<T> {
-    fn deref_mut(&mut self) -> &mut [T] {
-        const { assert!(std::mem::size_of::<Lane<T>>() == 8 * std::mem::size_of::<T>()) };
-        // SAFETY: as in `deref`, with unique access through `&mut self`.
-        unsafe { std::slice::from_raw_parts_mut(self.lanes.as_mut_ptr().cast::<T>(), self.len) }
-    }
-}
-
 /// The coefficient maps in aligned buffers (what the kernels read), with
 /// `inv = 1/(1+σ₀k)` for the chain rule.
 struct KernelCoefs<T> {
@@ -1499,7 +1382,7 @@ struct KernelCoefs<T> {
 /// (still inside the last interior row's padding).
 #[inline]
 fn sweep_range(l: &Layout) -> (usize, usize, usize) {
-    let hi = l.height * l.stride + l.width + 1;
+    let hi = kernel::sweep_end(l);
     (l.stride, hi, hi.next_multiple_of(8))
 }
 
@@ -1547,6 +1430,18 @@ impl<T: Real> AdjointState<T> {
     fn bytes(&self) -> usize {
         (4 * self.p1.len() + self.sums.len()) * std::mem::size_of::<T>()
     }
+    /// What a backward step against `u_t = ut` reads and writes.
+    fn io<'a>(&'a mut self, cf: &'a KernelCoefs<T>, ut: &'a [T]) -> BackwardIo<'a, T> {
+        BackwardIo {
+            cf: cf.view(),
+            p1: &self.p1,
+            p2: &mut self.p2,
+            v: &self.v,
+            vn: &mut self.v_next,
+            ut,
+            sums: &mut self.sums,
+        }
+    }
     /// Sum `which` at padded node `q`.
     fn sum(&self, which: Sum, q: usize) -> T {
         self.sums[(q / 8) * 32 + which as usize * 8 + q % 8]
@@ -1557,10 +1452,24 @@ impl<T: Real> AdjointState<T> {
     }
 }
 
+impl<T: Real> KernelCoefs<T> {
+    /// The maps as the kernel reads them.
+    #[inline]
+    fn view(&self) -> CoefView<'_, T> {
+        CoefView {
+            c: &self.c,
+            d: &self.d,
+            e: &self.e,
+            ab: self.ab,
+            b: self.b,
+        }
+    }
+}
+
 /// One step of the scheme, out of place: `next = C·cur − D·prev + E·N w`,
-/// `w_next = (a+b)·next − b·cur`. The engine's kernel (`scheme::step`): the
-/// same expression and the same single flat loop over the padded buffer, so
-/// the same bits in `f32`.
+/// `w_next = (a+b)·next − b·cur`. The engine's kernel
+/// ([`crate::physics::kernel::step`], the code `scheme::step` runs), so the
+/// same bits in `f32`.
 #[inline]
 fn forward_step<T: Real>(
     l: &Layout,
@@ -1571,114 +1480,14 @@ fn forward_step<T: Real>(
     w: &[T],
     w_next: &mut [T],
 ) {
-    let (c, d, e) = (&cf.c[..], &cf.d[..], &cf.e[..]);
-    #[cfg(target_arch = "x86_64")]
-    {
-        if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
-            // SAFETY: AVX2 support was checked at run time.
-            unsafe { forward_avx2(l, c, d, e, cf.ab, cf.b, prev, cur, next, w, w_next) };
-            return;
-        }
-    }
-    forward_sweep(l, c, d, e, cf.ab, cf.b, prev, cur, next, w, w_next)
+    kernel::step(l, &cf.view(), OutOfPlace { prev, next }, cur, w, w_next)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-#[inline(never)]
-unsafe fn forward_avx2<T: Real>(
-    l: &Layout,
-    c: &[T],
-    d: &[T],
-    e: &[T],
-    ab: T,
-    b: T,
-    prev: &[T],
-    cur: &[T],
-    next: &mut [T],
-    w: &[T],
-    w_next: &mut [T],
-) {
-    forward_sweep(l, c, d, e, ab, b, prev, cur, next, w, w_next)
-}
-
-/// The body of [`forward_step`] (separate slices, so that the compiler knows
-/// the outputs alias nothing).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn forward_sweep<T: Real>(
-    l: &Layout,
-    c: &[T],
-    d: &[T],
-    e: &[T],
-    ab: T,
-    b: T,
-    prev: &[T],
-    cur: &[T],
-    next: &mut [T],
-    w: &[T],
-    w_next: &mut [T],
-) {
-    let (lo, hi, _) = sweep_range(l);
-    forward_rows(l, c, d, e, ab, b, lo, hi, prev, cur, next, w, w_next)
-}
-
-/// Updates the nodes of padded indices `lo..hi` (whole rows, padding
-/// included, in one flat loop): [`forward_sweep`] over part of the mesh.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn forward_rows<T: Real>(
-    l: &Layout,
-    c: &[T],
-    d: &[T],
-    e: &[T],
-    ab: T,
-    b: T,
-    lo: usize,
-    hi: usize,
-    prev: &[T],
-    cur: &[T],
-    next: &mut [T],
-    w: &[T],
-    w_next: &mut [T],
-) {
-    let s = l.stride;
-    let (o, n) = (lo, hi - lo);
-    let (c, d, e) = (&c[o..o + n], &d[o..o + n], &e[o..o + n]);
-    let uc = &cur[o..o + n];
-    let up = &prev[o..o + n];
-    let un = &mut next[o..o + n];
-    let wo = &mut w_next[o..o + n];
-    let (wl, wr) = (&w[o - 1..o - 1 + n], &w[o + 1..o + 1 + n]);
-    if l.is_1d() {
-        for x in 0..n {
-            let u = (c[x] * uc[x] - d[x] * up[x]) + e[x] * (wl[x] + wr[x]);
-            un[x] = u;
-            wo[x] = ab * u - b * uc[x];
-        }
-    } else {
-        let (wu, wd) = (&w[o - s..o - s + n], &w[o + s..o + s + n]);
-        for x in 0..n {
-            let sw = (wl[x] + wr[x]) + (wu[x] + wd[x]);
-            let u = (c[x] * uc[x] - d[x] * up[x]) + e[x] * sw;
-            un[x] = u;
-            wo[x] = ab * u - b * uc[x];
-        }
-    }
-}
-
-/// Bytes of the nine streams (three maps, four states, two auxiliary fields)
-/// that one chunk of [`forward_pair`] may span, about three quarters of a
-/// 32 KiB L1 data cache (as the engine's `step_pair`).
-const PAIR_CHUNK_BYTES: usize = 24 * 1024;
-
-/// Two steps of the scheme in one sweep (temporal blocking, as the engine's
-/// `scheme::step_pair`): `s2 = u_{t+1}` from `(s0, s1) = (u_{t−1}, u_t)`,
-/// then `s3 = u_{t+2}` from `(s1, s2)`, the second step one row behind the
-/// first while its inputs are still in cache. On entry `w` holds `w_t`; on
-/// return `w_mid` holds `w_{t+1}` and `w` holds `w_{t+2}`. Bit-identical to
-/// two [`forward_step`]s (the same arithmetic per node); no strike can be
+/// Two steps of the scheme in one sweep (temporal blocking, the engine's
+/// [`crate::physics::kernel::step_pair`]): `s2 = u_{t+1}` from
+/// `(s0, s1) = (u_{t−1}, u_t)`, then `s3 = u_{t+2}` from `(s1, s2)`. On
+/// entry `w` holds `w_t`; on return `w_mid` holds `w_{t+1}` and `w` holds
+/// `w_{t+2}`. Bit-identical to two [`forward_step`]s; no strike can be
 /// injected between the two steps.
 #[allow(clippy::too_many_arguments)]
 #[inline]
@@ -1692,103 +1501,8 @@ fn forward_pair<T: Real>(
     w: &mut [T],
     w_mid: &mut [T],
 ) {
-    let (c, d, e) = (&cf.c[..], &cf.d[..], &cf.e[..]);
-    #[cfg(target_arch = "x86_64")]
-    {
-        if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
-            // SAFETY: AVX2 support was checked at run time.
-            unsafe { forward_pair_avx2(l, c, d, e, cf.ab, cf.b, s0, s1, s2, s3, w, w_mid) };
-            return;
-        }
-    }
-    forward_pair_generic(l, c, d, e, cf.ab, cf.b, s0, s1, s2, s3, w, w_mid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-#[inline(never)]
-unsafe fn forward_pair_avx2<T: Real>(
-    l: &Layout,
-    c: &[T],
-    d: &[T],
-    e: &[T],
-    ab: T,
-    b: T,
-    s0: &[T],
-    s1: &[T],
-    s2: &mut [T],
-    s3: &mut [T],
-    w: &mut [T],
-    w_mid: &mut [T],
-) {
-    forward_pair_generic(l, c, d, e, ab, b, s0, s1, s2, s3, w, w_mid)
-}
-
-/// The body of [`forward_pair`]. Row `y` of the second step needs the first
-/// step's auxiliary field on rows `y−1..=y+1` and overwrites `w` on row `y`,
-/// which the first step reads for rows `y−1..=y+1`: so the second step
-/// trails by exactly one row.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn forward_pair_generic<T: Real>(
-    l: &Layout,
-    c: &[T],
-    d: &[T],
-    e: &[T],
-    ab: T,
-    b: T,
-    s0: &[T],
-    s1: &[T],
-    s2: &mut [T],
-    s3: &mut [T],
-    w: &mut [T],
-    w_mid: &mut [T],
-) {
-    let (s, h) = (l.stride, l.height);
-    let (_, last, _) = sweep_range(l);
-    let end_of = |row: usize| if row > h { last } else { row * s };
-    let chunk_rows = (PAIR_CHUNK_BYTES / (9 * std::mem::size_of::<T>() * s)).max(2);
-    let mut first = 1; // next row of the first step
-    let mut second = 1; // next row of the second step
-    while first <= h {
-        let end = (first + chunk_rows).min(h + 1);
-        forward_rows(
-            l,
-            c,
-            d,
-            e,
-            ab,
-            b,
-            first * s,
-            end_of(end),
-            s0,
-            s1,
-            s2,
-            w,
-            w_mid,
-        );
-        first = end;
-        let upto = if first > h { h + 1 } else { first - 1 };
-        if upto > second {
-            forward_rows(
-                l,
-                c,
-                d,
-                e,
-                ab,
-                b,
-                second * s,
-                end_of(upto),
-                s1,
-                s2,
-                s3,
-                w_mid,
-                w,
-            );
-            second = upto;
-        }
-    }
+    let pair = OutOfPlacePair { s0, s1, s2, s3 };
+    kernel::step_pair(l, &cf.view(), pair, w, w_mid)
 }
 
 /// One backward step (fused, one flat sweep): `p_t = C·p_{t+1} − D·p_{t+2}
@@ -1796,63 +1510,46 @@ fn forward_pair_generic<T: Real>(
 /// and the step's gradient sums against `u_t` (see [`AdjointState::sums`]).
 #[inline]
 fn adjoint_step<T: Real>(l: &Layout, cf: &KernelCoefs<T>, st: &mut AdjointState<T>, ut: &[T]) {
-    let (c, d, e, ab, b) = (&cf.c[..], &cf.d[..], &cf.e[..], cf.ab, cf.b);
-    let (p1, p2, v, vn, sums) = (
-        &st.p1[..],
-        &mut st.p2[..],
-        &st.v[..],
-        &mut st.v_next[..],
-        &mut st.sums[..],
-    );
+    let io = st.io(cf, ut);
     #[cfg(target_arch = "x86_64")]
     {
-        if crate::physics::scheme::simd_level() == crate::physics::scheme::SimdLevel::Avx2 {
+        if kernel::simd_level() == kernel::SimdLevel::Avx2 {
             // SAFETY: AVX2 support was checked at run time.
-            unsafe { adjoint_avx2(l, c, d, e, ab, b, p1, p2, v, vn, ut, sums) };
+            unsafe { adjoint_avx2(l, io) };
             return;
         }
     }
-    adjoint_plain(l, c, d, e, ab, b, p1, p2, v, vn, ut, sums)
+    adjoint_plain(l, io)
+}
+
+/// What one backward step reads and writes (see [`adjoint_step`]).
+struct BackwardIo<'a, T> {
+    /// The coefficient maps.
+    cf: CoefView<'a, T>,
+    /// `p_{t+1}`.
+    p1: &'a [T],
+    /// `p_{t+2}`, overwritten with `p_t`.
+    p2: &'a mut [T],
+    /// `v_{t+1}`.
+    v: &'a [T],
+    /// Receives `v_t`.
+    vn: &'a mut [T],
+    /// `u_t`.
+    ut: &'a [T],
+    /// The interleaved gradient sums.
+    sums: &'a mut [T],
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
 #[inline(never)]
-unsafe fn adjoint_avx2<T: Real>(
-    l: &Layout,
-    c: &[T],
-    d: &[T],
-    e: &[T],
-    ab: T,
-    b: T,
-    p1: &[T],
-    p2: &mut [T],
-    v: &[T],
-    vn: &mut [T],
-    ut: &[T],
-    sums: &mut [T],
-) {
-    adjoint_sweep(l, c, d, e, ab, b, p1, p2, v, vn, ut, sums)
+unsafe fn adjoint_avx2<T: Real>(l: &Layout, io: BackwardIo<'_, T>) {
+    adjoint_sweep(l, io)
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn adjoint_plain<T: Real>(
-    l: &Layout,
-    c: &[T],
-    d: &[T],
-    e: &[T],
-    ab: T,
-    b: T,
-    p1: &[T],
-    p2: &mut [T],
-    v: &[T],
-    vn: &mut [T],
-    ut: &[T],
-    sums: &mut [T],
-) {
-    adjoint_sweep(l, c, d, e, ab, b, p1, p2, v, vn, ut, sums)
+fn adjoint_plain<T: Real>(l: &Layout, io: BackwardIo<'_, T>) {
+    adjoint_sweep(l, io)
 }
 
 /// `n` blocks of 8 values of `s` from `lo`.
@@ -1879,26 +1576,26 @@ fn blocks_mut<T>(s: &mut [T], lo: usize, n: usize) -> &mut [[T; 8]] {
 /// reload addresses from the stack on every block (≈ 25% more instructions).
 /// Padding and void nodes get garbage `p` (`N v` of their neighbours) and
 /// sums: nothing reads them (their `C, D, E` are zero).
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn adjoint_sweep<T: Real>(
-    l: &Layout,
-    c: &[T],
-    d: &[T],
-    e: &[T],
-    ab: T,
-    b: T,
-    p1: &[T],
-    p2: &mut [T],
-    v: &[T],
-    vn: &mut [T],
-    ut: &[T],
-    sums: &mut [T],
-) {
+fn adjoint_sweep<T: Real>(l: &Layout, io: BackwardIo<'_, T>) {
+    let BackwardIo {
+        cf,
+        p1,
+        p2,
+        v,
+        vn,
+        ut,
+        sums,
+    } = io;
+    let (ab, b) = (cf.ab, cf.b);
     let s = l.stride;
     let (lo, _, hi) = sweep_range(l);
     let n = (hi - lo) / 8;
-    let (c, d, e) = (blocks(c, lo, n), blocks(d, lo, n), blocks(e, lo, n));
+    let (c, d, e) = (
+        blocks(cf.c, lo, n),
+        blocks(cf.d, lo, n),
+        blocks(cf.e, lo, n),
+    );
     let (q1, q2, vo) = (
         blocks(p1, lo, n),
         blocks_mut(p2, lo, n),
@@ -1993,9 +1690,11 @@ mod tests {
             let (prev, cur, w) = (state(31), state(13), state(7));
             let z = || Aligned::<f32>::zeroed(l.len);
             let (mut n1, mut n2, mut w1, mut w2) = (z(), z(), z(), z());
-            forward_sweep(
-                &l, &cf.c, &cf.d, &cf.e, cf.ab, cf.b, &prev, &cur, &mut n1, &w, &mut w1,
-            );
+            let h = OutOfPlace {
+                prev: &prev,
+                next: &mut n1,
+            };
+            kernel::step_baseline(&l, &cf.view(), h, &cur, &w, &mut w1);
             forward_step(&l, &cf, &prev, &cur, &mut n2, &w, &mut w2);
             assert!(n1.iter().any(|&v| v != 0.0));
             assert_eq!(n1[..], n2[..]);
@@ -2012,20 +1711,7 @@ mod tests {
             let (mut a, mut b) = (AdjointState::new(l.len), AdjointState::new(l.len));
             fill(&mut a);
             fill(&mut b);
-            adjoint_plain(
-                &l,
-                &cf.c,
-                &cf.d,
-                &cf.e,
-                cf.ab,
-                cf.b,
-                &a.p1,
-                &mut a.p2,
-                &a.v,
-                &mut a.v_next,
-                &cur,
-                &mut a.sums,
-            );
+            adjoint_plain(&l, a.io(&cf, &cur));
             adjoint_step(&l, &cf, &mut b, &cur);
             assert!(a.v_next.iter().any(|&v| v != 0.0));
             assert_eq!(a.p2[..], b.p2[..]);
