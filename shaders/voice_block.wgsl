@@ -109,6 +109,26 @@ const MAX_STRIKES: u32 = 4u;
 @group(0) @binding(6) var<storage, read_write> state: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 
+// Offsets of a voice's fields: the current state u, the previous one u⁻
+// (where a step writes u⁺), the current auxiliary field w and the next.
+struct Fields {
+    cur: u32,
+    prev: u32,
+    w: u32,
+    w_next: u32,
+}
+
+// The fields of the voice of `h` when `flip` says which buffer of each
+// pair is current.
+fn fields(h: VoiceHeader, flip: u32) -> Fields {
+    let base = h.state;
+    let cap = h.cap;
+    if flip != 0u {
+        return Fields(base + cap, base, base + 3u * cap, base + 2u * cap);
+    }
+    return Fields(base, base + cap, base + 2u * cap, base + 3u * cap);
+}
+
 fn sync() {
     storageBarrier();
     workgroupBarrier();
@@ -121,14 +141,10 @@ fn apply_update(h: VoiceHeader, u: CoefUpdate, flip: u32, tid: u32) {
     let base = h.state;
     let o = select(h.maps, h.morph_maps, u.morph != 0u);
     let len = h.len;
-    var cur = base;
-    var prev = base + cap;
-    var w = base + 2u * cap;
-    if flip != 0u {
-        cur = base + cap;
-        prev = base;
-        w = base + 3u * cap;
-    }
+    let f = fields(h, flip);
+    let cur = f.cur;
+    let prev = f.prev;
+    let w = f.w;
     for (var i = tid; i < len; i += WG) {
         let s0 = maps[h.maps + i];
         var c = 0.0;
@@ -187,14 +203,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     // Plucks: displacement added to u and u⁻, then the auxiliary field.
     if h.n_plucks > 0u {
-        var cur = base;
-        var prev = base + cap;
-        var w = base + 2u * cap;
-        if flip != 0u {
-            cur = base + cap;
-            prev = base;
-            w = base + 3u * cap;
-        }
+        let f = fields(h, flip);
+        let cur = f.cur;
+        let prev = f.prev;
+        let w = f.w;
         for (var k = 0u; k < h.n_plucks; k++) {
             let win = h.first_window + k;
             let nx = windows[win].nx;
@@ -243,16 +255,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         var acc_l = 0.0;
         var acc_r = 0.0;
         for (var mm = 0u; mm < m; mm++) {
-            var cur = base;
-            var nxt = base + cap;
-            var wc = base + 2u * cap;
-            var wn = base + 3u * cap;
-            if flip != 0u {
-                cur = base + cap;
-                nxt = base;
-                wc = base + 3u * cap;
-                wn = base + 2u * cap;
-            }
+            let f = fields(h, flip);
+            let cur = f.cur;
+            let nxt = f.prev;
+            let wc = f.w;
+            let wn = f.w_next;
             for (var q = tid; q < nodes; q += WG) {
                 let x = q % width;
                 let y = q / width;

@@ -18,7 +18,7 @@ var<workgroup> wg_w: array<f32, WG_FLOATS>;
 // The auxiliary field of the current state (rebuilt as a whole: a start,
 // a pluck, a coefficient update) into workgroup memory.
 fn w_changed(h: VoiceHeader, flip: u32, tid: u32) {
-    let w = select(h.state + 2u * h.cap, h.state + 3u * h.cap, flip != 0u);
+    let w = fields(h, flip).w;
     for (var i = tid; i < h.len; i += WG) {
         wg_w[i] = state[w + i];
     }

@@ -20,6 +20,7 @@ use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub, SubAssign};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::aligned::Aligned;
 use super::body::Layout;
 
 /// The floating-point types the kernel runs in (`f32` for the engine and
@@ -143,8 +144,49 @@ pub fn aux<T: Real>(ab: T, b: T, prev: &[T], cur: &[T], w: &mut [T]) {
     }
 }
 
+/// The per-node coefficient maps of the update (padded layout, aligned)
+/// and the scalars of the auxiliary field.
+#[derive(Clone, Debug, Default)]
+pub struct CoefMaps<T> {
+    /// Weight of `u` at the node itself.
+    pub c: Aligned<T>,
+    /// Weight of `u⁻` at the node itself (subtracted).
+    pub d: Aligned<T>,
+    /// Weight of the neighbour sum of `w`.
+    pub e: Aligned<T>,
+    /// `a + b` (weight of `u` in `w`).
+    pub ab: T,
+    /// `b` (weight of `u⁻` in `w`, subtracted).
+    pub b: T,
+}
+
+impl<T: Real> CoefMaps<T> {
+    /// Zeroed maps of `len` nodes.
+    pub fn zeroed(len: usize) -> Self {
+        Self {
+            c: Aligned::zeroed(len),
+            d: Aligned::zeroed(len),
+            e: Aligned::zeroed(len),
+            ab: T::ZERO,
+            b: T::ZERO,
+        }
+    }
+
+    /// The maps as the kernel reads them.
+    #[inline]
+    pub fn view(&self) -> CoefView<'_, T> {
+        CoefView {
+            c: &self.c,
+            d: &self.d,
+            e: &self.e,
+            ab: self.ab,
+            b: self.b,
+        }
+    }
+}
+
 /// The coefficient maps of a step (padded layout) and the scalars of the
-/// auxiliary field.
+/// auxiliary field, borrowed.
 #[derive(Clone, Copy, Debug)]
 pub struct CoefView<'a, T> {
     /// Weight of `u` at the node itself.
@@ -262,93 +304,100 @@ fn sweep<T: Real, H: History<T>>(
     }
 }
 
-/// Advances the mesh one time step: `u⁺` into `h` (from `u⁻` in `h`,
-/// `u = cur` and `w = (a+b)·u − b·u⁻`), `w_next ← (a+b)·u⁺ − b·u`. All
-/// buffers are padded, at least `l.len` long; padding is left untouched.
+/// A sweep of a kernel (one or two steps, or the training model's backward
+/// step): what [`run`] runs on the best instruction set.
+pub trait Job {
+    /// Runs the sweep (inlined into the caller: [`run`] compiles it for
+    /// AVX2).
+    fn run(self);
+}
+
+/// Runs `job` with AVX2 where [`simd_level`] says so, else on the build's
+/// baseline: the same bits either way (no FMA).
 ///
 /// # Real-time safety
-/// No allocation, no branch per node; uses AVX2 when [`simd_level`] says so.
+/// No allocation.
 #[inline]
-pub fn step<T: Real, H: History<T>>(
-    l: &Layout,
-    cf: &CoefView<'_, T>,
-    h: H,
-    cur: &[T],
-    w: &[T],
-    w_next: &mut [T],
-) {
+pub fn run<J: Job>(job: J) {
     #[cfg(target_arch = "x86_64")]
     {
         if simd_level() == SimdLevel::Avx2 {
             // SAFETY: AVX2 support was checked at run time.
-            unsafe { step_avx2(l, cf, h, cur, w, w_next) };
+            unsafe { run_avx2(job) };
             return;
         }
     }
-    step_baseline(l, cf, h, cur, w, w_next)
+    job.run()
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline(never)]
-unsafe fn step_avx2<T: Real, H: History<T>>(
-    l: &Layout,
-    cf: &CoefView<'_, T>,
-    h: H,
-    cur: &[T],
-    w: &[T],
-    w_next: &mut [T],
-) {
-    step_baseline(l, cf, h, cur, w, w_next)
+unsafe fn run_avx2<J: Job>(job: J) {
+    job.run()
 }
 
-/// [`step`] on the build's baseline instruction set.
-#[inline(always)]
-pub fn step_baseline<T: Real, H: History<T>>(
-    l: &Layout,
-    cf: &CoefView<'_, T>,
-    h: H,
-    cur: &[T],
-    w: &[T],
-    w_next: &mut [T],
-) {
-    sweep(l, cf, l.stride, sweep_end(l), h, cur, w, w_next)
+/// Runs `job` on the build's baseline instruction set (for checks that the
+/// paths agree).
+#[inline(never)]
+pub fn run_baseline<J: Job>(job: J) {
+    job.run()
 }
 
-/// Bytes of the streams that one chunk of [`step_pair`] may span: about
+/// One time step: `u⁺` into `h` (from `u⁻` in `h`, `u = cur` and
+/// `w = (a+b)·u − b·u⁻`), `w_next ← (a+b)·u⁺ − b·u`. All buffers are
+/// padded, at least `l.len` long; padding is left untouched.
+pub struct Step<'a, T, H> {
+    /// The layout.
+    pub l: &'a Layout,
+    /// The coefficients.
+    pub cf: CoefView<'a, T>,
+    /// Where `u⁻` is read and `u⁺` written.
+    pub h: H,
+    /// `u`.
+    pub cur: &'a [T],
+    /// `(a+b)·u − b·u⁻`.
+    pub w: &'a [T],
+    /// Receives `(a+b)·u⁺ − b·u`.
+    pub w_next: &'a mut [T],
+}
+
+impl<T: Real, H: History<T>> Job for Step<'_, T, H> {
+    #[inline(always)]
+    fn run(self) {
+        let l = self.l;
+        sweep(
+            l,
+            &self.cf,
+            l.stride,
+            sweep_end(l),
+            self.h,
+            self.cur,
+            self.w,
+            self.w_next,
+        )
+    }
+}
+
+/// Bytes of the streams that one chunk of [`StepPair`] may span: about
 /// three quarters of a 32 KiB L1 data cache, so the second step, trailing
 /// the first by one row, finds its inputs there. (Measured at 64×64:
 /// 12–16-row chunks run ~15% faster than 4-row or whole-mesh ones; the
 /// per-chunk loop set-up costs on small chunks, L1 misses on large ones.)
 const PAIR_CHUNK_BYTES: usize = 24 * 1024;
 
-/// The states of two steps in one sweep ([`step_pair`]): which buffers the
+/// The states of two steps in one sweep ([`StepPair`]): which buffers the
 /// first step and the second read and write.
 pub trait Pair<T> {
     /// Streams one chunk holds per node (maps, states, auxiliary fields).
     const STREAMS: usize;
-    /// The first step over `lo..hi`, reading `w` and writing `w_mid`.
-    #[allow(clippy::too_many_arguments)]
-    fn first(
-        &mut self,
-        l: &Layout,
-        cf: &CoefView<'_, T>,
-        lo: usize,
-        hi: usize,
-        w: &[T],
-        w_mid: &mut [T],
-    );
-    /// The second step over `lo..hi`, reading `w_mid` and writing `w`.
-    #[allow(clippy::too_many_arguments)]
-    fn second(
-        &mut self,
-        l: &Layout,
-        cf: &CoefView<'_, T>,
-        lo: usize,
-        hi: usize,
-        w_mid: &[T],
-        w: &mut [T],
-    );
+    /// Where a step of the pair reads `u⁻` and writes `u⁺`.
+    type H<'b>: History<T>
+    where
+        Self: 'b;
+    /// The history and the current state `u` of the first step
+    /// (`second == false`) or of the second.
+    fn states(&mut self, second: bool) -> (Self::H<'_>, &[T]);
 }
 
 /// Two steps in two buffers (the engine): on entry `a = u⁻`, `b = u`; on
@@ -362,29 +411,17 @@ pub struct InPlacePair<'a, T> {
 
 impl<T: Real> Pair<T> for InPlacePair<'_, T> {
     const STREAMS: usize = 7;
+    type H<'b>
+        = InPlace<'b, T>
+    where
+        Self: 'b;
     #[inline(always)]
-    fn first(
-        &mut self,
-        l: &Layout,
-        cf: &CoefView<'_, T>,
-        lo: usize,
-        hi: usize,
-        w: &[T],
-        w_mid: &mut [T],
-    ) {
-        sweep(l, cf, lo, hi, InPlace(&mut *self.a), self.b, w, w_mid);
-    }
-    #[inline(always)]
-    fn second(
-        &mut self,
-        l: &Layout,
-        cf: &CoefView<'_, T>,
-        lo: usize,
-        hi: usize,
-        w_mid: &[T],
-        w: &mut [T],
-    ) {
-        sweep(l, cf, lo, hi, InPlace(&mut *self.b), self.a, w_mid, w);
+    fn states(&mut self, second: bool) -> (InPlace<'_, T>, &[T]) {
+        if second {
+            (InPlace(&mut *self.b), &*self.a)
+        } else {
+            (InPlace(&mut *self.a), &*self.b)
+        }
     }
 }
 
@@ -403,111 +440,74 @@ pub struct OutOfPlacePair<'a, T> {
 
 impl<T: Real> Pair<T> for OutOfPlacePair<'_, T> {
     const STREAMS: usize = 9;
+    type H<'b>
+        = OutOfPlace<'b, T>
+    where
+        Self: 'b;
     #[inline(always)]
-    fn first(
-        &mut self,
-        l: &Layout,
-        cf: &CoefView<'_, T>,
-        lo: usize,
-        hi: usize,
-        w: &[T],
-        w_mid: &mut [T],
-    ) {
-        let h = OutOfPlace {
-            prev: self.s0,
-            next: &mut *self.s2,
+    fn states(&mut self, second: bool) -> (OutOfPlace<'_, T>, &[T]) {
+        let (prev, cur, next) = if second {
+            (self.s1, &*self.s2, &mut *self.s3)
+        } else {
+            (self.s0, self.s1, &mut *self.s2)
         };
-        sweep(l, cf, lo, hi, h, self.s1, w, w_mid);
+        (OutOfPlace { prev, next }, cur)
     }
+}
+
+/// Two time steps in one sweep (temporal blocking).
+///
+/// Bit-identical to two [`Step`]s (the same arithmetic per node), but the
+/// second step runs one row behind the first, while its inputs are still in
+/// cache: the coefficient maps and the state come from memory once for both
+/// steps, which matters when many voices share a core's L2. On entry `w`
+/// holds the auxiliary field of the current state; on return `w_mid` holds
+/// the first step's and `w` the second's. No excitation can be injected
+/// between the two steps: callers use [`Step`] while one is active.
+///
+/// Row `y` of the second step needs the first step's auxiliary field on
+/// rows `y−1..=y+1` and overwrites `w` on row `y`, which the first step
+/// reads for rows `y−1..=y+1`: so the second step trails by exactly one row.
+pub struct StepPair<'a, T, P> {
+    /// The layout.
+    pub l: &'a Layout,
+    /// The coefficients.
+    pub cf: CoefView<'a, T>,
+    /// The states.
+    pub p: P,
+    /// The auxiliary field: the current state's, then the second step's.
+    pub w: &'a mut [T],
+    /// Receives the first step's auxiliary field.
+    pub w_mid: &'a mut [T],
+}
+
+impl<T: Real, P: Pair<T>> Job for StepPair<'_, T, P> {
     #[inline(always)]
-    fn second(
-        &mut self,
-        l: &Layout,
-        cf: &CoefView<'_, T>,
-        lo: usize,
-        hi: usize,
-        w_mid: &[T],
-        w: &mut [T],
-    ) {
-        let h = OutOfPlace {
-            prev: self.s1,
-            next: &mut *self.s3,
-        };
-        sweep(l, cf, lo, hi, h, self.s2, w_mid, w);
-    }
-}
-
-/// Advances the mesh two time steps in one sweep (temporal blocking).
-///
-/// Bit-identical to two calls of [`step`] (the same arithmetic per node),
-/// but the second step runs one row behind the first, while its inputs are
-/// still in cache: the coefficient maps and the state come from memory once
-/// for both steps, which matters when many voices share a core's L2. On
-/// entry `w` holds the auxiliary field of the current state; on return
-/// `w_mid` holds the first step's and `w` the second's. No excitation can
-/// be injected between the two steps: callers use [`step`] while one is
-/// active.
-///
-/// # Real-time safety
-/// No allocation, no branch per node; uses AVX2 when [`simd_level`] says so.
-#[inline]
-pub fn step_pair<T: Real, P: Pair<T>>(
-    l: &Layout,
-    cf: &CoefView<'_, T>,
-    p: P,
-    w: &mut [T],
-    w_mid: &mut [T],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if simd_level() == SimdLevel::Avx2 {
-            // SAFETY: AVX2 support was checked at run time.
-            unsafe { step_pair_avx2(l, cf, p, w, w_mid) };
-            return;
-        }
-    }
-    step_pair_baseline(l, cf, p, w, w_mid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline(never)]
-unsafe fn step_pair_avx2<T: Real, P: Pair<T>>(
-    l: &Layout,
-    cf: &CoefView<'_, T>,
-    p: P,
-    w: &mut [T],
-    w_mid: &mut [T],
-) {
-    step_pair_baseline(l, cf, p, w, w_mid)
-}
-
-/// [`step_pair`] on the build's baseline instruction set. Row `y` of the
-/// second step needs the first step's auxiliary field on rows `y−1..=y+1`
-/// and overwrites `w` on row `y`, which the first step reads for rows
-/// `y−1..=y+1`: so the second step trails by exactly one row.
-#[inline(always)]
-pub fn step_pair_baseline<T: Real, P: Pair<T>>(
-    l: &Layout,
-    cf: &CoefView<'_, T>,
-    mut p: P,
-    w: &mut [T],
-    w_mid: &mut [T],
-) {
-    let (s, h) = (l.stride, l.height);
-    let last = sweep_end(l);
-    let end_of = |row: usize| if row > h { last } else { row * s };
-    let chunk_rows = (PAIR_CHUNK_BYTES / (P::STREAMS * std::mem::size_of::<T>() * s)).max(2);
-    let mut first = 1; // next row of the first step
-    let mut second = 1; // next row of the second step
-    while first <= h {
-        let end = (first + chunk_rows).min(h + 1);
-        p.first(l, cf, first * s, end_of(end), w, w_mid);
-        first = end;
-        let upto = if first > h { h + 1 } else { first - 1 };
-        if upto > second {
-            p.second(l, cf, second * s, end_of(upto), w_mid, w);
-            second = upto;
+    fn run(self) {
+        let Self {
+            l,
+            cf,
+            mut p,
+            w,
+            w_mid,
+        } = self;
+        let (s, h) = (l.stride, l.height);
+        let last = sweep_end(l);
+        let end_of = |row: usize| if row > h { last } else { row * s };
+        let chunk_rows = (PAIR_CHUNK_BYTES / (P::STREAMS * std::mem::size_of::<T>() * s)).max(2);
+        let mut first = 1; // next row of the first step
+        let mut second = 1; // next row of the second step
+        while first <= h {
+            let end = (first + chunk_rows).min(h + 1);
+            let (hist, cur) = p.states(false);
+            sweep(l, &cf, first * s, end_of(end), hist, cur, w, w_mid);
+            first = end;
+            let upto = if first > h { h + 1 } else { first - 1 };
+            if upto > second {
+                let (hist, cur) = p.states(true);
+                sweep(l, &cf, second * s, end_of(upto), hist, cur, w_mid, w);
+                second = upto;
+            }
         }
     }
 }

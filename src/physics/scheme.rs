@@ -26,9 +26,8 @@
 //!
 //! Out-of-body nodes have all four coefficients zero and stay at zero.
 
-use super::aligned::AlignedF32;
 use super::body::{Body, Layout, NodeKind};
-use super::kernel::{self, node_coefficients, CoefView, InPlace, InPlacePair};
+use super::kernel::{self, node_coefficients, CoefMaps, InPlace, InPlacePair, Step, StepPair};
 pub use super::kernel::{simd_level, SimdLevel};
 
 /// Precomputed, note-independent data of one body at one mesh resolution,
@@ -153,33 +152,8 @@ pub struct SchemeParams {
 }
 
 /// The per-node coefficient maps of the update (padded layout) and the
-/// scalars of the auxiliary field.
-#[derive(Clone, Debug, Default)]
-pub struct Coefficients {
-    /// Weight of `u` at the node itself.
-    pub c: AlignedF32,
-    /// Weight of `u⁻` at the node itself (subtracted).
-    pub d: AlignedF32,
-    /// Weight of the neighbour sum of `w`.
-    pub e: AlignedF32,
-    /// `a + b` (weight of `u` in `w`).
-    pub ab: f32,
-    /// `b` (weight of `u⁻` in `w`, subtracted).
-    pub b: f32,
-}
-
-impl Coefficients {
-    /// Zeroed maps of `len` nodes.
-    pub fn zeroed(len: usize) -> Self {
-        Self {
-            c: AlignedF32::zeroed(len),
-            d: AlignedF32::zeroed(len),
-            e: AlignedF32::zeroed(len),
-            ab: 0.0,
-            b: 0.0,
-        }
-    }
-}
+/// scalars of the auxiliary field, in the engine's `f32`.
+pub type Coefficients = CoefMaps<f32>;
 
 /// How the damping of a voice departs from its instrument's maps.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -246,20 +220,6 @@ pub fn compute_aux(coef: &Coefficients, prev: &[f32], cur: &[f32], w: &mut [f32]
     kernel::aux(coef.ab, coef.b, prev, cur, w);
 }
 
-impl Coefficients {
-    /// The maps as the kernel reads them.
-    #[inline]
-    pub fn view(&self) -> CoefView<'_, f32> {
-        CoefView {
-            c: &self.c,
-            d: &self.d,
-            e: &self.e,
-            ab: self.ab,
-            b: self.b,
-        }
-    }
-}
-
 /// Advances the mesh one time step (the kernel of [`super::kernel`], in
 /// place).
 ///
@@ -279,11 +239,18 @@ pub fn step(
     w: &[f32],
     w_next: &mut [f32],
 ) {
-    kernel::step(layout, &coef.view(), InPlace(prev_next), cur, w, w_next)
+    kernel::run(Step {
+        l: layout,
+        cf: coef.view(),
+        h: InPlace(prev_next),
+        cur,
+        w,
+        w_next,
+    })
 }
 
 /// Advances the mesh two time steps in one sweep (temporal blocking; see
-/// [`kernel::step_pair`]): bit-identical to two calls of [`step`].
+/// [`kernel::StepPair`]): bit-identical to two calls of [`step`].
 ///
 /// On entry `a` holds `u⁻`, `b` holds `u`, `w` holds `(a+b)·u − b·u⁻`; on
 /// return `a` holds `u⁺` (the first step), `b` holds `u⁺⁺` (the second),
@@ -302,7 +269,14 @@ pub fn step_pair(
     w: &mut [f32],
     w_mid: &mut [f32],
 ) {
-    kernel::step_pair(layout, &coef.view(), InPlacePair { a, b }, w, w_mid)
+    let p = InPlacePair { a, b };
+    kernel::run(StepPair {
+        l: layout,
+        cf: coef.view(),
+        p,
+        w,
+        w_mid,
+    })
 }
 
 /// The discrete energy that the scheme conserves without loss and never
@@ -366,8 +340,25 @@ mod tests {
     /// The AVX2 and baseline kernels give bit-identical results.
     #[test]
     fn simd_paths_agree() {
-        let body = Body::disc(21);
-        let n = 21 * 21;
+        let (l, coef, prev, cur, w) = test_setup(Body::disc(21), 21 * 21);
+        let (mut n1, mut n2) = (prev.clone(), prev.clone());
+        let (mut w1, mut w2) = (vec![0.0; l.len], vec![0.0; l.len]);
+        kernel::run_baseline(Step {
+            l: &l,
+            cf: coef.view(),
+            h: InPlace(&mut n1),
+            cur: &cur,
+            w: &w,
+            w_next: &mut w1,
+        });
+        step(&l, &coef, &mut n2, &cur, &w, &mut w2);
+        assert_eq!(w1, w2);
+        assert_eq!(n1, n2);
+    }
+
+    /// A body of `n` nodes with a varied stiffness map, its coefficients,
+    /// two states and the auxiliary field.
+    fn test_setup(body: Body, n: usize) -> (Layout, Coefficients, Vec<f32>, Vec<f32>, Vec<f32>) {
         let s: Vec<f32> = (0..n)
             .map(|i| 0.3 + 0.7 * ((i * 7919) % 101) as f32 / 101.0)
             .collect();
@@ -385,12 +376,7 @@ mod tests {
         let cur = test_state(&coef, l.len, 13);
         let mut w = vec![0.0; l.len];
         compute_aux(&coef, &prev, &cur, &mut w);
-        let (mut n1, mut n2) = (prev.clone(), prev.clone());
-        let (mut w1, mut w2) = (vec![0.0; l.len], vec![0.0; l.len]);
-        kernel::step_baseline(&l, &coef.view(), InPlace(&mut n1), &cur, &w, &mut w1);
-        step(&l, &coef, &mut n2, &cur, &w, &mut w2);
-        assert_eq!(w1, w2);
-        assert_eq!(n1, n2);
+        (l, coef, prev, cur, w)
     }
 
     /// Fills a mesh state with deterministic pseudo-random values inside the body.
@@ -420,23 +406,7 @@ mod tests {
             (Body::rectangle(6, 2, Boundary::FIXED), 6 * 2),
             (Body::rectangle(17, 1, Boundary::FIXED), 17),
         ] {
-            let s: Vec<f32> = (0..n)
-                .map(|i| 0.3 + 0.7 * ((i * 7919) % 101) as f32 / 101.0)
-                .collect();
-            let maps = BodyMaps::new(body, &s, &vec![3.0; n]);
-            let p = SchemeParams {
-                a: 0.3,
-                b: 0.02,
-                kappa_k2: 1e-5,
-                k: 1.0 / 48000.0,
-            };
-            let mut coef = Coefficients::zeroed(maps.layout.len);
-            fill_coefficients(&maps, None, &p, DampingControl::default(), &mut coef);
-            let l = maps.layout;
-            let prev = test_state(&coef, l.len, 31);
-            let cur = test_state(&coef, l.len, 13);
-            let mut w = vec![0.0; l.len];
-            compute_aux(&coef, &prev, &cur, &mut w);
+            let (l, coef, prev, cur, w) = test_setup(body, n);
             // Reference: three pairs as six single steps.
             let (mut ra, mut rb, mut rw, mut rw2) =
                 (prev.clone(), cur.clone(), w.clone(), vec![0.0; l.len]);
@@ -454,7 +424,13 @@ mod tests {
                             a: &mut a,
                             b: &mut b,
                         };
-                        kernel::step_pair_baseline(&l, &coef.view(), pair, &mut pw, &mut pw2);
+                        kernel::run_baseline(StepPair {
+                            l: &l,
+                            cf: coef.view(),
+                            p: pair,
+                            w: &mut pw,
+                            w_mid: &mut pw2,
+                        });
                     } else {
                         step_pair(&l, &coef, &mut a, &mut b, &mut pw, &mut pw2);
                     }

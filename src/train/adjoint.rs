@@ -77,7 +77,9 @@ use crate::instrument::PLAN_SAFETY;
 use crate::physics::aligned::Aligned;
 use crate::physics::body::{Body, Layout, NodeKind};
 use crate::physics::certificate::{row_bound, Certificate, LIMIT};
-use crate::physics::kernel::{self, node_coefficients, CoefView, OutOfPlace, OutOfPlacePair};
+use crate::physics::kernel::{
+    self, node_coefficients, CoefMaps, CoefView, OutOfPlace, OutOfPlacePair,
+};
 use crate::physics::scheme::{BodyMaps, SchemeParams};
 
 /// The floating-point types the model runs in (`f32` for training, `f64`
@@ -556,8 +558,16 @@ impl<T: Real> Model<T> {
         if let Some(init) = &self.init {
             prev.copy_from_slice(init);
             cur.copy_from_slice(init);
-            kernel::aux(cf.ab, cf.b, prev, cur, w);
+            kernel::aux(cf.maps.ab, cf.maps.b, prev, cur, w);
         }
+    }
+
+    /// The body nodes: (index in a `width × height` map, padded index).
+    fn body_nodes(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (w, h) = (self.body.width, self.body.height);
+        (0..w * h)
+            .map(move |i| (i, self.layout.idx(i % w, i / w)))
+            .filter(|&(_, q)| self.is_body[q])
     }
 
     /// The body.
@@ -606,42 +616,26 @@ impl<T: Real> Model<T> {
     /// The per-node coefficients of `p`, in the engine's arithmetic
     /// (identical to `fill_coefficients` in `f32`).
     pub fn coefficients(&self, p: &Params<T>) -> Coefs<T> {
-        let len = self.layout.len;
-        let (mut c, mut d, mut e, mut inv) = (
-            vec![T::ZERO; len],
-            vec![T::ZERO; len],
-            vec![T::ZERO; len],
-            vec![T::ZERO; len],
-        );
-        self.fill_coefficients(p, &mut c, &mut d, &mut e, &mut inv);
+        let KernelCoefs { maps, inv } = self.kernel_coefs(p);
         Coefs {
-            c,
-            d,
-            e,
-            inv,
-            ab: p.a + p.b,
-            b: p.b,
+            c: maps.c.to_vec(),
+            d: maps.d.to_vec(),
+            e: maps.e.to_vec(),
+            inv: inv.to_vec(),
+            ab: maps.ab,
+            b: maps.b,
         }
     }
 
     /// [`Model::coefficients`] in aligned buffers, for the kernels.
     fn kernel_coefs(&self, p: &Params<T>) -> KernelCoefs<T> {
         let len = self.layout.len;
-        let (mut c, mut d, mut e, mut inv) = (
-            Aligned::zeroed(len),
-            Aligned::zeroed(len),
-            Aligned::zeroed(len),
-            Aligned::zeroed(len),
-        );
-        self.fill_coefficients(p, &mut c, &mut d, &mut e, &mut inv);
-        KernelCoefs {
-            c,
-            d,
-            e,
-            inv,
-            ab: p.a + p.b,
-            b: p.b,
-        }
+        let mut maps = CoefMaps::zeroed(len);
+        let mut inv = Aligned::zeroed(len);
+        let (c, d, e) = (&mut maps.c, &mut maps.d, &mut maps.e);
+        self.fill_coefficients(p, c, d, e, &mut inv);
+        (maps.ab, maps.b) = (p.a + p.b, p.b);
+        KernelCoefs { maps, inv }
     }
 
     /// Writes `C, D, E` and `1/(1+σ₀k)` of `p` at the body nodes of the
@@ -656,16 +650,9 @@ impl<T: Real> Model<T> {
     ) {
         let k = T::from_f64(self.k);
         let (a, b, kk) = (p.a, p.b, p.kappa_k2);
-        for y in 0..self.body.height {
-            for x in 0..self.body.width {
-                let q = self.layout.idx(x, y);
-                if !self.is_body[q] {
-                    continue;
-                }
-                let i = y * self.body.width + x;
-                let (s, sig0, n) = (p.stiffness[i], p.sigma0[i], self.diag[q]);
-                [c[q], d[q], e[q], inv[q]] = node_coefficients(s, sig0, n, a, b, kk, k);
-            }
+        for (i, q) in self.body_nodes() {
+            let (s, sig0, n) = (p.stiffness[i], p.sigma0[i], self.diag[q]);
+            [c[q], d[q], e[q], inv[q]] = node_coefficients(s, sig0, n, a, b, kk, k);
         }
     }
 
@@ -790,46 +777,12 @@ impl<T: Real> Model<T> {
         )
     }
 
-    /// Runs the model for `steps` steps and returns the output `y`.
+    /// Runs the model for `steps` steps and returns the output `y` (the
+    /// taped forward pass with a single checkpoint: the same steps, the
+    /// same bits).
     pub fn forward(&self, p: &Params<T>, steps: usize) -> Result<Vec<T>, AdjointError> {
-        self.check(p)?;
-        let cf = self.kernel_coefs(p);
-        let st = self.strike(p);
-        let len = self.layout.len;
-        let z = || Aligned::zeroed(len);
-        let (mut prev, mut cur, mut next, mut next2) = (z(), z(), z(), z());
-        let (mut w, mut w_next) = (z(), z());
-        self.start_state(&cf, &mut prev, &mut cur, &mut w);
-        let mut out = Vec::with_capacity(steps);
-        let active = st.active_steps();
-        let mut t = 0;
-        while t < steps {
-            if t >= active && t + 2 <= steps {
-                forward_pair(
-                    &self.layout,
-                    &cf,
-                    &prev,
-                    &cur,
-                    &mut next,
-                    &mut next2,
-                    &mut w,
-                    &mut w_next,
-                );
-                out.push(p.gain * self.hear(&next));
-                out.push(p.gain * self.hear(&next2));
-                std::mem::swap(&mut prev, &mut next);
-                std::mem::swap(&mut cur, &mut next2);
-                t += 2;
-                continue;
-            }
-            self.advance(&cf, &st, t, &prev, &cur, &mut next, &w, &mut w_next);
-            out.push(p.gain * self.hear(&next));
-            std::mem::swap(&mut prev, &mut cur);
-            std::mem::swap(&mut cur, &mut next);
-            std::mem::swap(&mut w, &mut w_next);
-            t += 1;
-        }
-        Ok(out)
+        let mode = Checkpointing::Every(steps.max(1));
+        Ok(self.forward_taped(p, steps, mode)?.0)
     }
 
     /// One step plus the strike injection: `next = u_{t+1}`, `w_next = w_{t+1}`.
@@ -852,7 +805,7 @@ impl<T: Real> Model<T> {
             for (j, &q) in st.nodes.iter().enumerate() {
                 let d = st.wy[j] * f * st.wx[j];
                 next[q] += d;
-                w_next[q] += cf.ab * d;
+                w_next[q] += cf.maps.ab * d;
             }
         }
     }
@@ -1016,7 +969,7 @@ impl<T: Real> Model<T> {
         if let Some((_, a)) = tape.aux.iter().find(|a| a.0 == t0) {
             w.copy_from_slice(a);
         } else {
-            kernel::aux(cf.ab, cf.b, &buf[..len], &buf[len..2 * len], w);
+            kernel::aux(cf.maps.ab, cf.maps.b, &buf[..len], &buf[len..2 * len], w);
         }
         let active = st.active_steps();
         let mut m = 1;
@@ -1121,7 +1074,7 @@ impl<T: Real> Model<T> {
         for &(q, tw) in &taps {
             let s = gain * dloss_dy[steps - 1] * tw;
             adj.p1[q] += s;
-            adj.v[q] += cf.e[q] * cf.ab * s;
+            adj.v[q] += cf.maps.e[q] * cf.maps.ab * s;
         }
         // Strike sums (f64): Σ env·P, Σ env'·P, Σ env·Px, Σ env·Py.
         let mut sg = [0.0f64; 4];
@@ -1154,7 +1107,7 @@ impl<T: Real> Model<T> {
                     for &(q, tw) in &taps {
                         let s = lam * tw;
                         adj.p2[q] += s;
-                        adj.v_next[q] += cf.e[q] * cf.ab * s;
+                        adj.v_next[q] += cf.maps.e[q] * cf.maps.ab * s;
                     }
                 }
                 std::mem::swap(&mut adj.p1, &mut adj.p2);
@@ -1220,30 +1173,27 @@ impl<T: Real> Model<T> {
         // Chain rule to the physical parameters.
         let k = self.k;
         let (a, b) = (p.a.to_f64(), p.b.to_f64());
-        let ab = cf.ab.to_f64();
+        let ab = cf.maps.ab.to_f64();
         let (mut ga, mut gb, mut gk) = (0.0f64, 0.0f64, 0.0f64);
         let (mut g_abw, mut g_bw) = (0.0f64, 0.0f64);
-        for y in 0..self.body.height {
-            for x in 0..self.body.width {
-                let q = self.layout.idx(x, y);
-                if !self.is_body[q] {
-                    continue;
-                }
-                let i = y * self.body.width + x;
-                let (gc, gd) = (adj.sum(Sum::C, q).to_f64(), -adj.sum(Sum::D, q).to_f64());
-                let (u, v) = (adj.sum(Sum::U, q).to_f64(), adj.sum(Sum::V, q).to_f64());
-                let (c, d, e) = (cf.c[q].to_f64(), cf.d[q].to_f64(), cf.e[q].to_f64());
-                let inv = cf.inv[q].to_f64();
-                let ge = ab * u - b * v;
-                let (s, n) = (p.stiffness[i].to_f64(), self.diag[q].to_f64());
-                g_abw += e * u;
-                g_bw -= e * v;
-                grad.stiffness[i] = T::from_f64(inv * (-(a + b) * n * gc - b * n * gd + ge));
-                grad.sigma0[i] = T::from_f64(-k * inv * (c * gc + (1.0 + d) * gd + e * ge));
-                ga -= s * n * inv * gc;
-                gb -= s * n * inv * (gc + gd);
-                gk -= inv * gc;
-            }
+        for (i, q) in self.body_nodes() {
+            let (gc, gd) = (adj.sum(Sum::C, q).to_f64(), -adj.sum(Sum::D, q).to_f64());
+            let (u, v) = (adj.sum(Sum::U, q).to_f64(), adj.sum(Sum::V, q).to_f64());
+            let (c, d, e) = (
+                cf.maps.c[q].to_f64(),
+                cf.maps.d[q].to_f64(),
+                cf.maps.e[q].to_f64(),
+            );
+            let inv = cf.inv[q].to_f64();
+            let ge = ab * u - b * v;
+            let (s, n) = (p.stiffness[i].to_f64(), self.diag[q].to_f64());
+            g_abw += e * u;
+            g_bw -= e * v;
+            grad.stiffness[i] = T::from_f64(inv * (-(a + b) * n * gc - b * n * gd + ge));
+            grad.sigma0[i] = T::from_f64(-k * inv * (c * gc + (1.0 + d) * gd + e * ge));
+            ga -= s * n * inv * gc;
+            gb -= s * n * inv * (gc + gd);
+            gk -= inv * gc;
         }
         grad.a = T::from_f64(ga + g_abw);
         grad.b = T::from_f64(gb + g_abw + g_bw);
@@ -1367,12 +1317,8 @@ impl<T: Real> Model<T> {
 /// The coefficient maps in aligned buffers (what the kernels read), with
 /// `inv = 1/(1+σ₀k)` for the chain rule.
 struct KernelCoefs<T> {
-    c: Aligned<T>,
-    d: Aligned<T>,
-    e: Aligned<T>,
+    maps: CoefMaps<T>,
     inv: Aligned<T>,
-    ab: T,
-    b: T,
 }
 
 /// The nodes one sweep updates: padded indices `lo..hi`, from the left
@@ -1431,9 +1377,15 @@ impl<T: Real> AdjointState<T> {
         (4 * self.p1.len() + self.sums.len()) * std::mem::size_of::<T>()
     }
     /// What a backward step against `u_t = ut` reads and writes.
-    fn io<'a>(&'a mut self, cf: &'a KernelCoefs<T>, ut: &'a [T]) -> BackwardIo<'a, T> {
+    fn io<'a>(
+        &'a mut self,
+        l: &'a Layout,
+        cf: &'a KernelCoefs<T>,
+        ut: &'a [T],
+    ) -> BackwardIo<'a, T> {
         BackwardIo {
-            cf: cf.view(),
+            l,
+            cf: cf.maps.view(),
             p1: &self.p1,
             p2: &mut self.p2,
             v: &self.v,
@@ -1452,23 +1404,9 @@ impl<T: Real> AdjointState<T> {
     }
 }
 
-impl<T: Real> KernelCoefs<T> {
-    /// The maps as the kernel reads them.
-    #[inline]
-    fn view(&self) -> CoefView<'_, T> {
-        CoefView {
-            c: &self.c,
-            d: &self.d,
-            e: &self.e,
-            ab: self.ab,
-            b: self.b,
-        }
-    }
-}
-
 /// One step of the scheme, out of place: `next = C·cur − D·prev + E·N w`,
 /// `w_next = (a+b)·next − b·cur`. The engine's kernel
-/// ([`crate::physics::kernel::step`], the code `scheme::step` runs), so the
+/// ([`crate::physics::kernel::Step`], the code `scheme::step` runs), so the
 /// same bits in `f32`.
 #[inline]
 fn forward_step<T: Real>(
@@ -1480,11 +1418,18 @@ fn forward_step<T: Real>(
     w: &[T],
     w_next: &mut [T],
 ) {
-    kernel::step(l, &cf.view(), OutOfPlace { prev, next }, cur, w, w_next)
+    kernel::run(kernel::Step {
+        l,
+        cf: cf.maps.view(),
+        h: OutOfPlace { prev, next },
+        cur,
+        w,
+        w_next,
+    })
 }
 
 /// Two steps of the scheme in one sweep (temporal blocking, the engine's
-/// [`crate::physics::kernel::step_pair`]): `s2 = u_{t+1}` from
+/// [`crate::physics::kernel::StepPair`]): `s2 = u_{t+1}` from
 /// `(s0, s1) = (u_{t−1}, u_t)`, then `s3 = u_{t+2}` from `(s1, s2)`. On
 /// entry `w` holds `w_t`; on return `w_mid` holds `w_{t+1}` and `w` holds
 /// `w_{t+2}`. Bit-identical to two [`forward_step`]s; no strike can be
@@ -1501,8 +1446,14 @@ fn forward_pair<T: Real>(
     w: &mut [T],
     w_mid: &mut [T],
 ) {
-    let pair = OutOfPlacePair { s0, s1, s2, s3 };
-    kernel::step_pair(l, &cf.view(), pair, w, w_mid)
+    let p = OutOfPlacePair { s0, s1, s2, s3 };
+    kernel::run(kernel::StepPair {
+        l,
+        cf: cf.maps.view(),
+        p,
+        w,
+        w_mid,
+    })
 }
 
 /// One backward step (fused, one flat sweep): `p_t = C·p_{t+1} − D·p_{t+2}
@@ -1510,20 +1461,13 @@ fn forward_pair<T: Real>(
 /// and the step's gradient sums against `u_t` (see [`AdjointState::sums`]).
 #[inline]
 fn adjoint_step<T: Real>(l: &Layout, cf: &KernelCoefs<T>, st: &mut AdjointState<T>, ut: &[T]) {
-    let io = st.io(cf, ut);
-    #[cfg(target_arch = "x86_64")]
-    {
-        if kernel::simd_level() == kernel::SimdLevel::Avx2 {
-            // SAFETY: AVX2 support was checked at run time.
-            unsafe { adjoint_avx2(l, io) };
-            return;
-        }
-    }
-    adjoint_plain(l, io)
+    kernel::run(st.io(l, cf, ut))
 }
 
 /// What one backward step reads and writes (see [`adjoint_step`]).
 struct BackwardIo<'a, T> {
+    /// The layout.
+    l: &'a Layout,
     /// The coefficient maps.
     cf: CoefView<'a, T>,
     /// `p_{t+1}`.
@@ -1540,16 +1484,11 @@ struct BackwardIo<'a, T> {
     sums: &'a mut [T],
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline(never)]
-unsafe fn adjoint_avx2<T: Real>(l: &Layout, io: BackwardIo<'_, T>) {
-    adjoint_sweep(l, io)
-}
-
-#[inline(never)]
-fn adjoint_plain<T: Real>(l: &Layout, io: BackwardIo<'_, T>) {
-    adjoint_sweep(l, io)
+impl<T: Real> kernel::Job for BackwardIo<'_, T> {
+    #[inline(always)]
+    fn run(self) {
+        adjoint_sweep(self)
+    }
 }
 
 /// `n` blocks of 8 values of `s` from `lo`.
@@ -1577,8 +1516,9 @@ fn blocks_mut<T>(s: &mut [T], lo: usize, n: usize) -> &mut [[T; 8]] {
 /// Padding and void nodes get garbage `p` (`N v` of their neighbours) and
 /// sums: nothing reads them (their `C, D, E` are zero).
 #[inline(always)]
-fn adjoint_sweep<T: Real>(l: &Layout, io: BackwardIo<'_, T>) {
+fn adjoint_sweep<T: Real>(io: BackwardIo<'_, T>) {
     let BackwardIo {
+        l,
         cf,
         p1,
         p2,
@@ -1681,7 +1621,7 @@ mod tests {
             let state = |seed: usize| {
                 let mut a = Aligned::<f32>::zeroed(l.len);
                 for q in 0..l.len {
-                    if cf.c[q] != 0.0 {
+                    if cf.maps.c[q] != 0.0 {
                         a[q] = ((q * seed) % 23) as f32 / 23.0 - 0.5;
                     }
                 }
@@ -1694,7 +1634,14 @@ mod tests {
                 prev: &prev,
                 next: &mut n1,
             };
-            kernel::step_baseline(&l, &cf.view(), h, &cur, &w, &mut w1);
+            kernel::run_baseline(kernel::Step {
+                l: &l,
+                cf: cf.maps.view(),
+                h,
+                cur: &cur,
+                w: &w,
+                w_next: &mut w1,
+            });
             forward_step(&l, &cf, &prev, &cur, &mut n2, &w, &mut w2);
             assert!(n1.iter().any(|&v| v != 0.0));
             assert_eq!(n1[..], n2[..]);
@@ -1711,7 +1658,7 @@ mod tests {
             let (mut a, mut b) = (AdjointState::new(l.len), AdjointState::new(l.len));
             fill(&mut a);
             fill(&mut b);
-            adjoint_plain(&l, a.io(&cf, &cur));
+            kernel::run_baseline(a.io(&l, &cf, &cur));
             adjoint_step(&l, &cf, &mut b, &cur);
             assert!(a.v_next.iter().any(|&v| v != 0.0));
             assert_eq!(a.p2[..], b.p2[..]);

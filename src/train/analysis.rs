@@ -11,7 +11,6 @@
 
 use realfft::RealFftPlanner;
 
-use super::target::onset_index;
 
 /// Segment analysed for partials, seconds after the onset (as the metric).
 pub const PARTIAL_SEGMENT_SECONDS: f64 = 0.5;
@@ -297,7 +296,7 @@ pub fn decay_rate(x: &[f32], sr: f64, hz: f64) -> Option<f64> {
     }
     let mut planner = RealFftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(n);
-    let w = super::loss::hann_periodic(n);
+    let w = hann_periodic(n);
     let bin = hz * n as f64 / sr;
     let (b0, b1) = (
         (bin - 2.0).floor().max(0.0) as usize,
@@ -404,3 +403,21 @@ pub fn t60(x: &[f64], sr: f64) -> (f64, f64) {
     }
     (-60.0 / slope, range)
 }
+
+/// Index of the first sample at or above `rel_db` dB re the peak (0 for silence).
+pub fn onset_index(x: &[f32], rel_db: f64) -> usize {
+    let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if peak <= 0.0 {
+        return 0;
+    }
+    let thr = peak * 10f32.powf(rel_db as f32 / 20.0);
+    x.iter().position(|v| v.abs() >= thr).unwrap_or(0)
+}
+
+/// Periodic Hann window of `n` points.
+pub fn hann_periodic(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos())
+        .collect()
+}
+

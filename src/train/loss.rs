@@ -40,12 +40,8 @@ pub const TOP_DB: f64 = 80.0;
 /// Sample rate of every signal here.
 pub const SR: f64 = 48_000.0;
 
-/// Periodic Hann window of `n` points.
-pub fn hann_periodic(n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos())
-        .collect()
-}
+/// Periodic Hann window of `n` points (it lives in [`analysis`]).
+pub use super::analysis::hann_periodic;
 
 /// A short-time Fourier transform (torch `center=True`, reflect padding,
 /// periodic Hann) and its adjoint.
@@ -495,7 +491,7 @@ pub struct Metrics {
 /// floors), and the share within 50 cents; `None` when the target has no partial.
 pub fn partials_cents(target: &[f64], cand: &[f64]) -> (Option<f64>, Option<f64>, usize) {
     let tf: Vec<f32> = target.iter().map(|&v| v as f32).collect();
-    let t0 = super::target::onset_index(&tf, -40.0);
+    let t0 = analysis::onset_index(&tf, -40.0);
     let n = (analysis::PARTIAL_SEGMENT_SECONDS * SR) as usize;
     let seg = |x: &[f64]| x[t0.min(x.len())..(t0 + n).min(x.len())].to_vec();
     let ft = analysis::spectral_peaks(&seg(target), SR, 8, Some(analysis::PEAK_FLOOR_DB));
@@ -530,7 +526,7 @@ pub fn partials_cents(target: &[f64], cand: &[f64]) -> (Option<f64>, Option<f64>
 pub fn compare(target: &[f64], cand: &[f64]) -> Metrics {
     let on = |x: &[f64]| {
         let f: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        super::target::onset_index(&f, -40.0) as isize
+        analysis::onset_index(&f, -40.0) as isize
     };
     let shift = on(cand) - on(target);
     let c: Vec<f64> = (0..target.len() as isize)

@@ -417,15 +417,10 @@ pub fn resample(x: &[f32], rate: u32) -> Result<Vec<f32>, String> {
     Ok(out.take_data())
 }
 
-/// Index of the first sample at or above `rel_db` dB re the peak (0 for silence).
-pub fn onset_index(x: &[f32], rel_db: f64) -> usize {
-    let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if peak <= 0.0 {
-        return 0;
-    }
-    let thr = peak * 10f32.powf(rel_db as f32 / 20.0);
-    x.iter().position(|v| v.abs() >= thr).unwrap_or(0)
-}
+/// Index of the first sample at or above `rel_db` dB re the peak (0 for
+/// silence); it lives in [`analysis`] (which the loss and the target both
+/// use).
+pub use super::analysis::onset_index;
 
 /// MIDI note of a frequency (A4 = 440 Hz), fractional.
 pub fn hz_to_note(hz: f64) -> f64 {
