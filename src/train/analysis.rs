@@ -11,7 +11,6 @@
 
 use realfft::RealFftPlanner;
 
-
 /// Segment analysed for partials, seconds after the onset (as the metric).
 pub const PARTIAL_SEGMENT_SECONDS: f64 = 0.5;
 /// FFT size of the partial analysis (as the metric).
@@ -420,4 +419,3 @@ pub fn hann_periodic(n: usize) -> Vec<f64> {
         .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos())
         .collect()
 }
-
