@@ -126,7 +126,17 @@ pub(super) struct BackwardIo<'a, T> {
 impl<T: Real> kernel::Job for BackwardIo<'_, T> {
     #[inline(always)]
     fn run(self) {
-        adjoint_sweep(self)
+        let Self {
+            l,
+            cf,
+            p1,
+            p2,
+            v,
+            vn,
+            ut,
+            sums,
+        } = self;
+        adjoint_sweep(l, cf.c, cf.d, cf.e, cf.ab, cf.b, p1, p2, v, vn, ut, sums)
     }
 }
 
@@ -154,27 +164,31 @@ pub(super) fn blocks_mut<T>(s: &mut [T], lo: usize, n: usize) -> &mut [[T; 8]] {
 /// reload addresses from the stack on every block (≈ 25% more instructions).
 /// Padding and void nodes get garbage `p` (`N v` of their neighbours) and
 /// sums: nothing reads them (their `C, D, E` are zero).
+///
+/// Each block is read into registers before anything is written: the
+/// compiler cannot know that the output streams alias no input (they come
+/// in a struct, [`BackwardIo`], not as arguments), and the vectorisation of
+/// the block's body needs its loads ahead of its stores.
 #[inline(always)]
-pub(super) fn adjoint_sweep<T: Real>(io: BackwardIo<'_, T>) {
-    let BackwardIo {
-        l,
-        cf,
-        p1,
-        p2,
-        v,
-        vn,
-        ut,
-        sums,
-    } = io;
-    let (ab, b) = (cf.ab, cf.b);
+#[allow(clippy::too_many_arguments)]
+fn adjoint_sweep<T: Real>(
+    l: &Layout,
+    c: &[T],
+    d: &[T],
+    e: &[T],
+    ab: T,
+    b: T,
+    p1: &[T],
+    p2: &mut [T],
+    v: &[T],
+    vn: &mut [T],
+    ut: &[T],
+    sums: &mut [T],
+) {
     let s = l.stride;
     let (lo, _, hi) = sweep_range(l);
     let n = (hi - lo) / 8;
-    let (c, d, e) = (
-        blocks(cf.c, lo, n),
-        blocks(cf.d, lo, n),
-        blocks(cf.e, lo, n),
-    );
+    let (c, d, e) = (blocks(c, lo, n), blocks(d, lo, n), blocks(e, lo, n));
     let (q1, q2, vo) = (
         blocks(p1, lo, n),
         blocks_mut(p2, lo, n),
@@ -189,40 +203,40 @@ pub(super) fn adjoint_sweep<T: Real>(io: BackwardIo<'_, T>) {
     );
     if l.is_1d() {
         for k in 0..n {
-            let (c, d, e, q1, vl, vr) = (&c[k], &d[k], &e[k], &q1[k], &vl[k], &vr[k]);
-            let (u0, ul, ur) = (&u0[k], &ul[k], &ur[k]);
-            let (q2, vo, g) = (&mut q2[k], &mut vo[k], &mut sums[k]);
+            let (c, d, e, q1, q2k, vl, vr) = (c[k], d[k], e[k], q1[k], q2[k], vl[k], vr[k]);
+            let (u0, ul, ur, mut g) = (u0[k], ul[k], ur[k], sums[k]);
+            let (mut pn, mut von) = ([T::ZERO; 8], [T::ZERO; 8]);
             for x in 0..8 {
-                let (q, qq) = (q1[x], q2[x]);
-                let pn = (c[x] * q - d[x] * qq) + (vl[x] + vr[x]);
-                q2[x] = pn;
-                vo[x] = e[x] * (ab * pn - b * q);
+                let (q, qq) = (q1[x], q2k[x]);
+                pn[x] = (c[x] * q - d[x] * qq) + (vl[x] + vr[x]);
+                von[x] = e[x] * (ab * pn[x] - b * q);
                 let su = ul[x] + ur[x];
                 g[x] += q * u0[x];
                 g[8 + x] += qq * u0[x];
                 g[16 + x] += q * su;
                 g[24 + x] += qq * su;
             }
+            (q2[k], vo[k], sums[k]) = (pn, von, g);
         }
     } else {
         let (vu, vd) = (blocks(v, lo - s, n), blocks(v, lo + s, n));
         let (uu, ud) = (blocks(ut, lo - s, n), blocks(ut, lo + s, n));
         for k in 0..n {
-            let (c, d, e, q1) = (&c[k], &d[k], &e[k], &q1[k]);
-            let (vl, vr, vu, vd) = (&vl[k], &vr[k], &vu[k], &vd[k]);
-            let (u0, ul, ur, uu, ud) = (&u0[k], &ul[k], &ur[k], &uu[k], &ud[k]);
-            let (q2, vo, g) = (&mut q2[k], &mut vo[k], &mut sums[k]);
+            let (c, d, e, q1, q2k) = (c[k], d[k], e[k], q1[k], q2[k]);
+            let (vl, vr, vu, vd) = (vl[k], vr[k], vu[k], vd[k]);
+            let (u0, ul, ur, uu, ud, mut g) = (u0[k], ul[k], ur[k], uu[k], ud[k], sums[k]);
+            let (mut pn, mut von) = ([T::ZERO; 8], [T::ZERO; 8]);
             for x in 0..8 {
-                let (q, qq) = (q1[x], q2[x]);
-                let pn = (c[x] * q - d[x] * qq) + ((vl[x] + vr[x]) + (vu[x] + vd[x]));
-                q2[x] = pn;
-                vo[x] = e[x] * (ab * pn - b * q);
+                let (q, qq) = (q1[x], q2k[x]);
+                pn[x] = (c[x] * q - d[x] * qq) + ((vl[x] + vr[x]) + (vu[x] + vd[x]));
+                von[x] = e[x] * (ab * pn[x] - b * q);
                 let su = (ul[x] + ur[x]) + (uu[x] + ud[x]);
                 g[x] += q * u0[x];
                 g[8 + x] += qq * u0[x];
                 g[16 + x] += q * su;
                 g[24 + x] += qq * su;
             }
+            (q2[k], vo[k], sums[k]) = (pn, von, g);
         }
     }
 }
