@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use neirosynth::audio::stats::SharedStats;
 use neirosynth::control::osc::decode_packet;
 use neirosynth::control::reply::EngineKind;
 use neirosynth::instrument::bank::Bank;
 use neirosynth::server::midi_map::MidiMap;
 use neirosynth::server::router::{Output, Router, RouterConfig};
-use neirosynth::server::stats::SharedStats;
 use proptest::prelude::*;
 use rosc::{OscMessage, OscType};
 

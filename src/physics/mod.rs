@@ -6,3 +6,4 @@ pub mod body;
 pub mod certificate;
 pub mod modes;
 pub mod scheme;
+pub mod simd;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use rosc::OscMessage;
 
 use super::midi_map::{CcParam, InstSel, MidiMap, MidiState};
-use super::stats::SharedStats;
+use crate::audio::stats::SharedStats;
 use crate::control::command::{parse_message, Command, InstRef, VoiceParam};
 use crate::control::midi::{bend_to_semitones, MidiEvent};
 use crate::control::reply::{self, EngineKind, StatusFigures};
@@ -132,6 +132,12 @@ impl Router {
             latest_frame: None,
             defer_at: None,
         }
+    }
+
+    /// A router with counters of its own, that nothing else reads (offline
+    /// scores).
+    pub fn standalone(bank: Bank, cfg: RouterConfig, midi: MidiMap) -> Self {
+        Self::new(bank, cfg, Arc::new(SharedStats::default()), midi)
     }
 
     /// The configuration.
