@@ -15,7 +15,7 @@ use crate::gpu::EngineSpec;
 use crate::instrument::format::*;
 use crate::instrument::Instrument;
 use crate::physics::body::Boundary;
-use crate::render::{run_offline, OfflineJob};
+use crate::render::{run_offline, OfflineJob, RenderError};
 
 /// Benchmark settings.
 #[derive(Clone, Copy, Debug)]
@@ -111,7 +111,7 @@ pub fn run_on(
     inst: &Arc<Instrument>,
     s: BenchSettings,
     engine: &EngineSpec,
-) -> Result<BenchResult, String> {
+) -> Result<BenchResult, RenderError> {
     let threads = if s.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {

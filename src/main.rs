@@ -506,11 +506,9 @@ fn render_score(
         voices: 64,
         threads: 1,
     };
-    let (mut buf, report) =
-        render_score_on(bank, &score, a.duration, settings, engine).map_err(|e| anyhow!(e))?;
+    let (mut buf, report) = render_score_on(bank, &score, a.duration, settings, engine)?;
     level
         .apply(&mut buf)
-        .map_err(|e| anyhow!(e))
         .with_context(|| path.display().to_string())?;
     for (t, addr, args) in report.replies.iter().filter(|r| r.1 == "/fail") {
         tracing::warn!("at {t:.3} s: {addr} {args}");
@@ -580,7 +578,6 @@ fn render(a: RenderArgs) -> Result<()> {
         .map_err(|e| bad(format!("{}: {e}", inst.name())))?;
     level
         .apply(&mut buf)
-        .map_err(|e| anyhow!(e))
         .with_context(|| inst.name().to_string())?;
     buf.write_wav_as(&a.out, a.format.into())
         .with_context(|| format!("cannot write {}", a.out.display()))?;
@@ -818,7 +815,7 @@ fn bench_gpu(
     if ctx.adapter.is_software() {
         println!("(software adapter: a correctness run, not a GPU measurement)");
     }
-    let r = neirosynth::bench::run_on(inst, settings, engine).map_err(|e| anyhow!(e))?;
+    let r = neirosynth::bench::run_on(inst, settings, engine)?;
     println!(
         "{:.2} voices in real time ({:.3} G node updates/s, {} voices rendered)",
         r.voices_realtime,

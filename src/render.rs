@@ -8,8 +8,25 @@ use std::sync::Arc;
 use crate::engine::api::{EngineVoice, VoiceEngine};
 use crate::engine::voice::NoteRequest;
 use crate::engine::{Engine, EngineConfig};
-use crate::gpu::{bank_floats, EngineSpec, GpuEngine};
+use crate::gpu::{bank_floats, EngineSpec, GpuEngine, GpuError};
 use crate::instrument::format::ExciteShape;
+
+/// Why an offline render failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The note cannot be played (out of range, no certified plan).
+    #[error("{0}")]
+    Plan(String),
+    /// The GPU engine cannot start, or cannot hold an instrument.
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+    /// The GPU engine failed during the render.
+    #[error("GPU engine failed: {0}")]
+    GpuFailed(String),
+    /// The level cannot be applied (a silent render, a level that is not finite).
+    #[error("{0}")]
+    Level(String),
+}
 use crate::instrument::Instrument;
 
 /// Sample format of a written WAV.
@@ -33,7 +50,7 @@ pub struct OutputLevel {
 
 impl OutputLevel {
     /// Applies the level to `buf` (a silent buffer cannot be normalised).
-    pub fn apply(self, buf: &mut StereoBuffer) -> Result<(), String> {
+    pub fn apply(self, buf: &mut StereoBuffer) -> Result<(), RenderError> {
         if let Some(n) = self.normalize {
             buf.normalize(n)?;
         }
@@ -102,21 +119,20 @@ pub fn run_offline<J: OfflineJob>(
     instruments: &[Arc<Instrument>],
     pipelined: bool,
     job: J,
-) -> Result<J::Output, String> {
+) -> Result<J::Output, RenderError> {
     match spec {
         EngineSpec::Cpu => Ok(job.run(&mut Engine::new(cfg), false)),
         EngineSpec::Gpu(ctx) => {
-            let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats(instruments))
-                .map_err(|e| e.to_string())?;
+            let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats(instruments))?;
             for i in instruments {
-                e.load(i).map_err(|e| e.to_string())?;
+                e.load(i)?;
             }
             if pipelined {
                 e.set_pipelined(true);
             }
             let out = job.run(&mut e, true);
             match e.failure() {
-                Some(f) => Err(format!("GPU engine failed: {f}")),
+                Some(f) => Err(RenderError::GpuFailed(f.to_string())),
                 None => Ok(out),
             }
         }
@@ -145,15 +161,17 @@ impl StereoBuffer {
     /// Scales both channels so the peak is at `dbfs` (e.g. −1); returns the
     /// gain applied. A silent buffer (peak below 10⁻⁹, or not finite) or a
     /// `dbfs` that is not finite is an error, and the buffer is unchanged.
-    pub fn normalize(&mut self, dbfs: f64) -> Result<f64, String> {
+    pub fn normalize(&mut self, dbfs: f64) -> Result<f64, RenderError> {
         if !dbfs.is_finite() {
-            return Err(format!("cannot normalise to {dbfs} dBFS"));
+            return Err(RenderError::Level(format!(
+                "cannot normalise to {dbfs} dBFS"
+            )));
         }
         let peak = self.peak() as f64;
         if !peak.is_finite() || peak < 1e-9 {
-            return Err(format!(
+            return Err(RenderError::Level(format!(
                 "cannot normalise a silent render (peak {peak:e}) to {dbfs} dBFS"
-            ));
+            )));
         }
         let g = 10f64.powf(dbfs / 20.0) / peak;
         self.scale(g);
@@ -255,7 +273,7 @@ pub fn render_note(
     inst: &Arc<Instrument>,
     spec: &NoteSpec,
     settings: RenderSettings,
-) -> Result<StereoBuffer, String> {
+) -> Result<StereoBuffer, RenderError> {
     render_note_on(inst, spec, settings, &EngineSpec::Cpu)
 }
 
@@ -265,8 +283,10 @@ pub fn render_note_on(
     spec: &NoteSpec,
     settings: RenderSettings,
     engine: &EngineSpec,
-) -> Result<StereoBuffer, String> {
-    let plan = inst.plan(spec.request.note, 0.0, settings.sample_rate as f64)?;
+) -> Result<StereoBuffer, RenderError> {
+    let plan = inst
+        .plan(spec.request.note, 0.0, settings.sample_rate as f64)
+        .map_err(RenderError::Plan)?;
     let mut cfg = EngineConfig::new(inst.max_buffer_len());
     cfg.sample_rate = settings.sample_rate as f64;
     cfg.max_block = settings.block;

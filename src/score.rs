@@ -38,7 +38,7 @@ use crate::engine::command::{pop_due, EngineEvent, Timed};
 use crate::engine::EngineConfig;
 use crate::gpu::EngineSpec;
 use crate::instrument::bank::Bank;
-use crate::render::{run_offline, OfflineJob, StereoBuffer};
+use crate::render::{run_offline, OfflineJob, RenderError, StereoBuffer};
 use crate::server::midi_map::MidiMap;
 use crate::server::router::{Output, Router, RouterConfig};
 
@@ -226,7 +226,7 @@ pub fn render_score_on(
     duration: Option<f64>,
     s: ScoreSettings,
     engine: &EngineSpec,
-) -> Result<(StereoBuffer, ScoreReport), String> {
+) -> Result<(StereoBuffer, ScoreReport), RenderError> {
     let capacity = bank
         .max_buffer_len()
         .max(crate::physics::body::Layout::new(64, 64).len);

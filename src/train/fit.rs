@@ -118,7 +118,8 @@ pub fn render_request(
         duration: seconds,
         release_at: None,
     };
-    let b = render_note(inst, &spec, RenderSettings::default()).map_err(TrainError::Render)?;
+    let b = render_note(inst, &spec, RenderSettings::default())
+        .map_err(|e| TrainError::Render(e.to_string()))?;
     Ok(b.left
         .iter()
         .zip(&b.right)
