@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::engine::api::VoiceEngine;
-use crate::engine::voice::NoteRequest;
 use crate::engine::{Engine, EngineConfig};
 use crate::gpu::{bank_floats, EngineSpec, GpuEngine};
 use crate::instrument::format::*;
 use crate::instrument::Instrument;
 use crate::physics::body::Boundary;
 use crate::physics::scheme::simd_level;
+use crate::types::NoteRequest;
 
 /// Benchmark settings.
 #[derive(Clone, Copy, Debug)]
