@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::engine::api::VoiceEngine;
-use crate::engine::voice::NoteRequest;
 use crate::engine::EngineConfig;
 use crate::gpu::EngineSpec;
 use crate::instrument::format::*;
 use crate::instrument::Instrument;
 use crate::physics::body::Boundary;
 use crate::render::{run_offline, OfflineJob, RenderError};
+use crate::types::NoteRequest;
 
 /// Benchmark settings.
 #[derive(Clone, Copy, Debug)]
