@@ -276,8 +276,8 @@ impl GpuEngine {
     }
 
     /// Test hook: after `blocks` more dispatched blocks the engine fails
-    /// as if the device had been lost (`serve` reads it from
-    /// `NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS`), so the fallback can be tested
+    /// as if the device had been lost (`serve --simulate-gpu-failure-after
+    /// N`), so the fallback can be tested
     /// on any adapter.
     pub fn simulate_failure_after(&mut self, blocks: u64) {
         self.fail_after = Some(self.blocks + blocks);
