@@ -3,7 +3,7 @@
 //! by the block's dispatch.
 //!
 //! A block is rendered in two halves: `GpuVoice::plan_block` walks the
-//! block's control ticks (the program's [`Voice::period_start`]) and
+//! block's control ticks (the program's `Voice::period_start`) and
 //! records what the GPU must do (coefficient updates, pickup taps per
 //! sample, excitation forces per step) into a [`BlockProgram`]; after the
 //! GPU ran, `GpuVoice::finish_block` turns the raw pickup signal into the

@@ -6,10 +6,10 @@
 //! 2. [`Voice::start`] (real-time safe): copies the plan, sets the
 //!    coefficients, resets the mesh and applies the excitation.
 //! 3. The engine renders block after block: at each control-period boundary
-//!    [`Voice::period_start`] ticks the controls (and hands changed
+//!    `Voice::period_start` ticks the controls (and hands changed
 //!    coefficients to the mesh), each sample reads the pickups
-//!    ([`Voice::taps`]) and finishes through the output chain
-//!    ([`super::output::OutputChain`]).
+//!    (`Voice::taps`) and finishes through the output chain
+//!    (`output::OutputChain`).
 //! 4. The voice ends by itself once inaudible, at its release's time limit,
 //!    or after `free`'s fade.
 
