@@ -58,8 +58,9 @@ fn control_loop(p: &mut Parts, quit: &AtomicBool) {
             p.router.on_event(ev, &mut out);
         }
         for t in out.commands.drain(..) {
-            if p.commands.try_push(t).is_err() {
+            if let Err(t) = p.commands.try_push(t) {
                 SharedStats::add(&p.stats.dropped, 1);
+                p.router.command_dropped(&t.command);
             }
         }
         p.network.send_replies(&mut out);

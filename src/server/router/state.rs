@@ -243,6 +243,15 @@ impl Router {
         reply::status_reply(&figures)
     }
 
+    /// A command never reached the engine (its queue was full: counted as
+    /// dropped): the replies waiting for its marker, if it was one, are
+    /// forgotten rather than kept for ever.
+    pub fn command_dropped(&mut self, command: &EngineCommand) {
+        if let EngineCommand::Marker(token) = command {
+            self.deferred.remove(token);
+        }
+    }
+
     /// Takes an event from the engine.
     pub fn on_event(&mut self, ev: EngineEvent, out: &mut Output) {
         match ev {
