@@ -27,7 +27,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use neirosynth::engine::voice::NoteRequest;
 use neirosynth::instrument::format::{
     ExcitationSpec, ExciteShape, InstrumentFile, MapData, MapsSpec, MeshSpec, PhysicsSpec,
     PickupSpec, Provenance, Ranges, FORMAT_TAG, FORMAT_VERSION,
@@ -39,6 +38,7 @@ use neirosynth::physics::modes::{
 };
 use neirosynth::physics::scheme::BodyMaps;
 use neirosynth::render::{render_note, NoteSpec, RenderSettings, StereoBuffer};
+use neirosynth::types::NoteRequest;
 
 /// Date written into every instrument's provenance.
 const DATE: &str = "2026-11-23";

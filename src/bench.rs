@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::engine::api::VoiceEngine;
-use crate::engine::voice::NoteRequest;
-use crate::engine::{Engine, EngineConfig};
-use crate::gpu::{bank_floats, EngineSpec, GpuEngine};
+use crate::engine::EngineConfig;
+use crate::gpu::EngineSpec;
 use crate::instrument::format::*;
 use crate::instrument::Instrument;
 use crate::physics::body::Boundary;
-use crate::physics::scheme::simd_level;
+use crate::render::{run_offline, OfflineJob, RenderError};
+use crate::types::NoteRequest;
 
 /// Benchmark settings.
 #[derive(Clone, Copy, Debug)]
@@ -111,7 +111,7 @@ pub fn run_on(
     inst: &Arc<Instrument>,
     s: BenchSettings,
     engine: &EngineSpec,
-) -> Result<BenchResult, String> {
+) -> Result<BenchResult, RenderError> {
     let threads = if s.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -122,20 +122,37 @@ pub fn run_on(
     cfg.max_voices = voices;
     cfg.threads = threads;
     cfg.max_block = s.block;
-    match engine {
-        EngineSpec::Cpu => Ok(measure(&mut Engine::new(cfg), inst, s, threads, voices, 20)),
-        EngineSpec::Gpu(ctx) => {
-            let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats([inst]))
-                .map_err(|e| e.to_string())?;
-            e.load(inst).map_err(|e| e.to_string())?;
-            // As the server runs it: block N's readback overlaps N+1's compute.
-            e.set_pipelined(true);
-            let r = measure(&mut e, inst, s, 1, voices, 2);
-            match e.failure() {
-                Some(f) => Err(format!("GPU engine failed: {f}")),
-                None => Ok(r),
-            }
-        }
+    // On the GPU engine as the server runs it: block N's readback
+    // overlaps N+1's compute; it renders every voice in one dispatch.
+    let job = MeasureJob {
+        inst,
+        settings: s,
+        threads,
+        voices,
+    };
+    run_offline(engine, cfg, std::slice::from_ref(inst), true, job)
+}
+
+/// One measurement, as an [`OfflineJob`].
+struct MeasureJob<'a> {
+    inst: &'a Arc<Instrument>,
+    settings: BenchSettings,
+    threads: usize,
+    voices: usize,
+}
+
+impl OfflineJob for MeasureJob<'_> {
+    type Output = BenchResult;
+    fn run<E: VoiceEngine>(self, engine: &mut E, on_gpu: bool) -> BenchResult {
+        let (threads, warmup) = if on_gpu { (1, 2) } else { (self.threads, 20) };
+        measure(
+            engine,
+            self.inst,
+            self.settings,
+            threads,
+            self.voices,
+            warmup,
+        )
     }
 }
 
@@ -187,14 +204,6 @@ fn measure<E: VoiceEngine>(
         node_rate: voices as f64 * nodes * audio * 48000.0 / wall,
         block_ms_p50: quantile(0.5),
         block_ms_p99: quantile(0.99),
-    }
-}
-
-/// The instruction set the kernel uses, for the report.
-pub fn simd_name() -> &'static str {
-    match simd_level() {
-        crate::physics::scheme::SimdLevel::Avx2 => "avx2 (run-time dispatch)",
-        crate::physics::scheme::SimdLevel::Baseline => "baseline (sse2)",
     }
 }
 

@@ -9,7 +9,10 @@
 //!   certificate, eigen-analysis. Pure numerics.
 //! - [`instrument`]: the file format, validation, the mesh pyramid and note
 //!   planning (control side).
-//! - [`engine`]: the real-time side: voices, excitations, the worker pool.
+//! - [`types`]: plain types shared by the layers above (the note request).
+//! - [`voice`]: the voice program (controls, excitation, pickups, output
+//!   chain) that both engines run on their mesh back-ends.
+//! - [`engine`]: the real-time side: the CPU mesh engine, the worker pool.
 //!   No allocation, lock, log or I/O after construction.
 //! - [`control`]: OSC decoding, typed commands, replies and MIDI parsing
 //!   (network side; allocation is fine there).
@@ -29,3 +32,5 @@ pub mod render;
 pub mod score;
 pub mod server;
 pub mod train;
+pub mod types;
+pub mod voice;

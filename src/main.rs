@@ -1,14 +1,19 @@
 //! The `neirosynth` command line: serve, render, train, inspect, bench.
+//!
+//! Only the CLI: arguments are parsed and checked here, then handed to the
+//! library as explicit options. Errors are reported here, with context
+//! (`anyhow`): exit code 2 for bad input ([`Usage`]), 1 for a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::{anyhow, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use neirosynth::gpu::{EngineSpec, GpuContext};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
-use neirosynth::render::{render_note_on, NoteSpec, RenderSettings};
+use neirosynth::render::{render_note_on, NoteOverrides, NoteSpec, OutputLevel, RenderSettings};
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +42,7 @@ struct ServeArgs {
     #[arg(long)]
     instruments: Option<PathBuf>,
     /// UDP port (0: any free port, printed as `listening udp ADDR:PORT`).
-    #[arg(long, default_value_t = neirosynth::server::runtime::DEFAULT_PORT)]
+    #[arg(long, default_value_t = neirosynth::server::DEFAULT_PORT)]
     port: u16,
     /// Address to bind (default: loopback only).
     #[arg(long, default_value = "127.0.0.1")]
@@ -94,6 +99,10 @@ struct ServeArgs {
     /// 5 more); 0 keeps normal scheduling. Refused priorities only warn.
     #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(0..=94))]
     rt_priority: u8,
+    /// Testing aid: the GPU engine simulates a device loss after N blocks,
+    /// so that the hand-over to the CPU engine can be tried on a sound GPU.
+    #[arg(long, value_name = "N")]
+    simulate_gpu_failure_after: Option<u64>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -127,104 +136,113 @@ enum Command {
     Serve(ServeArgs),
     /// Render one note of an instrument, or a score of timed OSC commands,
     /// to a 48 kHz stereo WAV (deterministic).
-    Render {
-        /// Instrument name in the bank, or a path to an instrument file.
-        #[arg(long, required_unless_present = "score", conflicts_with = "score")]
-        instrument: Option<String>,
-        /// MIDI note (fractional allowed), 24..108.
-        #[arg(long, required_unless_present = "score", conflicts_with = "score")]
-        note: Option<f64>,
-        /// A score (JSON, or binary OSC bundles as scsynth's NRT mode reads); see `docs/score-format.md`.
-        #[arg(long)]
-        score: Option<PathBuf>,
-        /// Velocity 0..1.
-        #[arg(long, default_value_t = 0.8)]
-        velocity: f32,
-        /// Length in seconds (note default 3; score default: its own).
-        #[arg(long)]
-        duration: Option<f64>,
-        /// Release the note after this many seconds (default: never).
-        #[arg(long)]
-        release: Option<f64>,
-        /// Output WAV file.
-        #[arg(long)]
-        out: PathBuf,
-        /// Excitation shape (default: the instrument's).
-        #[arg(long, value_enum)]
-        excite: Option<Shape>,
-        /// Excitation position across, 0..1 (default: the instrument's).
-        #[arg(long)]
-        x: Option<f32>,
-        /// Excitation position down, 0..1.
-        #[arg(long)]
-        y: Option<f32>,
-        /// Left pickup "X,Y" in 0..1.
-        #[arg(long, value_parser = parse_xy)]
-        pickup_left: Option<(f32, f32)>,
-        /// Right pickup "X,Y" in 0..1.
-        #[arg(long, value_parser = parse_xy)]
-        pickup_right: Option<(f32, f32)>,
-        /// Sample format of the WAV.
-        #[arg(long, value_enum, default_value_t = SampleFormat::F32)]
-        format: SampleFormat,
-        /// Engine (auto: a hardware GPU when there is one, else the CPU;
-        /// gpu: the GPU engine on any adapter, software ones included).
-        #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
-        engine: EngineArg,
-        /// Instruments folder (default: ./instruments, then the source tree's).
-        #[arg(long)]
-        instruments: Option<PathBuf>,
-        /// Scale the output so its peak is at DBFS (e.g. -1, as the corpus
-        /// is normalised; for comparing renders with recordings). A silent
-        /// render is refused. Default: the instrument's own level.
-        #[arg(long, value_name = "DBFS", allow_negative_numbers = true)]
-        normalize: Option<f64>,
-        /// Scale the output by DB decibels (e.g. to undo a trained
-        /// instrument's play level, `play_level.gain_db` in its report).
-        #[arg(
-            long,
-            value_name = "DB",
-            allow_negative_numbers = true,
-            conflicts_with = "normalize"
-        )]
-        gain_db: Option<f64>,
-    },
+    Render(RenderArgs),
     /// Learn a playable physical instrument from recordings (one WAV per note).
     Train(TrainArgs),
     /// Show an instrument: metadata, certificate per note, first modes; optionally a PNG of its maps.
-    Inspect {
-        /// Instrument name in the bank, or a path to an instrument file.
-        instrument: String,
-        /// Write the maps (stiffness | σ₀ | mask) as a PNG.
-        #[arg(long)]
-        png: Option<PathBuf>,
-        /// Instruments folder.
-        #[arg(long)]
-        instruments: Option<PathBuf>,
-    },
+    Inspect(InspectArgs),
     /// Measure how many voices the engine renders in real time at 48 kHz.
-    Bench {
-        /// Engine (auto: a hardware GPU when there is one, else the CPU;
-        /// gpu: the GPU engine on any adapter, software ones included).
-        #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
-        engine: EngineArg,
-        /// Mesh side (N×N uniform membrane).
-        #[arg(long, default_value_t = 64)]
-        mesh: usize,
-        /// Voices (default: four per thread).
-        #[arg(long, default_value_t = 0)]
-        voices: usize,
-        /// Audio seconds rendered per measurement (default 3; 1 with --adjoint).
-        #[arg(long)]
-        seconds: Option<f64>,
-        /// Threads (default: one per core; 2 with --adjoint).
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// Time one training iteration instead (taped forward + adjoint
-        /// backward pass of an N×N membrane) and report its memory.
-        #[arg(long)]
-        adjoint: bool,
-    },
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct RenderArgs {
+    /// Instrument name in the bank, or a path to an instrument file.
+    #[arg(long, required_unless_present = "score", conflicts_with = "score")]
+    instrument: Option<String>,
+    /// MIDI note (fractional allowed), 24..108.
+    #[arg(long, required_unless_present = "score", conflicts_with = "score")]
+    note: Option<f64>,
+    /// A score (JSON, or binary OSC bundles as scsynth's NRT mode reads); see `docs/score-format.md`.
+    #[arg(long)]
+    score: Option<PathBuf>,
+    /// Velocity 0..1.
+    #[arg(long, default_value_t = 0.8)]
+    velocity: f32,
+    /// Length in seconds (note default 3; score default: its own).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Release the note after this many seconds (default: never).
+    #[arg(long)]
+    release: Option<f64>,
+    /// Output WAV file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Excitation shape (default: the instrument's).
+    #[arg(long, value_enum)]
+    excite: Option<Shape>,
+    /// Excitation position across, 0..1 (default: the instrument's).
+    #[arg(long)]
+    x: Option<f32>,
+    /// Excitation position down, 0..1.
+    #[arg(long)]
+    y: Option<f32>,
+    /// Left pickup "X,Y" in 0..1.
+    #[arg(long, value_parser = parse_xy)]
+    pickup_left: Option<(f32, f32)>,
+    /// Right pickup "X,Y" in 0..1.
+    #[arg(long, value_parser = parse_xy)]
+    pickup_right: Option<(f32, f32)>,
+    /// Sample format of the WAV.
+    #[arg(long, value_enum, default_value_t = SampleFormat::F32)]
+    format: SampleFormat,
+    /// Engine (auto: a hardware GPU when there is one, else the CPU;
+    /// gpu: the GPU engine on any adapter, software ones included).
+    #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
+    engine: EngineArg,
+    /// Instruments folder (default: ./instruments, then the source tree's).
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+    /// Scale the output so its peak is at DBFS (e.g. -1, as the corpus
+    /// is normalised; for comparing renders with recordings). A silent
+    /// render is refused. Default: the instrument's own level.
+    #[arg(long, value_name = "DBFS", allow_negative_numbers = true)]
+    normalize: Option<f64>,
+    /// Scale the output by DB decibels (e.g. to undo a trained
+    /// instrument's play level, `play_level.gain_db` in its report).
+    #[arg(
+        long,
+        value_name = "DB",
+        allow_negative_numbers = true,
+        conflicts_with = "normalize"
+    )]
+    gain_db: Option<f64>,
+}
+
+#[derive(clap::Args)]
+struct InspectArgs {
+    /// Instrument name in the bank, or a path to an instrument file.
+    instrument: String,
+    /// Write the maps (stiffness | σ₀ | mask) as a PNG.
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// Instruments folder.
+    #[arg(long)]
+    instruments: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Engine (auto: a hardware GPU when there is one, else the CPU;
+    /// gpu: the GPU engine on any adapter, software ones included).
+    #[arg(long, value_enum, default_value_t = EngineArg::Cpu)]
+    engine: EngineArg,
+    /// Mesh side (N×N uniform membrane).
+    #[arg(long, default_value_t = 64)]
+    mesh: usize,
+    /// Voices (default: four per thread).
+    #[arg(long, default_value_t = 0)]
+    voices: usize,
+    /// Audio seconds rendered per measurement (default 3; 1 with --adjoint).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Threads (default: one per core; 2 with --adjoint).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Time one training iteration instead (taped forward + adjoint
+    /// backward pass of an N×N membrane) and report its memory.
+    #[arg(long)]
+    adjoint: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -305,7 +323,7 @@ impl neirosynth::train::Observer for TrainProgress {
     }
 }
 
-fn train(a: TrainArgs) -> Result<(), Failure> {
+fn train(a: TrainArgs) -> Result<()> {
     use neirosynth::train::{Mode, TrainOptions};
     let mode = match a.mode {
         ModeArg::Adjoint => Mode::Adjoint,
@@ -334,13 +352,20 @@ fn train(a: TrainArgs) -> Result<(), Failure> {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s = stop.clone();
     ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed))
-        .map_err(|e| Failure(1, format!("cannot install the signal handler: {e}")))?;
+        .context("cannot install the signal handler")?;
     let mut progress = TrainProgress { bar: None };
     let result = neirosynth::train::train(&opts, &mut progress, &stop);
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
     }
-    let out = result.map_err(|e| Failure(if e.is_usage() { 2 } else { 1 }, e.to_string()))?;
+    // The training error's message already names its cause.
+    let out = result.map_err(|e| {
+        if e.is_usage() {
+            bad(e.to_string())
+        } else {
+            anyhow!("{e}")
+        }
+    })?;
     for (m, t) in out.metrics.iter().zip(&opts.targets) {
         eprintln!(
             "{}: play note {:.2}, log-mel {:.2} dB, partials {} cents, MR-STFT {:.3}",
@@ -381,19 +406,21 @@ fn parse_xy(s: &str) -> Result<(f32, f32), String> {
     Ok((x, y))
 }
 
-/// A failure: exit code 2 for bad input, 1 for runtime failure.
-struct Failure(u8, String);
+/// Bad input (exit code 2); any other error exits with 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
 
-fn bad(msg: impl Into<String>) -> Failure {
-    Failure(2, msg.into())
+/// A [`Usage`] error.
+fn bad(msg: impl Into<String>) -> anyhow::Error {
+    Usage(msg.into()).into()
 }
 
+/// The instruments folder: `--instruments`, else `./instruments`, else the
+/// source tree's.
 fn instruments_dir(arg: Option<PathBuf>) -> PathBuf {
     if let Some(d) = arg {
         return d;
-    }
-    if let Some(d) = std::env::var_os("NEIROSYNTH_INSTRUMENTS") {
-        return d.into();
     }
     let local = PathBuf::from("instruments");
     if local.is_dir() {
@@ -402,7 +429,9 @@ fn instruments_dir(arg: Option<PathBuf>) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments")
 }
 
-fn load_instrument(spec: &str, dir: Option<PathBuf>) -> Result<Arc<Instrument>, Failure> {
+/// An instrument named on the command line: a file, or a name in the
+/// instruments folder (called by its file name, as the server calls it).
+fn load_instrument(spec: &str, dir: Option<PathBuf>) -> Result<Arc<Instrument>> {
     let as_path = Path::new(spec);
     let path = if spec.ends_with(".json") || spec.contains('/') || as_path.is_file() {
         as_path.to_path_buf()
@@ -430,45 +459,42 @@ fn load_instrument(spec: &str, dir: Option<PathBuf>) -> Result<Arc<Instrument>, 
         }
         p
     };
-    // A file in the bank is called by its file name, as the server calls it.
     neirosynth::instrument::bank::Bank::load_file(&path)
         .map(Arc::new)
         .map_err(|e| bad(e.to_string()))
 }
 
-/// `render --normalize` / `--gain-db`: the level of the written file.
-#[derive(Clone, Copy)]
-struct OutputLevel {
-    normalize: Option<f64>,
-    gain_db: Option<f64>,
-}
-
-impl OutputLevel {
-    fn apply(self, buf: &mut neirosynth::render::StereoBuffer) -> Result<(), String> {
-        if let Some(n) = self.normalize {
-            buf.normalize(n)?;
+impl From<SampleFormat> for neirosynth::render::SampleFormat {
+    fn from(f: SampleFormat) -> Self {
+        match f {
+            SampleFormat::F32 => Self::F32,
+            SampleFormat::I16 => Self::I16,
         }
-        if let Some(g) = self.gain_db {
-            buf.scale(10f64.powf(g / 20.0));
-        }
-        Ok(())
     }
 }
 
+impl From<Shape> for ExciteShape {
+    fn from(s: Shape) -> Self {
+        match s {
+            Shape::Strike => ExciteShape::Strike,
+            Shape::Pluck => ExciteShape::Pluck,
+            Shape::Noise => ExciteShape::Noise,
+        }
+    }
+}
+
+/// `render --score`.
 fn render_score(
+    a: &RenderArgs,
     path: &Path,
-    duration: Option<f64>,
-    out: &Path,
-    format: SampleFormat,
-    dir: Option<PathBuf>,
     engine: &EngineSpec,
     level: OutputLevel,
-) -> Result<(), Failure> {
+) -> Result<()> {
     use neirosynth::score::{render_score_on, Score, ScoreSettings};
     let bytes =
         std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     let score = Score::parse(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let dir = instruments_dir(dir);
+    let dir = instruments_dir(a.instruments.clone());
     let (bank, errors) = neirosynth::instrument::bank::Bank::load_dir(&dir)
         .map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
     for e in errors {
@@ -480,31 +506,94 @@ fn render_score(
         voices: 64,
         threads: 1,
     };
-    let (mut buf, report) =
-        render_score_on(bank, &score, duration, settings, engine).map_err(|e| Failure(1, e))?;
+    let (mut buf, report) = render_score_on(bank, &score, a.duration, settings, engine)?;
     level
         .apply(&mut buf)
-        .map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
+        .with_context(|| path.display().to_string())?;
     for (t, addr, args) in report.replies.iter().filter(|r| r.1 == "/fail") {
         tracing::warn!("at {t:.3} s: {addr} {args}");
     }
-    let written = match format {
-        SampleFormat::F32 => buf.write_wav(out),
-        SampleFormat::I16 => buf.write_wav_i16(out),
-    };
-    written.map_err(|e| Failure(1, format!("cannot write {}: {e}", out.display())))?;
+    buf.write_wav_as(&a.out, a.format.into())
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!(
         "wrote {} ({} events, {:.2} s)",
-        out.display(),
+        a.out.display(),
         score.events.len(),
         buf.left.len() as f64 / 48000.0
     );
     Ok(())
 }
 
-fn serve(a: ServeArgs) -> Result<(), Failure> {
+/// `render`: one note, or a score.
+fn render(a: RenderArgs) -> Result<()> {
+    if let Some(n) = a.normalize {
+        if !n.is_finite() || !(-200.0..=0.0).contains(&n) {
+            return Err(bad(format!("--normalize {n} must be in -200..0 dBFS")));
+        }
+    }
+    if let Some(g) = a.gain_db {
+        if !g.is_finite() || !(-120.0..=60.0).contains(&g) {
+            return Err(bad(format!("--gain-db {g} must be in -120..60 dB")));
+        }
+    }
+    let level = OutputLevel {
+        normalize: a.normalize,
+        gain_db: a.gain_db,
+    };
+    if let Some(d) = a.duration {
+        if !d.is_finite() || d <= 0.0 || d > 3600.0 {
+            return Err(bad(format!("--duration {d} must be in (0, 3600] seconds")));
+        }
+    }
+    let engine = open_engine(a.engine)?;
+    if let Some(score) = &a.score {
+        return render_score(&a, score, &engine, level);
+    }
+    let instrument = a.instrument.clone().unwrap_or_default();
+    let note = a.note.unwrap_or(f64::NAN);
+    let duration = a.duration.unwrap_or(3.0);
+    let velocity = a.velocity;
+    if !note.is_finite() || !(0.0..=127.0).contains(&note) {
+        return Err(bad(format!("--note {note} is not a MIDI note (0..127)")));
+    }
+    if !velocity.is_finite() || !(0.0..=1.0).contains(&velocity) {
+        return Err(bad(format!("--velocity {velocity} is outside 0..1")));
+    }
+    let inst = load_instrument(&instrument, a.instruments)?;
+    let mut request = inst.note_request(note, velocity);
+    NoteOverrides {
+        excite: a.excite.map(Into::into),
+        x: a.x,
+        y: a.y,
+        pickup_left: a.pickup_left,
+        pickup_right: a.pickup_right,
+    }
+    .apply(&inst, &mut request);
+    let spec = NoteSpec {
+        request,
+        duration,
+        release_at: a.release,
+    };
+    let mut buf = render_note_on(&inst, &spec, RenderSettings::default(), &engine)
+        .map_err(|e| bad(format!("{}: {e}", inst.name())))?;
+    level
+        .apply(&mut buf)
+        .with_context(|| inst.name().to_string())?;
+    buf.write_wav_as(&a.out, a.format.into())
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    eprintln!(
+        "wrote {} ({} s, peak {:.1} dBFS)",
+        a.out.display(),
+        duration,
+        20.0 * buf.peak().max(1e-12).log10()
+    );
+    Ok(())
+}
+
+/// `serve`: checks the arguments, then runs the server until it is told to stop.
+fn serve(a: ServeArgs) -> Result<()> {
     use neirosynth::audio::AudioKind;
-    use neirosynth::server::runtime::{serve, MidiSelect, ServeOptions};
+    use neirosynth::server::{serve, MidiSelect, ServeOptions};
     if !(16..=4096).contains(&a.block) {
         return Err(bad(format!("--block {} must be 16..4096", a.block)));
     }
@@ -557,220 +646,123 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         rt_priority: a.rt_priority,
         engine: open_engine(a.engine)?,
         require_gpu: a.engine == EngineArg::Gpu,
+        simulate_gpu_failure_after: a.simulate_gpu_failure_after,
     };
     let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let q = quit.clone();
     ctrlc::set_handler(move || q.store(true, std::sync::atomic::Ordering::Relaxed))
-        .map_err(|e| Failure(1, format!("cannot install the signal handler: {e}")))?;
-    serve(opts, quit).map_err(|e| Failure(1, e))
+        .context("cannot install the signal handler")?;
+    Ok(serve(opts, quit)?)
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
-    match cli.command {
-        Command::Serve(a) => serve(a),
-        Command::Train(a) => train(a),
-        Command::Render {
-            instrument,
-            note,
-            score,
-            velocity,
-            duration,
-            release,
-            out,
-            excite,
-            x,
-            y,
-            pickup_left,
-            pickup_right,
-            format,
-            engine,
-            instruments,
-            normalize,
-            gain_db,
-        } => {
-            if let Some(n) = normalize {
-                if !n.is_finite() || !(-200.0..=0.0).contains(&n) {
-                    return Err(bad(format!("--normalize {n} must be in -200..0 dBFS")));
-                }
-            }
-            if let Some(g) = gain_db {
-                if !g.is_finite() || !(-120.0..=60.0).contains(&g) {
-                    return Err(bad(format!("--gain-db {g} must be in -120..60 dB")));
-                }
-            }
-            let level = OutputLevel { normalize, gain_db };
-            if let Some(d) = duration {
-                if !d.is_finite() || d <= 0.0 || d > 3600.0 {
-                    return Err(bad(format!("--duration {d} must be in (0, 3600] seconds")));
-                }
-            }
-            let engine = open_engine(engine)?;
-            if let Some(score) = score {
-                return render_score(&score, duration, &out, format, instruments, &engine, level);
-            }
-            let (instrument, note) = (instrument.unwrap_or_default(), note.unwrap_or(f64::NAN));
-            let duration = duration.unwrap_or(3.0);
-            if !note.is_finite() || !(0.0..=127.0).contains(&note) {
-                return Err(bad(format!("--note {note} is not a MIDI note (0..127)")));
-            }
-            if !velocity.is_finite() || !(0.0..=1.0).contains(&velocity) {
-                return Err(bad(format!("--velocity {velocity} is outside 0..1")));
-            }
-            let inst = load_instrument(&instrument, instruments)?;
-            let mut req = inst.note_request(note, velocity);
-            let f = &inst.file;
-            if excite.is_some() || x.is_some() || y.is_some() {
-                let shape = match excite {
-                    Some(Shape::Strike) => ExciteShape::Strike,
-                    Some(Shape::Pluck) => ExciteShape::Pluck,
-                    Some(Shape::Noise) => ExciteShape::Noise,
-                    None => f.excitation.shape,
-                };
-                let xx = x.unwrap_or(f.excitation.x as f32).clamp(0.0, 1.0);
-                let yy = y.unwrap_or(f.excitation.y as f32).clamp(0.0, 1.0);
-                req.excite = Some((shape, xx, yy));
-            }
-            if pickup_left.is_some() || pickup_right.is_some() {
-                let l = pickup_left.unwrap_or((f.pickups.left[0] as f32, f.pickups.left[1] as f32));
-                let r =
-                    pickup_right.unwrap_or((f.pickups.right[0] as f32, f.pickups.right[1] as f32));
-                req.pickups = Some([l.0, l.1, r.0, r.1]);
-            }
-            let spec = NoteSpec {
-                request: req,
-                duration,
-                release_at: release,
-            };
-            let mut buf = render_note_on(&inst, &spec, RenderSettings::default(), &engine)
-                .map_err(|e| bad(format!("{}: {e}", inst.name())))?;
-            level
-                .apply(&mut buf)
-                .map_err(|e| Failure(1, format!("{}: {e}", inst.name())))?;
-            let written = match format {
-                SampleFormat::F32 => buf.write_wav(&out),
-                SampleFormat::I16 => buf.write_wav_i16(&out),
-            };
-            written.map_err(|e| Failure(1, format!("cannot write {}: {e}", out.display())))?;
-            eprintln!(
-                "wrote {} ({} s, peak {:.1} dBFS)",
-                out.display(),
-                duration,
-                20.0 * buf.peak().max(1e-12).log10()
-            );
-            Ok(())
-        }
-        Command::Inspect {
-            instrument,
-            png,
-            instruments,
-        } => {
-            let inst = load_instrument(&instrument, instruments)?;
-            print!("{}", neirosynth::inspect::report(&inst, 48000.0));
-            if let Some(p) = png {
-                neirosynth::inspect::write_png(&inst, &p).map_err(|e| Failure(1, e))?;
-                println!("maps written to {}", p.display());
-            }
-            Ok(())
-        }
-        Command::Bench {
-            engine,
-            mesh,
-            voices,
-            seconds,
-            threads,
-            adjoint,
-        } => {
-            let seconds = seconds.unwrap_or(if adjoint { 1.0 } else { 3.0 });
-            if !(8..=256).contains(&mesh) {
-                return Err(bad(format!("--mesh {mesh} must be 8..256")));
-            }
-            if !seconds.is_finite() || seconds <= 0.0 {
-                return Err(bad("--seconds must be positive"));
-            }
-            if adjoint {
-                let threads = if threads == 0 { 2 } else { threads.min(2) };
-                let r = neirosynth::bench::run_adjoint(mesh, seconds, threads, 3)
-                    .map_err(|e| Failure(1, e))?;
-                println!(
-                    "adjoint: mesh {mesh}×{mesh}, {seconds} s at 48 kHz ({} steps, f32, kernel {}), backward on {} thread(s), checkpoints every {} steps",
-                    r.steps,
-                    neirosynth::bench::simd_name(),
-                    r.threads,
-                    r.segment
-                );
-                println!(
-                    "forward {:.3} s, backward {:.3} s, total {:.3} s per iteration; adjoint memory {:.2} MB",
-                    r.forward_s,
-                    r.backward_s,
-                    r.forward_s + r.backward_s,
-                    r.memory_bytes as f64 / 1e6
-                );
-                if let (Some(f), Some(b)) = (r.forward_cpu_s, r.backward_cpu_s) {
-                    // With two threads the recompute thread repeats the forward
-                    // pass alongside the adjoint thread (about `f` of CPU).
-                    let idle = if r.threads >= 2 { f + b.max(f) } else { f + b };
-                    println!(
-                        "CPU time on the calling thread: forward {f:.3} s, backward {b:.3} s; on {} idle core(s) an iteration would take about {idle:.3} s",
-                        r.threads
-                    );
-                }
-                println!(
-                    "adjoint_iteration_s={:.3} memory_mb={:.2} mesh={mesh} seconds={seconds} threads={}",
-                    r.forward_s + r.backward_s,
-                    r.memory_bytes as f64 / 1e6,
-                    r.threads
-                );
-                return Ok(());
-            }
-            let inst = neirosynth::bench::bench_instrument(mesh).map_err(|e| Failure(1, e))?;
-            let settings = neirosynth::bench::BenchSettings {
-                mesh,
-                voices,
-                seconds,
-                threads,
-                block: 256,
-            };
-            let engine = open_engine(engine)?;
-            if let EngineSpec::Gpu(ctx) = &engine {
-                return bench_gpu(&inst, settings, ctx, &engine);
-            }
-            println!(
-                "engine: cpu, kernel: {}, mesh {mesh}×{mesh}, 48 kHz, 256-frame blocks",
-                neirosynth::bench::simd_name()
-            );
-            let single = neirosynth::bench::run(
-                &inst,
-                neirosynth::bench::BenchSettings {
-                    threads: 1,
-                    voices: if voices == 0 { 4 } else { voices },
-                    ..settings
-                },
-            );
-            println!(
-                "one thread:  {:.2} voices in real time ({:.2} G node updates/s)",
-                single.voices_realtime,
-                single.node_rate / 1e9
-            );
-            let all = neirosynth::bench::run(&inst, settings);
-            println!(
-                "{} threads:   {:.2} voices in real time ({:.2} per thread, {} voices rendered)",
-                all.threads,
-                all.voices_realtime,
-                all.voices_realtime / all.threads as f64,
-                all.voices
-            );
-            println!(
-                "voices_realtime={:.2} mesh={mesh} engine=cpu",
-                all.voices_realtime
-            );
-            Ok(())
-        }
+/// `inspect`: the report, and the maps as a PNG.
+fn inspect(a: InspectArgs) -> Result<()> {
+    let inst = load_instrument(&a.instrument, a.instruments)?;
+    print!("{}", neirosynth::inspect::report(&inst, 48000.0));
+    if let Some(p) = a.png {
+        neirosynth::inspect::write_png(&inst, &p).map_err(|e| anyhow!(e))?;
+        println!("maps written to {}", p.display());
     }
+    Ok(())
+}
+
+/// `bench`: voices in real time on one thread and on all, or (`--adjoint`)
+/// one training iteration.
+fn bench(a: BenchArgs) -> Result<()> {
+    let mesh = a.mesh;
+    let seconds = a.seconds.unwrap_or(if a.adjoint { 1.0 } else { 3.0 });
+    if !(8..=256).contains(&mesh) {
+        return Err(bad(format!("--mesh {mesh} must be 8..256")));
+    }
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err(bad("--seconds must be positive"));
+    }
+    if a.adjoint {
+        return bench_adjoint(mesh, seconds, a.threads);
+    }
+    let inst = neirosynth::bench::bench_instrument(mesh).map_err(|e| anyhow!(e))?;
+    let settings = neirosynth::bench::BenchSettings {
+        mesh,
+        voices: a.voices,
+        seconds,
+        threads: a.threads,
+        block: 256,
+    };
+    let engine = open_engine(a.engine)?;
+    if let EngineSpec::Gpu(ctx) = &engine {
+        return bench_gpu(&inst, settings, ctx, &engine);
+    }
+    println!(
+        "engine: cpu, kernel: {}, mesh {mesh}×{mesh}, 48 kHz, 256-frame blocks",
+        neirosynth::physics::simd::simd_name()
+    );
+    let single = neirosynth::bench::run(
+        &inst,
+        neirosynth::bench::BenchSettings {
+            threads: 1,
+            voices: if a.voices == 0 { 4 } else { a.voices },
+            ..settings
+        },
+    );
+    println!(
+        "one thread:  {:.2} voices in real time ({:.2} G node updates/s)",
+        single.voices_realtime,
+        single.node_rate / 1e9
+    );
+    let all = neirosynth::bench::run(&inst, settings);
+    println!(
+        "{} threads:   {:.2} voices in real time ({:.2} per thread, {} voices rendered)",
+        all.threads,
+        all.voices_realtime,
+        all.voices_realtime / all.threads as f64,
+        all.voices
+    );
+    println!(
+        "voices_realtime={:.2} mesh={mesh} engine=cpu",
+        all.voices_realtime
+    );
+    Ok(())
+}
+
+/// `bench --adjoint`: one taped forward and adjoint backward pass.
+fn bench_adjoint(mesh: usize, seconds: f64, threads: usize) -> Result<()> {
+    let threads = if threads == 0 { 2 } else { threads.min(2) };
+    let r = neirosynth::bench::run_adjoint(mesh, seconds, threads, 3).map_err(|e| anyhow!(e))?;
+    println!(
+        "adjoint: mesh {mesh}×{mesh}, {seconds} s at 48 kHz ({} steps, f32, kernel {}), backward on {} thread(s), checkpoints every {} steps",
+        r.steps,
+        neirosynth::physics::simd::simd_name(),
+        r.threads,
+        r.segment
+    );
+    println!(
+        "forward {:.3} s, backward {:.3} s, total {:.3} s per iteration; adjoint memory {:.2} MB",
+        r.forward_s,
+        r.backward_s,
+        r.forward_s + r.backward_s,
+        r.memory_bytes as f64 / 1e6
+    );
+    if let (Some(f), Some(b)) = (r.forward_cpu_s, r.backward_cpu_s) {
+        // With two threads the recompute thread repeats the forward
+        // pass alongside the adjoint thread (about `f` of CPU).
+        let idle = if r.threads >= 2 { f + b.max(f) } else { f + b };
+        println!(
+            "CPU time on the calling thread: forward {f:.3} s, backward {b:.3} s; on {} idle core(s) an iteration would take about {idle:.3} s",
+            r.threads
+        );
+    }
+    println!(
+        "adjoint_iteration_s={:.3} memory_mb={:.2} mesh={mesh} seconds={seconds} threads={}",
+        r.forward_s + r.backward_s,
+        r.memory_bytes as f64 / 1e6,
+        r.threads
+    );
+    Ok(())
 }
 
 /// Opens the engine `--engine` asks for, logging the choice, the
 /// adapter and any fallback.
-fn open_engine(arg: EngineArg) -> Result<EngineSpec, Failure> {
+fn open_engine(arg: EngineArg) -> Result<EngineSpec> {
     match arg {
         EngineArg::Cpu => Ok(EngineSpec::Cpu),
         EngineArg::Gpu => match GpuContext::new(true) {
@@ -785,7 +777,7 @@ fn open_engine(arg: EngineArg) -> Result<EngineSpec, Failure> {
                 }
                 Ok(EngineSpec::Gpu(Box::new(ctx)))
             }
-            Err(e) => Err(Failure(1, format!("--engine gpu: {e}"))),
+            Err(e) => Err(anyhow!("--engine gpu: {e}")),
         },
         EngineArg::Auto => match GpuContext::new(false) {
             Ok(ctx) => {
@@ -800,12 +792,13 @@ fn open_engine(arg: EngineArg) -> Result<EngineSpec, Failure> {
     }
 }
 
+/// `bench --engine gpu`.
 fn bench_gpu(
     inst: &std::sync::Arc<neirosynth::instrument::Instrument>,
     settings: neirosynth::bench::BenchSettings,
     ctx: &GpuContext,
     engine: &EngineSpec,
-) -> Result<(), Failure> {
+) -> Result<()> {
     let mesh = settings.mesh;
     let settings = neirosynth::bench::BenchSettings {
         voices: if settings.voices == 0 {
@@ -822,7 +815,7 @@ fn bench_gpu(
     if ctx.adapter.is_software() {
         println!("(software adapter: a correctness run, not a GPU measurement)");
     }
-    let r = neirosynth::bench::run_on(inst, settings, engine).map_err(|e| Failure(1, e))?;
+    let r = neirosynth::bench::run_on(inst, settings, engine)?;
     println!(
         "{:.2} voices in real time ({:.3} G node updates/s, {} voices rendered)",
         r.voices_realtime,
@@ -842,6 +835,17 @@ fn bench_gpu(
     Ok(())
 }
 
+/// What `main` runs: one subcommand.
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(a) => serve(a),
+        Command::Train(a) => train(a),
+        Command::Render(a) => render(a),
+        Command::Inspect(a) => inspect(a),
+        Command::Bench(a) => bench(a),
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -854,9 +858,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(code, msg)) => {
-            eprintln!("neirosynth: {msg}");
-            ExitCode::from(code)
+        Err(e) => {
+            eprintln!("neirosynth: {e:#}");
+            ExitCode::from(if e.downcast_ref::<Usage>().is_some() {
+                2
+            } else {
+                1
+            })
         }
     }
 }

@@ -28,7 +28,6 @@
 //! (NTP format: seconds since 0, not since 1900).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use rosc::{OscMessage, OscPacket, OscType};
 use serde::Deserialize;
@@ -36,13 +35,12 @@ use serde::Deserialize;
 use crate::control::reply::EngineKind;
 use crate::engine::api::VoiceEngine;
 use crate::engine::command::{pop_due, EngineEvent, Timed};
-use crate::engine::{Engine, EngineConfig};
-use crate::gpu::{bank_floats, EngineSpec, GpuEngine};
+use crate::engine::EngineConfig;
+use crate::gpu::EngineSpec;
 use crate::instrument::bank::Bank;
-use crate::render::StereoBuffer;
+use crate::render::{run_offline, OfflineJob, RenderError, StereoBuffer};
 use crate::server::midi_map::MidiMap;
 use crate::server::router::{Output, Router, RouterConfig};
-use crate::server::stats::SharedStats;
 
 /// One timed message.
 #[derive(Clone, Debug, PartialEq)]
@@ -228,7 +226,7 @@ pub fn render_score_on(
     duration: Option<f64>,
     s: ScoreSettings,
     engine: &EngineSpec,
-) -> Result<(StereoBuffer, ScoreReport), String> {
+) -> Result<(StereoBuffer, ScoreReport), RenderError> {
     let capacity = bank
         .max_buffer_len()
         .max(crate::physics::body::Layout::new(64, 64).len);
@@ -237,27 +235,40 @@ pub fn render_score_on(
     cfg.max_block = s.block;
     cfg.max_voices = s.voices;
     cfg.threads = s.threads;
-    match engine {
-        EngineSpec::Cpu => Ok(score_with(
-            &mut Engine::new(cfg),
-            bank,
-            score,
-            duration,
-            s,
-            EngineKind::Cpu,
-        )),
-        EngineSpec::Gpu(ctx) => {
-            let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats(&bank.instruments))
-                .map_err(|e| e.to_string())?;
-            for i in &bank.instruments {
-                e.load(i).map_err(|e| e.to_string())?;
-            }
-            let out = score_with(&mut e, bank, score, duration, s, EngineKind::Gpu);
-            match e.failure() {
-                Some(f) => Err(format!("GPU engine failed: {f}")),
-                None => Ok(out),
-            }
-        }
+    let instruments = bank.instruments.clone();
+    let job = ScoreJob {
+        bank,
+        score,
+        duration,
+        settings: s,
+    };
+    run_offline(engine, cfg, &instruments, false, job)
+}
+
+/// A score, as an [`OfflineJob`].
+struct ScoreJob<'a> {
+    bank: Bank,
+    score: &'a Score,
+    duration: Option<f64>,
+    settings: ScoreSettings,
+}
+
+impl OfflineJob for ScoreJob<'_> {
+    type Output = (StereoBuffer, ScoreReport);
+    fn run<E: VoiceEngine>(self, engine: &mut E, on_gpu: bool) -> Self::Output {
+        let kind = if on_gpu {
+            EngineKind::Gpu
+        } else {
+            EngineKind::Cpu
+        };
+        score_with(
+            engine,
+            self.bank,
+            self.score,
+            self.duration,
+            self.settings,
+            kind,
+        )
     }
 }
 
@@ -275,7 +286,6 @@ fn score_with<E: VoiceEngine>(
         .unwrap_or_else(|| score.events.last().map_or(0.0, |e| e.time) + 2.0);
     let total = (dur * rate).round() as usize;
     let capacity = engine.config().voice_capacity;
-    let stats = Arc::new(SharedStats::default());
     let rcfg = RouterConfig {
         sample_rate: rate,
         block: s.block,
@@ -286,7 +296,7 @@ fn score_with<E: VoiceEngine>(
         engine: kind,
         voice_capacity: capacity,
     };
-    let mut router = Router::new(bank, rcfg, stats, MidiMap::default());
+    let mut router = Router::standalone(bank, rcfg, MidiMap::default());
     let from: SocketAddr = "127.0.0.1:0".parse().expect("address");
     let mut buf = StereoBuffer {
         left: vec![0.0; total],

@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use neirosynth::audio::stats::SharedStats;
 use neirosynth::control::osc::decode_packet;
 use neirosynth::control::reply::EngineKind;
 use neirosynth::instrument::bank::Bank;
 use neirosynth::server::midi_map::MidiMap;
 use neirosynth::server::router::{Output, Router, RouterConfig};
-use neirosynth::server::stats::SharedStats;
 use proptest::prelude::*;
 use rosc::{OscMessage, OscType};
 
@@ -99,4 +99,38 @@ proptest! {
         prop_assert_eq!(out.replies.len(), 1);
         prop_assert_eq!(&out.replies[0].1.addr, "/status.reply");
     }
+}
+
+/// The replies a `/sync` waits for go out when the engine reaches its
+/// marker; when the marker was dropped (full queue), they are forgotten:
+/// reaching a dropped marker later answers nothing, and the router keeps
+/// no state for it.
+#[test]
+fn dropped_markers_are_forgotten() {
+    use neirosynth::engine::command::{EngineCommand, EngineEvent};
+    let from: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let mut r = router();
+    let mut out = Output::default();
+    let sync = |id| OscMessage {
+        addr: "/sync".into(),
+        args: vec![OscType::Int(id)],
+    };
+    r.handle(&sync(1), from, None, &mut out);
+    r.handle(&sync(2), from, None, &mut out);
+    assert!(out.replies.is_empty(), "/synced waits for the engine");
+    let markers: Vec<u64> = out
+        .commands
+        .drain(..)
+        .map(|t| match t.command {
+            EngineCommand::Marker(token) => token,
+            _ => panic!("a /sync queues a marker"),
+        })
+        .collect();
+    r.command_dropped(&EngineCommand::Marker(markers[0]));
+    r.on_event(EngineEvent::MarkerReached(markers[0]), &mut out);
+    assert!(out.replies.is_empty(), "a dropped marker answers nothing");
+    r.on_event(EngineEvent::MarkerReached(markers[1]), &mut out);
+    assert_eq!(out.replies.len(), 1);
+    assert_eq!(out.replies[0].1.addr, "/synced");
+    assert_eq!(out.replies[0].1.args, vec![OscType::Int(2)]);
 }

@@ -27,7 +27,7 @@ fn rms(samples: &[f32], range: std::ops::Range<usize>) -> f64 {
     (part.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / part.len().max(1) as f64).sqrt()
 }
 
-/// A simulated device loss after 60 blocks (`NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS`):
+/// A simulated device loss after 60 blocks (`--simulate-gpu-failure-after`):
 /// `/status` says `gpu` before and `cpu` after, counts one failover, names
 /// the adapter; the held note goes on on the CPU engine; a new note plays;
 /// the recording has sound before the failure (GPU) and after it (CPU).
@@ -42,11 +42,7 @@ fn serve_gpu_fails_over_to_cpu() {
         return;
     }
     // This test binary starts one server: the variables reach only it.
-    for (k, v) in [
-        ("LP_NUM_THREADS", "2"),
-        ("XDG_RUNTIME_DIR", "/tmp"),
-        ("NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS", "60"),
-    ] {
+    for (k, v) in [("LP_NUM_THREADS", "2"), ("XDG_RUNTIME_DIR", "/tmp")] {
         std::env::set_var(k, v);
     }
     let wav = std::env::temp_dir().join(format!("neirosynth-failover-{}.wav", std::process::id()));
@@ -63,6 +59,8 @@ fn serve_gpu_fails_over_to_cpu() {
             "0",
             "--threads",
             "1",
+            "--simulate-gpu-failure-after",
+            "60",
         ],
     );
     let mut c = srv.client();

@@ -150,7 +150,7 @@ fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument
 
 /// The cpal/null callback body: ring to device buffer, recorder tee, underruns.
 fn audio_callback_does_not_allocate() {
-    use neirosynth::server::stats::SharedStats;
+    use neirosynth::audio::stats::SharedStats;
     use ringbuf::traits::{Producer, Split};
     let (mut prod, mut cons) = ringbuf::HeapRb::<f32>::new(8192).split();
     let (tap, _tap_cons) = ringbuf::HeapRb::<f32>::new(1 << 16).split();

@@ -14,6 +14,7 @@
 #[cfg(target_os = "linux")]
 pub mod alsa_messages;
 pub mod recorder;
+pub mod stats;
 pub mod supervisor;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Consumer, Observer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 
-use crate::server::stats::SharedStats;
+use stats::SharedStats;
 
 /// Consumer end of the engine's output (interleaved stereo f32).
 pub type OutputRing = HeapCons<f32>;

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::stats::SharedStats;
 use super::{open_cpal, open_null, start_cpal, AudioKind, DeviceHealth, Home, OpenAudio, Returned};
-use crate::server::stats::SharedStats;
 
 /// How often a lost device is tried again.
 pub const RETRY_PERIOD: Duration = Duration::from_secs(2);

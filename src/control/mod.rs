@@ -28,6 +28,7 @@
 pub mod command;
 pub mod midi;
 pub mod osc;
+pub mod param;
 pub mod reply;
 
 pub use command::{parse_message, Command, ExciteShape, Fail, InstRef, Parsed, VoiceParam};

@@ -6,7 +6,7 @@
 
 use rosc::{OscMessage, OscPacket, OscType};
 
-use super::command::VoiceParam;
+use super::param::VoiceParam;
 
 /// Which engine renders the voices, as `/status.reply` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
-use super::voice::{NoteRequest, Voice};
-use super::{Engine, EngineConfig, Retired};
-use crate::instrument::format::ExciteShape;
+use super::voice::Voice;
+use super::{Engine, EngineConfig};
 use crate::instrument::{Instrument, NotePlan};
+use crate::types::ExciteShape;
+use crate::types::NoteRequest;
+use crate::voice::{Mesh, Retired, VoiceState};
 
 /// What a voice of either engine does on command.
 ///
@@ -25,7 +27,7 @@ pub trait EngineVoice {
     /// Ended during the last render.
     fn just_ended(&self) -> bool;
     /// Life state (for the stealing policy).
-    fn state(&self) -> super::voice::VoiceState;
+    fn state(&self) -> VoiceState;
     /// Engine frame it started at (oldest is stolen first).
     fn started_frame(&self) -> u64;
     /// Releases the note.
@@ -91,134 +93,71 @@ pub trait VoiceEngine {
     fn process(&mut self, left: &mut [f32], right: &mut [f32]);
 }
 
-/// The slot a voice with `id` goes into, for either engine: its own slot if
-/// it is playing; a free slot while fewer than `max_voices` sound; else the
-/// oldest released voice is stolen, else the oldest (free slots then host
-/// the newcomer while the victim fades; with none, the victim's slot is cut).
-/// Returns (slot, stolen, id of a voice cut without a fade).
-///
-/// # Real-time safety
-/// No allocation.
-pub fn pick_slot<V: EngineVoice>(
-    voices: &mut [V],
-    max_voices: usize,
-    id: i32,
-) -> (usize, bool, Option<i32>) {
-    use super::voice::VoiceState;
-    if let Some(i) = voices.iter().position(|v| v.is_active() && v.id() == id) {
-        return (i, false, None);
+/// Every voice is the one voice program on some mesh back-end.
+impl<M: Mesh> EngineVoice for crate::voice::Voice<M> {
+    fn id(&self) -> i32 {
+        self.id
     }
-    let sounding = voices
-        .iter()
-        .filter(|v| v.is_active() && v.state() != VoiceState::Fading)
-        .count();
-    let free = voices.iter().position(|v| !v.is_active());
-    if sounding < max_voices {
-        if let Some(i) = free {
-            return (i, false, None);
-        }
+    fn is_active(&self) -> bool {
+        Self::is_active(self)
     }
-    let oldest = |voices: &[V], released: bool| {
-        voices
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_active() && v.state() != VoiceState::Fading)
-            .filter(|(_, v)| !released || v.state() == VoiceState::Released)
-            .min_by_key(|(_, v)| v.started_frame())
-            .map(|(i, _)| i)
-    };
-    let victim = oldest(voices, true).or_else(|| oldest(voices, false));
-    match (victim, free) {
-        (Some(v), Some(i)) => {
-            voices[v].free();
-            (i, true, None)
-        }
-        (Some(v), None) => (v, true, Some(voices[v].id())),
-        // Every slot is fading: cut the oldest.
-        (None, _) => {
-            let i = voices
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, v)| v.started_frame())
-                .map_or(0, |(i, _)| i);
-            (i, true, Some(voices[i].id()))
-        }
+    fn held(&self) -> bool {
+        self.held
+    }
+    fn key(&self) -> u64 {
+        self.key
+    }
+    fn just_ended(&self) -> bool {
+        self.just_ended
+    }
+    fn state(&self) -> VoiceState {
+        self.state
+    }
+    fn started_frame(&self) -> u64 {
+        self.started_frame
+    }
+    fn release(&mut self) {
+        Self::release(self)
+    }
+    fn free(&mut self) {
+        Self::free(self)
+    }
+    fn set_pitch(&mut self, note: f64) -> bool {
+        Self::set_pitch(self, note)
+    }
+    fn set_damping(&mut self, scale: f64) {
+        Self::set_damping(self, scale)
+    }
+    fn set_gain(&mut self, gain: f64) {
+        Self::set_gain(self, gain)
+    }
+    fn set_pan(&mut self, pan: f64) {
+        Self::set_pan(self, pan)
+    }
+    fn set_brightness(&mut self, b: f32) {
+        Self::set_brightness(self, b)
+    }
+    fn set_pickup_coordinate(&mut self, index: usize, v: f64) {
+        Self::set_pickup_coordinate(self, index, v)
+    }
+    fn set_pickups(&mut self, p: [f64; 4]) {
+        Self::set_pickups(self, p)
+    }
+    fn set_morph(
+        &mut self,
+        target: Option<Arc<Instrument>>,
+        t: f64,
+        seconds: Option<f64>,
+    ) -> Option<Arc<Instrument>> {
+        Self::set_morph(self, target, t, seconds)
+    }
+    fn excite(&mut self, shape: ExciteShape, x: f32, y: f32, amplitude: f32, width: f32) {
+        Self::excite(self, shape, x, y, amplitude, width)
     }
 }
 
-macro_rules! voice_control {
-    ($t:ty) => {
-        impl $crate::engine::api::EngineVoice for $t {
-            fn id(&self) -> i32 {
-                self.id
-            }
-            fn is_active(&self) -> bool {
-                <$t>::is_active(self)
-            }
-            fn held(&self) -> bool {
-                self.held
-            }
-            fn key(&self) -> u64 {
-                self.key
-            }
-            fn just_ended(&self) -> bool {
-                self.just_ended
-            }
-            fn state(&self) -> $crate::engine::voice::VoiceState {
-                self.state
-            }
-            fn started_frame(&self) -> u64 {
-                self.started_frame
-            }
-            fn release(&mut self) {
-                <$t>::release(self)
-            }
-            fn free(&mut self) {
-                <$t>::free(self)
-            }
-            fn set_pitch(&mut self, note: f64) -> bool {
-                <$t>::set_pitch(self, note)
-            }
-            fn set_damping(&mut self, scale: f64) {
-                <$t>::set_damping(self, scale)
-            }
-            fn set_gain(&mut self, gain: f64) {
-                <$t>::set_gain(self, gain)
-            }
-            fn set_pan(&mut self, pan: f64) {
-                <$t>::set_pan(self, pan)
-            }
-            fn set_brightness(&mut self, b: f32) {
-                <$t>::set_brightness(self, b)
-            }
-            fn set_pickup_coordinate(&mut self, index: usize, v: f64) {
-                <$t>::set_pickup_coordinate(self, index, v)
-            }
-            fn set_pickups(&mut self, p: [f64; 4]) {
-                <$t>::set_pickups(self, p)
-            }
-            fn set_morph(
-                &mut self,
-                target: Option<std::sync::Arc<$crate::instrument::Instrument>>,
-                t: f64,
-                seconds: Option<f64>,
-            ) -> Option<std::sync::Arc<$crate::instrument::Instrument>> {
-                <$t>::set_morph(self, target, t, seconds)
-            }
-            fn excite(
-                &mut self,
-                shape: $crate::instrument::format::ExciteShape,
-                x: f32,
-                y: f32,
-                amplitude: f32,
-                width: f32,
-            ) {
-                <$t>::excite(self, shape, x, y, amplitude, width)
-            }
-        }
-    };
-}
-
+/// Implements [`VoiceEngine`] for an engine by forwarding to its inherent
+/// methods (invoked here for the CPU engine and in `crate::gpu` for the GPU one).
 macro_rules! voice_engine {
     ($t:ty, $v:ty) => {
         impl $crate::engine::api::VoiceEngine for $t {
@@ -247,8 +186,8 @@ macro_rules! voice_engine {
                 id: i32,
                 inst: std::sync::Arc<$crate::instrument::Instrument>,
                 plan: $crate::instrument::NotePlan,
-                req: &$crate::engine::voice::NoteRequest,
-            ) -> ($crate::engine::Retired, Option<i32>) {
+                req: &$crate::types::NoteRequest,
+            ) -> ($crate::voice::Retired, Option<i32>) {
                 <$t>::start_voice(self, id, inst, plan, req)
             }
             fn voice_mut(&mut self, id: i32) -> Option<&mut $v> {
@@ -270,7 +209,6 @@ macro_rules! voice_engine {
     };
 }
 
-voice_control!(Voice);
+pub(crate) use voice_engine;
+
 voice_engine!(Engine, Voice);
-voice_control!(crate::gpu::voice::GpuVoice);
-voice_engine!(crate::gpu::GpuEngine, crate::gpu::voice::GpuVoice);

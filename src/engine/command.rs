@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use super::api::{EngineVoice, VoiceEngine};
-use super::voice::NoteRequest;
 use super::{Engine, Retired};
-use crate::instrument::format::ExciteShape;
 use crate::instrument::{Instrument, NotePlan};
+use crate::types::ExciteShape;
+use crate::types::NoteRequest;
 
 /// One change to the engine.
 pub enum EngineCommand {
@@ -182,24 +182,6 @@ impl Engine {
     ///
     /// # Real-time safety
     /// No allocation, lock or I/O (given a sink and a `next` that don't).
-    pub fn process_scheduled(
-        &mut self,
-        left: &mut [f32],
-        right: &mut [f32],
-        sink: &mut impl EventSink,
-        next: impl FnMut(u64) -> Option<Timed>,
-    ) {
-        process_scheduled(self, left, right, sink, next)
-    }
-}
-
-impl crate::gpu::GpuEngine {
-    /// Applies one command now, as [`Engine::apply`].
-    pub fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
-        apply(self, cmd, sink)
-    }
-
-    /// Renders with scheduled commands, as [`Engine::process_scheduled`].
     pub fn process_scheduled(
         &mut self,
         left: &mut [f32],

@@ -20,17 +20,21 @@
 
 pub mod api;
 pub mod command;
-pub mod excitation;
 pub mod ftz;
 pub mod pool;
 pub mod priority;
 pub mod voice;
 
+/// The excitations, where the engine's users found them (they are the
+/// voice program's: [`crate::voice::excitation`]).
+pub use crate::voice::excitation;
+
 use std::sync::Arc;
 
 use crate::instrument::{Instrument, NotePlan};
+use crate::types::NoteRequest;
 use pool::WorkerPool;
-use voice::{NoteRequest, Voice};
+use voice::Voice;
 
 /// Extra voice slots where stolen voices fade out (5 ms) without a click.
 pub const STEAL_FADE_SLOTS: usize = 4;
@@ -73,9 +77,7 @@ pub struct EngineStats {
     pub frames: u64,
 }
 
-/// Instruments a voice let go of (its previous instrument and morph
-/// target), to be dropped off the real-time thread.
-pub type Retired = (Option<Arc<Instrument>>, Option<Arc<Instrument>>);
+pub use crate::voice::Retired;
 
 /// Raw pointer to the voice array, shared with the pool's workers.
 struct VoicesPtr(*mut Voice);
@@ -209,7 +211,7 @@ impl Engine {
     /// does not click. Returns (slot, stolen, id of a voice cut without a
     /// fade — only when every spare slot is still fading).
     pub(crate) fn pick_slot(&mut self, id: i32) -> (usize, bool, Option<i32>) {
-        api::pick_slot(&mut self.voices, self.cfg.max_voices, id)
+        crate::voice::pick_slot(&mut self.voices, self.cfg.max_voices, id)
     }
 
     /// Renders `left.len()` frames (≤ `max_block`) into `left` / `right`,

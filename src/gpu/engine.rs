@@ -40,11 +40,13 @@ use super::layout::{
     CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, VOICE_BLOCK_WG_WGSL,
     WG_FLOATS, WORKGROUP_SIZE,
 };
-use super::voice::{BlockProgram, Finish, GpuVoice, PeriodMark};
-use crate::engine::command::{EngineEvent, EventSink};
-use crate::engine::voice::{NoteRequest, MAX_EXCITATIONS};
+use super::voice::{BlockProgram, Finish, GpuVoice};
+use crate::engine::command::{self, EngineCommand, EngineEvent, EventSink, Timed};
 use crate::engine::{Engine, EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
 use crate::instrument::{Instrument, NotePlan, MAX_OVERSAMPLE};
+use crate::types::NoteRequest;
+use crate::voice::program::PeriodMark;
+use crate::voice::MAX_EXCITATIONS;
 
 /// Fields of a voice slot's state (u0, u1, w0, w1, c, d, e).
 const STATE_FIELDS: usize = 7;
@@ -172,7 +174,7 @@ impl GpuEngine {
                 mapped_at_creation: false,
             })
         });
-        let marks_per_voice = cfg.max_block / crate::engine::voice::CONTROL_PERIOD + 2;
+        let marks_per_voice = cfg.max_block / crate::voice::CONTROL_PERIOD + 2;
         let spans = [0, 1].map(|_| Span {
             recs: Vec::with_capacity(slots),
             marks: Vec::with_capacity(slots * marks_per_voice),
@@ -274,8 +276,8 @@ impl GpuEngine {
     }
 
     /// Test hook: after `blocks` more dispatched blocks the engine fails
-    /// as if the device had been lost (`serve` reads it from
-    /// `NEIROSYNTH_GPU_FAIL_AFTER_BLOCKS`), so the fallback can be tested
+    /// as if the device had been lost (`serve --simulate-gpu-failure-after
+    /// N`), so the fallback can be tested
     /// on any adapter.
     pub fn simulate_failure_after(&mut self, blocks: u64) {
         self.fail_after = Some(self.blocks + blocks);
@@ -470,7 +472,7 @@ impl GpuEngine {
 
     /// Slot choice and stealing, as the CPU engine's.
     fn pick_slot(&mut self, id: i32) -> (usize, bool, Option<i32>) {
-        crate::engine::api::pick_slot(&mut self.voices, self.cfg.max_voices, id)
+        crate::voice::pick_slot(&mut self.voices, self.cfg.max_voices, id)
     }
 
     /// Renders `left.len()` frames (≤ `max_block`), as
@@ -765,6 +767,26 @@ impl GpuEngine {
         self.voices.iter().filter(|v| v.just_ended).map(|v| v.id)
     }
 }
+
+impl GpuEngine {
+    /// Applies one command now, as [`Engine::apply`].
+    pub fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
+        command::apply(self, cmd, sink)
+    }
+
+    /// Renders with scheduled commands, as [`Engine::process_scheduled`].
+    pub fn process_scheduled(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        sink: &mut impl EventSink,
+        next: impl FnMut(u64) -> Option<Timed>,
+    ) {
+        command::process_scheduled(self, left, right, sink, next)
+    }
+}
+
+crate::engine::api::voice_engine!(GpuEngine, GpuVoice);
 
 /// A compute pipeline with its bind group and its own header buffer.
 struct Kernel {

@@ -9,6 +9,8 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+pub use crate::types::ExciteShape;
+
 use crate::physics::body::Boundary;
 
 /// The value of the `format` field.
@@ -88,38 +90,6 @@ pub struct PhysicsSpec {
     /// T60 takes to fall 100 dB when that is longer, never after 30 s.
     #[serde(default)]
     pub release_t60: Option<f64>,
-}
-
-/// Excitation shapes.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ExciteShape {
-    /// A mallet: raised-cosine force pulse in time and space.
-    #[default]
-    Strike,
-    /// Initial displacement (released from rest).
-    Pluck,
-    /// A short burst of noise force.
-    Noise,
-}
-
-impl ExciteShape {
-    /// Every shape.
-    pub const ALL: [ExciteShape; 3] = [Self::Strike, Self::Pluck, Self::Noise];
-
-    /// The shape's name in files and OSC.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Strike => "strike",
-            Self::Pluck => "pluck",
-            Self::Noise => "noise",
-        }
-    }
-
-    /// The shape called `name` (`strike`, `pluck` or `noise`), if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.name() == name)
-    }
 }
 
 /// Default excitation of a note.

@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::voice::NoteRequest;
+use crate::types::NoteRequest;
 
 /// The outputs a KAN may drive, with what they mean.
 pub const KAN_OUTPUTS: [(&str, &str); 6] = [
@@ -495,11 +495,7 @@ impl NoteShape {
     /// (before the caller's own parameters): detunes the note, scales the
     /// damping, contact time and gain, and sets the strike position unless
     /// the request already overrides the excitation.
-    pub fn apply(
-        &self,
-        req: &mut NoteRequest,
-        default_shape: crate::instrument::format::ExciteShape,
-    ) {
+    pub fn apply(&self, req: &mut NoteRequest, default_shape: crate::types::ExciteShape) {
         req.note += self.detune_cents / 100.0;
         req.damping *= self.damping as f32;
         req.contact_scale *= self.contact as f32;
@@ -654,12 +650,12 @@ mod tests {
         assert_eq!(s.detune_cents, 100.0);
         assert_eq!(s.strike, Some((0.25, 0.5)));
         let mut req = NoteRequest::new(60.0, 0.5);
-        s.apply(&mut req, crate::instrument::format::ExciteShape::Strike);
+        s.apply(&mut req, crate::types::ExciteShape::Strike);
         assert_eq!(req.note, 61.0);
         assert_eq!(req.excite.map(|e| e.1), Some(0.25));
         let mut fixed = NoteRequest::new(60.0, 0.5);
-        fixed.excite = Some((crate::instrument::format::ExciteShape::Pluck, 0.9, 0.9));
-        s.apply(&mut fixed, crate::instrument::format::ExciteShape::Strike);
+        fixed.excite = Some((crate::types::ExciteShape::Pluck, 0.9, 0.9));
+        s.apply(&mut fixed, crate::types::ExciteShape::Strike);
         assert_eq!(fixed.excite.map(|e| e.1), Some(0.9));
     }
 

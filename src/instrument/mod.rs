@@ -489,8 +489,8 @@ impl Instrument {
     /// if it has one: detune, damping, contact time, strike position and
     /// level for this note and velocity). Callers add their own parameters
     /// on top.
-    pub fn note_request(&self, note: f64, velocity: f32) -> crate::engine::voice::NoteRequest {
-        let mut req = crate::engine::voice::NoteRequest::new(note, velocity);
+    pub fn note_request(&self, note: f64, velocity: f32) -> crate::types::NoteRequest {
+        let mut req = crate::types::NoteRequest::new(note, velocity);
         if let Some(k) = &self.file.kan {
             k.shape(note, velocity as f64)
                 .apply(&mut req, self.file.excitation.shape);

@@ -7,3 +7,4 @@ pub mod certificate;
 pub mod kernel;
 pub mod modes;
 pub mod scheme;
+pub mod simd;

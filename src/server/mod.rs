@@ -1,8 +1,24 @@
 //! `neirosynth serve`: the long-running server (control side). The router
 //! turns OSC and MIDI into engine commands; the engine thread renders; an
 //! audio back-end plays.
+//!
+//! One concept per file: [`options`] (what it is told), [`error`] (why it
+//! cannot start), `builder` (options → running parts), `engine_thread`
+//! (the real-time render loop), `network` (UDP receive, decode, reply),
+//! `clock` (timetags → frames), `midi_input` (MIDI ports), [`runtime`]
+//! (the control loop), [`router`] and [`midi_map`].
 
+mod builder;
+mod clock;
+mod engine_thread;
+pub mod error;
+mod midi_input;
 pub mod midi_map;
+mod network;
+pub mod options;
 pub mod router;
 pub mod runtime;
-pub mod stats;
+
+pub use error::ServeError;
+pub use options::{MidiSelect, ServeOptions, DEFAULT_PORT};
+pub use runtime::serve;

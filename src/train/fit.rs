@@ -26,11 +26,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::engine::voice::NoteRequest;
 use crate::instrument::format::{InstrumentFile, MapData, Provenance};
 use crate::instrument::{note_to_hz, Instrument};
 use crate::physics::modes::{lowest_eigenvalues, mode_frequency, RIGID_MODE_EPS};
 use crate::render::{render_note, NoteSpec, RenderSettings};
+use crate::types::NoteRequest;
 
 use super::analysis::{self, Analysis};
 use super::target::{hz_to_note, onset_index, Target, SAMPLE_RATE};
@@ -118,7 +118,8 @@ pub fn render_request(
         duration: seconds,
         release_at: None,
     };
-    let b = render_note(inst, &spec, RenderSettings::default()).map_err(TrainError::Render)?;
+    let b = render_note(inst, &spec, RenderSettings::default())
+        .map_err(|e| TrainError::Render(e.to_string()))?;
     Ok(b.left
         .iter()
         .zip(&b.right)

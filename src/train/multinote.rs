@@ -13,9 +13,9 @@
 
 use std::sync::Arc;
 
-use crate::engine::voice::NoteRequest;
 use crate::instrument::kan::KanSpec;
 use crate::instrument::Instrument;
+use crate::types::NoteRequest;
 
 use super::fit::{self, Model, VELOCITY};
 use super::loss::{LossConfig, SpectralLoss};

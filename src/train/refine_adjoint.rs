@@ -69,13 +69,13 @@ use super::loss::{LossConfig, SpectralLoss};
 use super::spsa::Spsa;
 use super::target::{onset_index, SAMPLE_RATE};
 use super::{Problem, RefineContext, Refiner, TrainError};
-use crate::engine::voice::velocity_amplitude;
 use crate::instrument::format::{ExciteShape, MapData};
 use crate::instrument::{note_to_hz, Instrument, PLAN_SAFETY};
 use crate::physics::body::{Body, NodeKind};
 use crate::physics::certificate::{Certificate, LIMIT};
 use crate::physics::modes::{tridiagonal_eigenvalues, RIGID_MODE_EPS};
 use crate::physics::scheme::BodyMaps;
+use crate::voice::velocity_amplitude;
 
 /// Extra samples rendered beyond the loss window (as [`Problem::render_aligned`]).
 const TAIL_SECONDS: f64 = 0.05;
@@ -147,12 +147,12 @@ pub struct Voice {
 fn engine_window(centre: f32, radius: f32, len: usize) -> (usize, Vec<f32>) {
     let r = radius
         .max(0.5)
-        .min((crate::engine::excitation::MAX_WINDOW / 2) as f32 - 0.5);
+        .min((crate::voice::excitation::MAX_WINDOW / 2) as f32 - 0.5);
     let lo = (centre - r).ceil().max(0.0) as usize;
     let hi = ((centre + r).floor() as isize)
         .min(len as isize - 1)
         .max(lo as isize) as usize;
-    let n = (hi - lo + 1).min(crate::engine::excitation::MAX_WINDOW);
+    let n = (hi - lo + 1).min(crate::voice::excitation::MAX_WINDOW);
     let taps = (0..n)
         .map(|j| {
             let d = ((lo + j) as f32 - centre) / (r + 0.5);

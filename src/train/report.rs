@@ -88,8 +88,8 @@ pub fn write(
                 .filter(|r| r.sustained && model.file.physics.release_t60.is_some())
                 .map(|r| r.hold_seconds),
         };
-        let buf =
-            render_note(&inst, &spec, RenderSettings::default()).map_err(TrainError::Render)?;
+        let buf = render_note(&inst, &spec, RenderSettings::default())
+            .map_err(|e| TrainError::Render(e.to_string()))?;
         let p = dir.join(format!("result{suffix}.wav"));
         buf.write_wav(&p).map_err(|e| io(&p)(e.to_string()))?;
         let p = dir.join(format!("target{suffix}.wav"));

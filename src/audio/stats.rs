@@ -1,4 +1,7 @@
-//! Counters shared between the server's threads (atomics: no locks).
+//! Counters shared between the server's threads (atomics: no locks): the
+//! engine thread, the audio back-ends and the network thread update them,
+//! `/status` reads them. They live here, below the server, so that the
+//! back-ends need not name the server.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;

@@ -5,8 +5,8 @@
 //! Fixed-size state only; [`Excitation::setup`] and [`Excitation::inject`]
 //! never allocate.
 
-use crate::instrument::format::ExciteShape;
 use crate::physics::body::Layout;
+use crate::types::ExciteShape;
 
 /// Largest spatial window, in nodes per axis.
 pub const MAX_WINDOW: usize = 64;

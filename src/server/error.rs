@@ -1,0 +1,46 @@
+//! Why the server could not start.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// A failure that stops `serve` from starting. Each variant's message says
+/// what failed; its cause, when there is one, is its
+/// [`source`](std::error::Error::source) (the CLI prints both, as
+/// `what: cause`).
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The instruments folder cannot be read.
+    #[error("cannot read {}", path.display())]
+    Instruments {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The UDP socket cannot be bound.
+    #[error("cannot bind udp {addr}")]
+    Bind {
+        /// `address:port` as asked.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The socket or a thread could not be set up.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The audio device (or the recorder) cannot start.
+    #[error("{0}")]
+    Audio(String),
+    /// `--engine gpu` and the GPU engine cannot start.
+    #[error("--engine gpu on {adapter}")]
+    Gpu {
+        /// The adapter.
+        adapter: String,
+        /// Why.
+        source: crate::gpu::GpuError,
+    },
+    /// The MIDI preset cannot be read.
+    #[error("{0}")]
+    MidiMap(String),
+}

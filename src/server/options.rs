@@ -1,0 +1,73 @@
+//! What `neirosynth serve` is told: every setting of the server, explicit
+//! (nothing is read from the environment).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::audio::AudioKind;
+use crate::gpu::EngineSpec;
+
+/// Default UDP port.
+pub const DEFAULT_PORT: u16 = 57130;
+
+/// MIDI input selection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MidiSelect {
+    /// Every input port.
+    All,
+    /// No MIDI.
+    None,
+    /// Ports whose name contains this.
+    Named(String),
+}
+
+/// Everything `serve` is told.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Instruments folder.
+    pub instruments: PathBuf,
+    /// UDP port (0: any free port).
+    pub port: u16,
+    /// Address to bind.
+    pub bind: IpAddr,
+    /// Audio back-end.
+    pub audio: AudioKind,
+    /// Output device name.
+    pub device: Option<String>,
+    /// Record the output here.
+    pub record: Option<PathBuf>,
+    /// Voice limit.
+    pub voices: usize,
+    /// Block size, frames.
+    pub block: usize,
+    /// Requested sample rate.
+    pub sample_rate: u32,
+    /// Engine worker threads (0: one per core).
+    pub threads: usize,
+    /// MIDI input.
+    pub midi: MidiSelect,
+    /// MIDI preset file.
+    pub midi_map: Option<PathBuf>,
+    /// Fixed reply destination.
+    pub reply: Option<SocketAddr>,
+    /// Treat every bundle as immediate.
+    pub ignore_timetags: bool,
+    /// Timetags further ahead than this (seconds) run at once (counted late).
+    pub horizon: f64,
+    /// Obey `/quit`.
+    pub allow_quit: bool,
+    /// Pitch-bend headroom of every voice, semitones.
+    pub bend_headroom: f64,
+    /// `SCHED_FIFO` priority of the engine threads (0: normal scheduling).
+    pub rt_priority: u8,
+    /// The engine: the CPU engine, or the GPU engine on an opened adapter
+    /// (the CPU engine takes over if it fails).
+    pub engine: EngineSpec,
+    /// `--engine gpu`: a GPU engine that cannot start is an error (with
+    /// `auto` the server falls back to the CPU engine).
+    pub require_gpu: bool,
+    /// Testing aid (`--simulate-gpu-failure-after N`): the GPU engine
+    /// simulates a device loss after this many blocks, so that the
+    /// hand-over to the CPU engine can be tested without a faulty GPU.
+    pub simulate_gpu_failure_after: Option<u64>,
+}

@@ -1,0 +1,18 @@
+//! The command router: turns validated OSC commands (and MIDI) into engine
+//! commands and replies. Runs on the network thread (or in the score
+//! renderer); allocation is fine here, nothing here touches audio.
+//!
+//! The router keeps the control side's view of the world: the bank, the
+//! voices it started (until the engine reports their end), the clients that
+//! asked for notifications, and MIDI channel state. One area per file:
+//! `state` (the router and its helpers, engine events), `dispatch`
+//! (message → command → area), `queries`, `instruments`, `voices`, `midi`.
+
+mod dispatch;
+mod instruments;
+mod midi;
+mod queries;
+mod state;
+mod voices;
+
+pub use state::{Output, Router, RouterConfig, MAX_REGISTRATIONS};

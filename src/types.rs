@@ -1,0 +1,83 @@
+//! Plain types shared by the instrument (which builds and shapes notes),
+//! the voice (which plays them) and the control side: the bottom layer,
+//! with no dependency on any other module of the crate.
+
+use serde::{Deserialize, Serialize};
+
+/// Excitation shapes.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ExciteShape {
+    /// A mallet: raised-cosine force pulse in time and space.
+    #[default]
+    Strike,
+    /// Initial displacement (released from rest).
+    Pluck,
+    /// A short burst of noise force.
+    Noise,
+}
+
+impl ExciteShape {
+    /// Every shape.
+    pub const ALL: [ExciteShape; 3] = [Self::Strike, Self::Pluck, Self::Noise];
+
+    /// The shape's name in files and OSC.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Strike => "strike",
+            Self::Pluck => "pluck",
+            Self::Noise => "noise",
+        }
+    }
+
+    /// The shape called `name` (`strike`, `pluck` or `noise`), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// How a note starts.
+#[derive(Clone, Copy, Debug)]
+pub struct NoteRequest {
+    /// MIDI note (fractional allowed).
+    pub note: f64,
+    /// Velocity 0..1.
+    pub velocity: f32,
+    /// Voice gain (linear).
+    pub gain: f32,
+    /// Pan −1..1.
+    pub pan: f32,
+    /// Excitation override: shape and position; `None` uses the instrument's.
+    pub excite: Option<(ExciteShape, f32, f32)>,
+    /// Pickup override `[lx, ly, rx, ry]`.
+    pub pickups: Option<[f32; 4]>,
+    /// Frames of silence before the voice starts (sample-accurate scheduling).
+    pub delay_frames: usize,
+    /// Damping scale (multiplies σ₀ and σ₁).
+    pub damping: f32,
+    /// Brightness 0..1: scales the contact time (0.5 = the instrument's).
+    pub brightness: f32,
+    /// Contact-time scale from the instrument's note shaping (1 = as filed).
+    pub contact_scale: f32,
+    /// What started the voice (for note-off matching): a caller-chosen key.
+    pub key: u64,
+}
+
+impl NoteRequest {
+    /// A note with the instrument's defaults.
+    pub fn new(note: f64, velocity: f32) -> Self {
+        Self {
+            note,
+            velocity,
+            gain: 1.0,
+            pan: 0.0,
+            excite: None,
+            pickups: None,
+            delay_frames: 0,
+            damping: 1.0,
+            brightness: 0.5,
+            contact_scale: 1.0,
+            key: 0,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The output side of a voice: pickup taps (bilinear reads that glide over
+//! a control period), and the chain that turns the raw pickup signal into
+//! the voice's samples (DC blocker, radiation filter, gain and pan ramps)
+//! and counts silent periods to end the voice.
+//!
+//! # Real-time safety
+//! Fixed-size state only; nothing here allocates.
+
+use super::control::{Smoothed, CONTROL_PERIOD, SILENCE, SILENCE_HOLD};
+use crate::instrument::radiation::RadiationFilter;
+use crate::physics::body::Layout;
+
+/// Pickup read weights for one sample (bilinear over four nodes).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Tap {
+    /// Padded index of the top-left node.
+    pub(crate) i: usize,
+    /// Weights of the four nodes (top-left, top-right, bottom-left, bottom-right).
+    pub(crate) w: [f32; 4],
+}
+
+impl Tap {
+    /// The tap at (x, y), 0..1 across the mesh.
+    pub(crate) fn at(layout: &Layout, x: f64, y: f64) -> Self {
+        let gx = x.clamp(0.0, 1.0) * (layout.width - 1) as f64;
+        let gy = y.clamp(0.0, 1.0) * (layout.height - 1) as f64;
+        let (x0, y0) = (
+            gx.floor().min((layout.width - 1) as f64),
+            gy.floor().min((layout.height - 1) as f64),
+        );
+        let (fx, fy) = ((gx - x0) as f32, (gy - y0) as f32);
+        Self {
+            i: layout.idx(x0 as usize, y0 as usize),
+            w: [
+                (1.0 - fx) * (1.0 - fy),
+                fx * (1.0 - fy),
+                (1.0 - fx) * fy,
+                fx * fy,
+            ],
+        }
+    }
+    /// Reads the mesh state `u` (rows `stride` apart).
+    #[inline]
+    pub(crate) fn read(&self, stride: usize, u: &[f32]) -> f32 {
+        let i = self.i;
+        self.w[0] * u[i]
+            + self.w[1] * u[i + 1]
+            + self.w[2] * u[i + stride]
+            + self.w[3] * u[i + stride + 1]
+    }
+}
+
+/// The two pickups `[lx, ly, rx, ry]`: smoothed positions, and where the
+/// period in progress started (positions glide linearly over it).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Pickups {
+    /// Smoothed coordinates.
+    pub(crate) at: [Smoothed; 4],
+    /// Coordinates at the start of the period in progress.
+    pub(crate) from: [f64; 4],
+}
+
+impl Pickups {
+    /// At rest at `p`.
+    pub(crate) fn at(p: [f64; 4]) -> Self {
+        Self {
+            at: p.map(Smoothed::at),
+            from: p,
+        }
+    }
+    /// The control tick: the period's ramp starts where the last one ended.
+    pub(crate) fn tick(&mut self, alpha: f64) {
+        for i in 0..4 {
+            self.from[i] = self.at[i].current;
+            self.at[i].tick(alpha);
+        }
+    }
+    /// The taps of sample `pos` (0..[`CONTROL_PERIOD`]) of the period.
+    #[inline]
+    pub(crate) fn taps(&self, layout: &Layout, pos: usize) -> (Tap, Tap) {
+        let t = pos as f64 / CONTROL_PERIOD as f64;
+        let lerp = |a: f64, b: f64| a + (b - a) * t;
+        let (p, f) = (&self.at, &self.from);
+        (
+            Tap::at(layout, lerp(f[0], p[0].current), lerp(f[1], p[1].current)),
+            Tap::at(layout, lerp(f[2], p[2].current), lerp(f[3], p[3].current)),
+        )
+    }
+}
+
+/// One-pole DC blocker (5 Hz).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct DcBlocker {
+    x1: f32,
+    y1: f32,
+}
+
+impl DcBlocker {
+    /// Filters one sample with pole `r` ([`dc_pole`]).
+    #[inline]
+    pub(crate) fn run(&mut self, x: f32, r: f32) -> f32 {
+        let y = x - self.x1 + r * self.y1;
+        self.x1 = x;
+        self.y1 = y;
+        y
+    }
+}
+
+/// The DC blocker's pole at `sample_rate`.
+pub(crate) fn dc_pole(sample_rate: f64) -> f32 {
+    1.0 - (2.0 * std::f64::consts::PI * 5.0 / sample_rate) as f32
+}
+
+/// Silent control periods after which a voice ends, at `sample_rate`.
+pub(crate) fn silence_hold(sample_rate: f64) -> u32 {
+    (SILENCE_HOLD * sample_rate / CONTROL_PERIOD as f64) as u32
+}
+
+/// Gain ramps (left, right) of one control period: (start, end).
+pub(crate) type Gains = ((f32, f32), (f32, f32));
+
+/// A voice's output chain for one note: raw pickup signal in, the voice's
+/// stereo samples out, with the silence count that ends the voice.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct OutputChain {
+    dc: [DcBlocker; 2],
+    radiation: RadiationFilter,
+    peak: f32,
+    silent_ticks: u32,
+}
+
+impl OutputChain {
+    /// A fresh chain with the note's radiation filter.
+    pub(crate) fn new(radiation: RadiationFilter) -> Self {
+        Self {
+            radiation,
+            ..Self::default()
+        }
+    }
+
+    /// An excitation was added: the silence count starts again.
+    pub(crate) fn reset_silence(&mut self) {
+        self.silent_ticks = 0;
+    }
+
+    /// At a control-period boundary: counts silent periods (none while an
+    /// excitation acts); true once more than `hold` ([`silence_hold`])
+    /// periods in a row were silent: the voice ends.
+    pub(crate) fn end_of_period(&mut self, exciting: bool, hold: u32) -> bool {
+        if self.peak < SILENCE && !exciting {
+            self.silent_ticks += 1;
+        } else {
+            self.silent_ticks = 0;
+        }
+        self.peak = 0.0;
+        self.silent_ticks > hold
+    }
+
+    /// One sample: the raw pickup signal (left, right) through the DC
+    /// blocker (pole `r`), the radiation filter and the gain ramps at `t`
+    /// (0..1 through the period).
+    #[inline]
+    pub(crate) fn sample(&mut self, raw: (f32, f32), r: f32, gains: Gains, t: f32) -> (f32, f32) {
+        let mut l = self.dc[0].run(raw.0, r);
+        let mut rr = self.dc[1].run(raw.1, r);
+        if self.radiation.is_active() {
+            l = self.radiation.run(0, l);
+            rr = self.radiation.run(1, rr);
+        }
+        let (gain_l, gain_r) = gains;
+        let gl = gain_l.0 + (gain_l.1 - gain_l.0) * t;
+        let gr = gain_r.0 + (gain_r.1 - gain_r.0) * t;
+        let (ol, or) = (l * gl, rr * gr);
+        self.peak = self.peak.max(ol.abs()).max(or.abs());
+        (ol, or)
+    }
+}

@@ -1,0 +1,658 @@
+//! The voice program: one note on one mesh, whatever runs the mesh.
+//!
+//! # Lifecycle
+//! 1. A back-end's `Voice::new` (control side) allocates the slot's mesh
+//!    for the largest mesh the engine plays ([`Voice::with_mesh`]).
+//! 2. [`Voice::start`] (real-time safe): copies the plan, sets the
+//!    coefficients, resets the mesh and applies the excitation.
+//! 3. The engine renders block after block: at each control-period boundary
+//!    `Voice::period_start` ticks the controls (and hands changed
+//!    coefficients to the mesh), each sample reads the pickups
+//!    (`Voice::taps`) and finishes through the output chain
+//!    (`output::OutputChain`).
+//! 4. The voice ends by itself once inaudible, at its release's time limit,
+//!    or after `free`'s fade.
+
+use std::sync::Arc;
+
+use super::control::{
+    velocity_amplitude, Smoothed, VoiceState, CONTROL_PERIOD, FREE_FADE, MAX_EXCITATIONS,
+    SMOOTHING_TIME,
+};
+use super::excitation::Excitation;
+use super::mesh::Mesh;
+use super::output::{Gains, Pickups, Tap};
+use crate::instrument::radiation::RadiationFilter;
+use crate::instrument::{note_to_hz, Instrument, NotePlan};
+use crate::physics::body::Layout;
+use crate::physics::certificate::{Certificate, LIMIT};
+use crate::physics::scheme::{DampingControl, SchemeParams};
+use crate::types::{ExciteShape, NoteRequest};
+
+/// What a control-period boundary decided (the output side needs it).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PeriodMark {
+    /// A fading voice reached zero: it ends at this boundary.
+    pub(crate) fade_done: bool,
+    /// Some excitation still acted at this boundary.
+    pub(crate) exciting: bool,
+    /// Gain ramps of the period.
+    pub(crate) gains: Gains,
+}
+
+/// The pieces of a voice a back-end's sample loop works on at once.
+pub(crate) struct Parts<'a, M> {
+    /// The mesh.
+    pub(crate) mesh: &'a mut M,
+    /// The excitations (their forces are injected step by step).
+    pub(crate) excitations: &'a mut [Excitation; MAX_EXCITATIONS],
+    /// The outputs, left and right.
+    pub(crate) out: (&'a mut [f32], &'a mut [f32]),
+    /// The body mask at the plan's level (its stiffness map).
+    pub(crate) mask: &'a [f32],
+    /// The plan.
+    pub(crate) plan: NotePlan,
+}
+
+/// A playing voice as another engine can restart it ([`Voice::restart`]).
+pub struct Restart {
+    /// Voice id.
+    pub id: i32,
+    /// Its instrument.
+    pub inst: Arc<Instrument>,
+    /// Its plan.
+    pub plan: NotePlan,
+    /// The note request with the voice's current control targets.
+    pub req: NoteRequest,
+    /// Morph target and amount.
+    pub morph: Option<(Arc<Instrument>, f64)>,
+}
+
+/// A voice slot: the program's state, and the mesh back-end `M`.
+pub struct Voice<M> {
+    /// Voice id (as clients see it).
+    pub id: i32,
+    /// Life state.
+    pub state: VoiceState,
+    /// The note as started (for `/note/off`).
+    pub started_note: f64,
+    /// Engine frame at which it started (for stealing: oldest first).
+    pub started_frame: u64,
+    /// Set when the voice ended during the last render (the engine reports it).
+    pub just_ended: bool,
+    /// The key it was started with ([`NoteRequest::key`]).
+    pub key: u64,
+    /// The voice is held by a note-on (cleared by release).
+    pub held: bool,
+    instrument: Option<Arc<Instrument>>,
+    plan: Option<NotePlan>,
+    /// The request it was started with.
+    request: NoteRequest,
+    layout: Layout,
+    sample_rate: f64,
+    params: SchemeParams,
+    pub(crate) excitations: [Excitation; MAX_EXCITATIONS],
+    seed: u32,
+    pitch: Smoothed,
+    damping: Smoothed,
+    release: Smoothed,
+    /// Control ticks a released voice may still ring before it is faded out.
+    release_ticks_left: u32,
+    gain: Smoothed,
+    pan: Smoothed,
+    pickups: Pickups,
+    contact_s: f32,
+    brightness: f32,
+    excite_width: f32,
+    morph_target: Option<Arc<Instrument>>,
+    morph: Smoothed,
+    /// Per-tick step of a timed (linear) morph; 0 for smoothed morphs.
+    morph_step: f64,
+    loudness: f32,
+    /// Gain ramps (start, end) of the period in progress.
+    gain_l: (f32, f32),
+    gain_r: (f32, f32),
+    /// Samples of the control period already rendered.
+    pub(crate) tick_pos: usize,
+    /// Frames of silence before the voice starts.
+    pub(crate) delay: usize,
+    fade: f32,
+    fade_step: f32,
+    /// The note's radiation filter, at rest (the output chain runs a copy).
+    pub(crate) radiation: RadiationFilter,
+    /// An excitation was added since the output side last looked: its
+    /// silence count starts again.
+    pub(crate) excited: bool,
+    /// The mesh back-end.
+    pub(crate) mesh: M,
+    /// Left output of the last render.
+    pub out_l: Vec<f32>,
+    /// Right output of the last render.
+    pub out_r: Vec<f32>,
+}
+
+impl<M: Mesh> Voice<M> {
+    /// An idle voice on `mesh`, rendering blocks of up to `max_block`
+    /// frames (allocates: control side).
+    pub fn with_mesh(mesh: M, max_block: usize) -> Self {
+        Self {
+            id: 0,
+            state: VoiceState::Idle,
+            started_note: 0.0,
+            started_frame: 0,
+            just_ended: false,
+            key: 0,
+            held: false,
+            instrument: None,
+            plan: None,
+            request: NoteRequest::new(60.0, 0.0),
+            layout: Layout::new(1, 1),
+            sample_rate: 48000.0,
+            params: SchemeParams {
+                a: 0.0,
+                b: 0.0,
+                kappa_k2: 0.0,
+                k: 1.0,
+            },
+            excitations: [Excitation::default(); MAX_EXCITATIONS],
+            seed: 1,
+            pitch: Smoothed::default(),
+            damping: Smoothed::at(1.0),
+            release: Smoothed::default(),
+            release_ticks_left: 0,
+            gain: Smoothed::at(1.0),
+            pan: Smoothed::default(),
+            pickups: Pickups::default(),
+            contact_s: 0.002,
+            brightness: 0.5,
+            excite_width: 0.1,
+            morph_target: None,
+            morph: Smoothed::default(),
+            morph_step: 0.0,
+            loudness: 1.0,
+            gain_l: (0.0, 0.0),
+            gain_r: (0.0, 0.0),
+            tick_pos: 0,
+            delay: 0,
+            fade: 1.0,
+            fade_step: 0.0,
+            radiation: RadiationFilter::default(),
+            excited: false,
+            mesh,
+            out_l: vec![0.0; max_block],
+            out_r: vec![0.0; max_block],
+        }
+    }
+
+    /// Padded nodes this voice can hold.
+    pub fn capacity(&self) -> usize {
+        self.mesh.capacity()
+    }
+
+    /// True unless idle.
+    pub fn is_active(&self) -> bool {
+        self.state != VoiceState::Idle
+    }
+
+    /// The instrument it plays.
+    pub fn instrument(&self) -> Option<&Arc<Instrument>> {
+        self.instrument.as_ref()
+    }
+
+    /// The morph target, if any.
+    pub fn morph_target(&self) -> Option<&Arc<Instrument>> {
+        self.morph_target.as_ref()
+    }
+
+    /// The plan it runs.
+    pub fn plan(&self) -> Option<&NotePlan> {
+        self.plan.as_ref()
+    }
+
+    /// The mesh layout of the note (valid while active).
+    pub(crate) fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The sample rate the note plays at.
+    pub(crate) fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    /// Node updates per output sample (cost).
+    pub fn cost(&self) -> usize {
+        match &self.plan {
+            Some(p) if self.is_active() => {
+                self.layout.width * self.layout.height * p.oversample as usize
+            }
+            _ => 0,
+        }
+    }
+
+    /// Starts the voice (the plan must come from `inst.plan`).
+    ///
+    /// # Real-time safety
+    /// No allocation (the `Arc` is moved in; the previous instrument and
+    /// morph target, if any, are returned so the caller can retire them off
+    /// the real-time thread).
+    pub fn start(
+        &mut self,
+        id: i32,
+        inst: Arc<Instrument>,
+        plan: NotePlan,
+        req: &NoteRequest,
+        sample_rate: f64,
+        frame: u64,
+    ) -> (Option<Arc<Instrument>>, Option<Arc<Instrument>>) {
+        let level = &inst.levels[plan.level];
+        let layout = level.maps.layout;
+        assert!(
+            layout.len <= self.mesh.capacity(),
+            "voice buffers too small for the plan"
+        );
+        self.id = id;
+        self.state = VoiceState::Playing;
+        self.started_note = req.note;
+        self.started_frame = frame;
+        self.just_ended = false;
+        self.key = req.key;
+        self.held = true;
+        self.layout = layout;
+        self.sample_rate = sample_rate;
+        self.plan = Some(plan);
+        self.request = *req;
+        self.params = plan.params;
+        let f = &inst.file;
+        self.pitch = Smoothed::at(req.note);
+        self.damping = Smoothed::at(req.damping.max(0.0) as f64);
+        self.release = Smoothed::at(0.0);
+        self.morph = Smoothed::at(0.0);
+        self.morph_step = 0.0;
+        self.gain = Smoothed::at(req.gain as f64);
+        self.pan = Smoothed::at(req.pan as f64);
+        let pk = req.pickups.map(|p| p.map(|v| v as f64)).unwrap_or([
+            f.pickups.left[0],
+            f.pickups.left[1],
+            f.pickups.right[0],
+            f.pickups.right[1],
+        ]);
+        self.pickups = Pickups::at(pk);
+        let v = req.velocity.clamp(0.0, 1.0);
+        // Harder is brighter: contact time halves at velocity 1, doubles at 0.
+        self.contact_s = (f.excitation.contact_ms * 1e-3 * 2f64.powf(1.0 - 2.0 * v as f64)) as f32
+            * req.contact_scale.clamp(0.25, 4.0);
+        self.brightness = req.brightness.clamp(0.0, 1.0);
+        self.excite_width = f.excitation.width as f32;
+        // Equal loudness across pitch: a strike's mode amplitude falls as 1/f.
+        // Coarser levels respond 2.0–2.7× louder per halving (measured on the bank).
+        self.loudness = (note_to_hz(req.note) / note_to_hz(f.reference_note)
+            * 0.42f64.powi(plan.level as i32)) as f32;
+        self.tick_pos = 0;
+        self.delay = req.delay_frames;
+        self.fade = 1.0;
+        self.fade_step = 0.0;
+        self.radiation = RadiationFilter::new(f.radiation.as_ref(), sample_rate);
+        self.mesh.reset(&self.radiation);
+        self.seed = self.seed.wrapping_mul(1664525).wrapping_add(1013904223) ^ id as u32;
+        for e in &mut self.excitations {
+            *e = Excitation::default();
+        }
+        self.gain_l = (0.0, 0.0);
+        self.gain_r = (0.0, 0.0);
+        let (shape, x, y) = req.excite.unwrap_or((
+            f.excitation.shape,
+            f.excitation.x as f32,
+            f.excitation.y as f32,
+        ));
+        let old = self.instrument.replace(inst);
+        let old_morph = self.morph_target.take();
+        self.update_coefficients();
+        self.update_gains();
+        let amp = velocity_amplitude(v);
+        let width = self.excite_width;
+        self.excite(shape, x, y, amp, width);
+        (old, old_morph)
+    }
+
+    /// How to start this voice again elsewhere (the CPU engine, when the
+    /// GPU fails): its id, instrument, plan and a request carrying the
+    /// current targets of pitch, gain, pan, pickups, damping and
+    /// brightness, with its morph target and amount. `None` unless it is
+    /// playing (held): the mesh state cannot be moved, so the voice
+    /// restarts with its original excitation.
+    ///
+    /// # Real-time safety
+    /// No allocation (clones `Arc`s).
+    pub fn restart(&self) -> Option<Restart> {
+        if self.state != VoiceState::Playing {
+            return None;
+        }
+        let (inst, plan) = (self.instrument.clone()?, self.plan?);
+        let p = |i: usize| self.pickups.at[i].target as f32;
+        let req = NoteRequest {
+            note: self.pitch.target.min(plan.max_note),
+            gain: self.gain.target as f32,
+            pan: self.pan.target as f32,
+            pickups: Some([p(0), p(1), p(2), p(3)]),
+            delay_frames: self.delay,
+            damping: self.damping.target as f32,
+            brightness: self.brightness,
+            ..self.request
+        };
+        Some(Restart {
+            id: self.id,
+            inst,
+            plan,
+            req,
+            morph: self.morph_target.clone().map(|t| (t, self.morph.target)),
+        })
+    }
+
+    /// Adds an excitation at (x, y) with amplitude 0..1 and window width.
+    ///
+    /// # Real-time safety
+    /// No allocation; with all slots busy the oldest excitation is replaced.
+    pub fn excite(&mut self, shape: ExciteShape, x: f32, y: f32, amplitude: f32, width: f32) {
+        let Some(inst) = self.instrument.as_ref() else {
+            return;
+        };
+        let Some(plan) = self.plan else { return };
+        let maps = &inst.levels[plan.level].maps;
+        let slot = self
+            .excitations
+            .iter()
+            .position(|e| !e.is_active())
+            .unwrap_or(0);
+        self.seed = self.seed.wrapping_mul(1664525).wrapping_add(1013904223);
+        let (k, loudness, seed) = (self.params.k as f32, self.loudness, self.seed);
+        let layout = self.layout;
+        // Brightness 0..1 scales the contact time by 2^(1 − 2·brightness).
+        let contact = self.contact_s * (1.0 - 2.0 * self.brightness).exp2();
+        let (cur, prev) = self.mesh.excitation_state();
+        let e = &mut self.excitations[slot];
+        e.setup(
+            shape,
+            &layout,
+            &maps.stiffness,
+            (x, y),
+            amplitude,
+            width,
+            contact,
+            k,
+            loudness,
+            seed,
+            cur,
+            prev,
+        );
+        self.mesh.excited(e, shape);
+        self.excited = true;
+    }
+
+    /// Releases the note: damping rises to the instrument's release T60
+    /// ([`crate::instrument::ReleaseSpec`]; 1 s where the file states none),
+    /// and a voice still sounding at the release's time limit fades out.
+    pub fn release(&mut self) {
+        if self.state != VoiceState::Playing {
+            return;
+        }
+        self.state = VoiceState::Released;
+        self.held = false;
+        if let Some(spec) = self.instrument.as_ref().map(|i| i.release()) {
+            self.release.target = spec.sigma0();
+            self.release_ticks_left =
+                (spec.limit * self.sample_rate / CONTROL_PERIOD as f64) as u32;
+        }
+    }
+
+    /// Stops the voice with a short fade.
+    pub fn free(&mut self) {
+        if self.is_active() && self.state != VoiceState::Fading {
+            self.state = VoiceState::Fading;
+            self.fade_step =
+                (CONTROL_PERIOD as f64 / (FREE_FADE * self.sample_rate)).min(1.0) as f32;
+        }
+    }
+
+    /// Sets the pitch (MIDI note), clamped to what the plan certifies; returns true if clamped.
+    pub fn set_pitch(&mut self, note: f64) -> bool {
+        let max = self.plan.map_or(note, |p| p.max_note);
+        let lo = crate::instrument::LOWEST_NOTE - 12.0;
+        let n = note.clamp(lo, max);
+        self.pitch.target = n;
+        n != note
+    }
+    /// Sets the damping scale (multiplies σ₀ and σ₁).
+    pub fn set_damping(&mut self, scale: f64) {
+        self.damping.target = scale.max(0.0);
+    }
+    /// Sets the voice gain (linear).
+    pub fn set_gain(&mut self, gain: f64) {
+        self.gain.target = gain.max(0.0);
+    }
+    /// Sets the pan, −1..1.
+    pub fn set_pan(&mut self, pan: f64) {
+        self.pan.target = pan.clamp(-1.0, 1.0);
+    }
+    /// Sets the brightness 0..1 of later excitations (contact-time scale).
+    pub fn set_brightness(&mut self, b: f32) {
+        self.brightness = b.clamp(0.0, 1.0);
+    }
+
+    /// Moves one pickup coordinate (0: lx, 1: ly, 2: rx, 3: ry), smoothly.
+    pub fn set_pickup_coordinate(&mut self, index: usize, v: f64) {
+        if let Some(p) = self.pickups.at.get_mut(index) {
+            p.target = v.clamp(0.0, 1.0);
+        }
+    }
+
+    /// Moves the pickups `[lx, ly, rx, ry]` (0..1), smoothly.
+    pub fn set_pickups(&mut self, p: [f64; 4]) {
+        for (s, v) in self.pickups.at.iter_mut().zip(p) {
+            s.target = v.clamp(0.0, 1.0);
+        }
+    }
+
+    /// Morphs toward `target` by `t` (0..1), linearly over `seconds` (or
+    /// smoothly when `None`). `target = None` keeps the current target.
+    /// Returns the previous target if it was replaced (to retire it).
+    ///
+    /// The caller (control side) checks [`morph_compatible`] first; the voice
+    /// re-checks the certificate at every step and holds `t` where it would
+    /// fail. On the GPU engine the target's maps must be resident.
+    pub fn set_morph(
+        &mut self,
+        target: Option<Arc<Instrument>>,
+        t: f64,
+        seconds: Option<f64>,
+    ) -> Option<Arc<Instrument>> {
+        let mut old = None;
+        if let Some(tg) = target {
+            let same = self
+                .morph_target
+                .as_ref()
+                .is_some_and(|o| Arc::ptr_eq(o, &tg));
+            if !same {
+                old = self.morph_target.replace(tg);
+                self.morph = Smoothed::at(0.0);
+            }
+        }
+        if self.morph_target.is_none() {
+            return old;
+        }
+        self.morph.target = t.clamp(0.0, 1.0);
+        self.morph_step = match seconds {
+            Some(s) if s > 0.0 => {
+                let ticks = s * self.sample_rate / CONTROL_PERIOD as f64;
+                (self.morph.target - self.morph.current).abs() / ticks.max(1.0)
+            }
+            _ => 0.0,
+        };
+        old
+    }
+
+    fn update_gains(&mut self) {
+        let g =
+            self.gain.current as f32 * self.instrument.as_ref().map_or(1.0, |i| i.file.gain as f32);
+        let theta = (self.pan.current as f32 + 1.0) * std::f32::consts::FRAC_PI_4;
+        let (l, r) = (
+            std::f32::consts::SQRT_2 * theta.cos(),
+            std::f32::consts::SQRT_2 * theta.sin(),
+        );
+        self.gain_l = (self.gain_l.1, g * l * self.fade);
+        self.gain_r = (self.gain_r.1, g * r * self.fade);
+    }
+
+    /// Hands the mesh the coefficients for the current pitch, damping,
+    /// release and morph, keeping the certificate.
+    fn update_coefficients(&mut self) {
+        let (Some(inst), Some(plan)) = (self.instrument.as_ref(), self.plan) else {
+            return;
+        };
+        let note = self.pitch.current.min(plan.max_note);
+        let mut params = inst.params(plan.level, plan.oversample, note, self.sample_rate);
+        let level = &inst.levels[plan.level];
+        let mut bound = level.bound;
+        // Morph: blend the maps and the scalars toward the target at the same level.
+        let mut morph = None;
+        if let Some(target) = self.morph_target.as_ref() {
+            let t = self.morph.current;
+            if t > 0.0 && morph_compatible(inst, target, &plan) {
+                let tl = &target.levels[plan.level];
+                let tp = target.params(plan.level, plan.oversample, note, self.sample_rate);
+                let mut blended = params;
+                blended.a += t * (tp.a - params.a);
+                blended.b += t * (tp.b - params.b);
+                blended.kappa_k2 += t * (tp.kappa_k2 - params.kappa_k2);
+                let mut bnd = bound;
+                bnd.value = bound.value.max(tl.bound.value);
+                if Certificate::new(bnd, &blended).value < LIMIT * crate::instrument::PLAN_SAFETY {
+                    params = blended;
+                    bound = bnd;
+                    morph = Some((&tl.maps, t as f32));
+                } else {
+                    // Hold the morph where the certificate still holds.
+                    self.morph.target = self.morph.current;
+                }
+            }
+        }
+        // Keep the certificate: raise damping only as far as it holds.
+        let mut scale = self.damping.current;
+        if scale > 1.0 {
+            let max_b =
+                (LIMIT * crate::instrument::PLAN_SAFETY - params.kappa_k2) / bound.value - params.a;
+            if params.b > 0.0 && 2.0 * params.b * scale > max_b {
+                scale = (max_b / (2.0 * params.b)).max(1.0);
+            }
+        }
+        let damping = DampingControl {
+            scale,
+            extra_sigma0: self.release.current,
+        };
+        self.mesh
+            .set_coefficients(&level.maps, morph, &params, damping);
+        params.b *= scale;
+        debug_assert!(Certificate::new(bound, &params).holds());
+        self.params = params;
+    }
+
+    /// The control tick: smoothing, coefficient and gain updates, the
+    /// release's time limit and the fade.
+    fn control_tick(&mut self) {
+        let alpha = 1.0 - (-(CONTROL_PERIOD as f64) / (SMOOTHING_TIME * self.sample_rate)).exp();
+        let mut recompute = self.pitch.tick(alpha);
+        recompute |= self.damping.tick(alpha);
+        recompute |= self.release.tick(alpha);
+        if self.morph_step > 0.0 {
+            let (c, t) = (self.morph.current, self.morph.target);
+            if c != t {
+                self.morph.current = if c < t {
+                    (c + self.morph_step).min(t)
+                } else {
+                    (c - self.morph_step).max(t)
+                };
+                recompute = true;
+            }
+        } else {
+            recompute |= self.morph.tick(alpha);
+        }
+        if recompute {
+            self.update_coefficients();
+        }
+        self.gain.tick(alpha);
+        self.pan.tick(alpha);
+        self.pickups.tick(alpha);
+        if self.state == VoiceState::Released {
+            // The release's time limit: fade out what still sounds.
+            match self.release_ticks_left.checked_sub(1) {
+                Some(left) => self.release_ticks_left = left,
+                None => self.free(),
+            }
+        }
+        if self.state == VoiceState::Fading {
+            self.fade = (self.fade - self.fade_step).max(0.0);
+        }
+        self.update_gains();
+    }
+
+    /// A control-period boundary (`tick_pos == 0`): whether a fade is
+    /// complete (then nothing ticks: the voice ends here) and whether an
+    /// excitation still acts; otherwise the control tick runs (changed
+    /// coefficients go to the mesh). The silence check is the output
+    /// side's ([`super::output::OutputChain::end_of_period`]).
+    pub(crate) fn period_start(&mut self) -> PeriodMark {
+        let exciting = self.exciting();
+        let fade_done = self.state == VoiceState::Fading && self.fade <= 0.0;
+        if !fade_done {
+            self.control_tick();
+        }
+        PeriodMark {
+            fade_done,
+            exciting,
+            gains: (self.gain_l, self.gain_r),
+        }
+    }
+
+    /// The gain ramps of the period in progress.
+    pub(crate) fn gains(&self) -> Gains {
+        (self.gain_l, self.gain_r)
+    }
+
+    /// The mesh, the excitations and the outputs at once (`None` without a note).
+    pub(crate) fn parts(&mut self) -> Option<Parts<'_, M>> {
+        let plan = self.plan?;
+        let inst = self.instrument.as_ref()?;
+        Some(Parts {
+            mesh: &mut self.mesh,
+            excitations: &mut self.excitations,
+            out: (&mut self.out_l, &mut self.out_r),
+            mask: &inst.levels[plan.level].maps.stiffness,
+            plan,
+        })
+    }
+
+    /// True while an excitation acts.
+    pub(crate) fn exciting(&self) -> bool {
+        self.excitations.iter().any(|e| e.is_active())
+    }
+
+    /// The pickup taps of sample `pos` of the control period.
+    #[inline]
+    pub(crate) fn taps(&self, pos: usize) -> (Tap, Tap) {
+        self.pickups.taps(&self.layout, pos)
+    }
+
+    /// The voice ended: its slot is free, and the engine reports it.
+    pub(crate) fn finish(&mut self) {
+        self.state = VoiceState::Idle;
+        self.just_ended = true;
+    }
+}
+
+/// True when `target` can be morphed into a voice of `inst` playing `plan`:
+/// the same mesh layout at the plan's level.
+pub fn morph_compatible(inst: &Instrument, target: &Instrument, plan: &NotePlan) -> bool {
+    target
+        .levels
+        .get(plan.level)
+        .is_some_and(|l| l.maps.layout == inst.levels[plan.level].maps.layout)
+}
