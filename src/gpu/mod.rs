@@ -9,6 +9,7 @@
 //!   the block walk (the block's program; finishing after the readback).
 //! - `bank`: the resident bank (instruments' maps on the GPU).
 //! - `fifo`: the output FIFO (double-buffered readback).
+//! - `kernel`: compiled kernels, storage buffers, workgroup size.
 //! - `engine`: [`GpuEngine`]: dispatch, readback, failure and hand-over.
 
 mod bank;
@@ -16,6 +17,7 @@ pub mod context;
 pub mod driver_messages;
 pub mod engine;
 mod fifo;
+mod kernel;
 pub mod layout;
 pub mod voice;
 
