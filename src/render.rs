@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::engine::api::{EngineVoice, VoiceEngine};
+use crate::engine::api::VoiceEngine;
 use crate::engine::voice::NoteRequest;
 use crate::engine::{Engine, EngineConfig};
 use crate::gpu::{bank_floats, EngineSpec, GpuEngine, GpuError};

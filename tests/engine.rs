@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{Engine, EngineConfig};
+use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{Engine, EngineConfig};
+use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
 use neirosynth::gpu::layout::{CoefUpdate, TapPair, VoiceHeader, Window, SHADERS, SHADER_FILES};
 use neirosynth::gpu::{bank_floats, GpuContext, GpuEngine};
 use neirosynth::instrument::bank::Bank;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use neirosynth::engine::command::EngineEvent;
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{Engine, EngineConfig};
+use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
 use neirosynth::gpu::{bank_floats, GpuContext, GpuEngine};
 use neirosynth::instrument::Instrument;
 

@@ -126,7 +126,7 @@ fn save_and_reload_round_trips() {
 /// own parameters otherwise as filed.
 #[test]
 fn kan_shapes_notes() {
-    use neirosynth::engine::{Engine, EngineConfig};
+    use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
     use neirosynth::instrument::kan::KanSpec;
     let plain = Instrument::load(&fixture("good_small.json")).unwrap();
     let mut file = plain.file.clone();

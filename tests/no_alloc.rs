@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{Engine, EngineConfig};
+use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use neirosynth::engine::{Engine, EngineConfig};
+use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::bank::Bank;
 use neirosynth::instrument::{Instrument, ReleaseSpec, MAX_RELEASE_LIMIT, RELEASE_LIMIT};
 

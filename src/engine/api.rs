@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
-use super::voice::Voice;
-use super::{Engine, EngineConfig};
+use super::config::{EngineConfig, EngineStats};
 use crate::instrument::{Instrument, NotePlan};
 use crate::types::ExciteShape;
 use crate::types::NoteRequest;
-use crate::voice::{Mesh, Retired, VoiceState};
+use crate::voice::{Mesh, Retired, Slots, Voice, VoiceState};
 
 /// What a voice of either engine does on command.
 ///
@@ -59,38 +58,99 @@ pub trait EngineVoice {
     fn excite(&mut self, shape: ExciteShape, x: f32, y: f32, amplitude: f32, width: f32);
 }
 
-/// What both engines do.
+/// What both engines do: each holds its voice slots ([`Slots`], the same
+/// for both) and renders them its own way.
 pub trait VoiceEngine {
-    /// The engine's voice type.
-    type Voice: EngineVoice;
+    /// The mesh back-end its voices run on.
+    type Mesh: Mesh;
     /// The configuration.
     fn config(&self) -> &EngineConfig;
-    /// Frames rendered so far.
-    fn frames(&self) -> u64;
-    /// Number of sounding voices.
-    fn active_voices(&self) -> usize;
-    /// A fresh voice id.
-    fn allocate_id(&mut self) -> i32;
-    /// True when a plan's mesh fits the voice buffers.
-    fn fits(&self, inst: &Instrument, plan: &NotePlan) -> bool;
-    /// Starts (or restarts) voice `id`.
+    /// The counters.
+    fn stats(&self) -> &EngineStats;
+    /// The counters, mutable.
+    fn stats_mut(&mut self) -> &mut EngineStats;
+    /// The voice slots.
+    fn slots(&self) -> &Slots<Self::Mesh>;
+    /// The voice slots, mutable.
+    fn slots_mut(&mut self) -> &mut Slots<Self::Mesh>;
+    /// Renders `left.len()` frames (≤ `max_block`).
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]);
+
+    /// Starts (or restarts) voice `id` ([`start_in_slots`]). Returns the
+    /// instruments the slot held before, to be dropped off the real-time
+    /// thread, and the id of a voice that had to be cut without a fade
+    /// (only when every spare slot is still fading).
+    ///
+    /// # Real-time safety
+    /// No allocation, lock or I/O. The plan must fit the voice capacity
+    /// (checked by [`fits`](Self::fits)).
     fn start_voice(
         &mut self,
         id: i32,
         inst: Arc<Instrument>,
         plan: NotePlan,
         req: &NoteRequest,
-    ) -> (Retired, Option<i32>);
+    ) -> (Retired, Option<i32>) {
+        start_in_slots(self, id, inst, plan, req)
+    }
+    /// Frames rendered so far.
+    fn frames(&self) -> u64 {
+        self.stats().frames
+    }
+
+    /// Number of sounding voices.
+    fn active_voices(&self) -> usize {
+        self.slots().active_voices()
+    }
+    /// A fresh voice id (positive, below 2^24).
+    fn allocate_id(&mut self) -> i32 {
+        self.slots_mut().allocate_id()
+    }
+    /// True when a plan's mesh fits the voice buffers.
+    fn fits(&self, inst: &Instrument, plan: &NotePlan) -> bool {
+        inst.levels[plan.level].maps.layout.len <= self.config().voice_capacity
+    }
     /// The voice with id `id`, if sounding.
-    fn voice_mut(&mut self, id: i32) -> Option<&mut Self::Voice>;
+    fn voice_mut(&mut self, id: i32) -> Option<&mut Voice<Self::Mesh>> {
+        self.slots_mut().voice_mut(id)
+    }
     /// All voice slots.
-    fn voices(&self) -> &[Self::Voice];
+    fn voices(&self) -> &[Voice<Self::Mesh>] {
+        self.slots().voices()
+    }
     /// All voice slots, mutable.
-    fn voices_mut(&mut self) -> &mut [Self::Voice];
-    /// Sets the master gain.
-    fn set_master_gain(&mut self, g: f32);
-    /// Renders `left.len()` frames (≤ `max_block`).
-    fn process(&mut self, left: &mut [f32], right: &mut [f32]);
+    fn voices_mut(&mut self) -> &mut [Voice<Self::Mesh>] {
+        self.slots_mut().voices_mut()
+    }
+    /// Sets the master gain (linear), ramped over the next block.
+    fn set_master_gain(&mut self, g: f32) {
+        self.slots_mut().set_master_gain(g)
+    }
+    /// Ids of voices that ended during the last [`process`](Self::process).
+    fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
+        self.slots().ended_voices()
+    }
+}
+
+/// Starts voice `id` in `engine`'s slots at its current frame, counting a
+/// stolen voice (what [`VoiceEngine::start_voice`] does, for engines that
+/// do more first).
+///
+/// # Real-time safety
+/// No allocation, lock or I/O.
+pub fn start_in_slots<E: VoiceEngine + ?Sized>(
+    engine: &mut E,
+    id: i32,
+    inst: Arc<Instrument>,
+    plan: NotePlan,
+    req: &NoteRequest,
+) -> (Retired, Option<i32>) {
+    let (sr, frame) = (engine.config().sample_rate, engine.stats().frames);
+    let (old, cut, stolen) = engine
+        .slots_mut()
+        .start_voice(id, inst, plan, req, sr, frame);
+    engine.stats_mut().stolen += stolen as u64;
+    (old, cut)
 }
 
 /// Every voice is the one voice program on some mesh back-end.
@@ -155,60 +215,3 @@ impl<M: Mesh> EngineVoice for crate::voice::Voice<M> {
         Self::excite(self, shape, x, y, amplitude, width)
     }
 }
-
-/// Implements [`VoiceEngine`] for an engine by forwarding to its inherent
-/// methods (invoked here for the CPU engine and in `crate::gpu` for the GPU one).
-macro_rules! voice_engine {
-    ($t:ty, $v:ty) => {
-        impl $crate::engine::api::VoiceEngine for $t {
-            type Voice = $v;
-            fn config(&self) -> &$crate::engine::EngineConfig {
-                <$t>::config(self)
-            }
-            fn frames(&self) -> u64 {
-                self.stats.frames
-            }
-            fn active_voices(&self) -> usize {
-                <$t>::active_voices(self)
-            }
-            fn allocate_id(&mut self) -> i32 {
-                <$t>::allocate_id(self)
-            }
-            fn fits(
-                &self,
-                inst: &$crate::instrument::Instrument,
-                plan: &$crate::instrument::NotePlan,
-            ) -> bool {
-                <$t>::fits(self, inst, plan)
-            }
-            fn start_voice(
-                &mut self,
-                id: i32,
-                inst: std::sync::Arc<$crate::instrument::Instrument>,
-                plan: $crate::instrument::NotePlan,
-                req: &$crate::types::NoteRequest,
-            ) -> ($crate::voice::Retired, Option<i32>) {
-                <$t>::start_voice(self, id, inst, plan, req)
-            }
-            fn voice_mut(&mut self, id: i32) -> Option<&mut $v> {
-                <$t>::voice_mut(self, id)
-            }
-            fn voices(&self) -> &[$v] {
-                <$t>::voices(self)
-            }
-            fn voices_mut(&mut self) -> &mut [$v] {
-                <$t>::voices_mut(self)
-            }
-            fn set_master_gain(&mut self, g: f32) {
-                <$t>::set_master_gain(self, g)
-            }
-            fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-                <$t>::process(self, left, right)
-            }
-        }
-    };
-}
-
-pub(crate) use voice_engine;
-
-voice_engine!(Engine, Voice);

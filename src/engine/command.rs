@@ -281,7 +281,7 @@ fn with_voice<E: VoiceEngine>(
     engine: &mut E,
     id: i32,
     sink: &mut impl EventSink,
-    f: impl FnOnce(&mut E::Voice),
+    f: impl FnOnce(&mut crate::voice::Voice<E::Mesh>),
 ) {
     match engine.voice_mut(id) {
         Some(v) => f(v),

@@ -6,7 +6,7 @@
 //!    largest mesh, mix buffers, worker threads.
 //! 2. Control code plans notes ([`crate::instrument::Instrument::plan`]:
 //!    certificate, level, oversampling) *off* the real-time thread.
-//! 3. [`Engine::start_voice`], [`Engine::voice_mut`] and
+//! 3. [`VoiceEngine::start_voice`], [`VoiceEngine::voice_mut`] and
 //!    [`Engine::process`] are real-time safe: no allocation, lock, log or
 //!    I/O. Instruments replaced in a voice are handed back to the caller to
 //!    be dropped elsewhere.
@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod command;
+pub mod config;
 pub mod ftz;
 pub mod pool;
 pub mod priority;
@@ -29,53 +30,14 @@ pub mod voice;
 /// voice program's: [`crate::voice::excitation`]).
 pub use crate::voice::excitation;
 
-use std::sync::Arc;
-
-use crate::instrument::{Instrument, NotePlan};
-use crate::types::NoteRequest;
+use crate::voice::{apply_master_ramp, mix_into, Slots};
+pub use api::{EngineVoice, VoiceEngine};
+pub use config::{EngineConfig, EngineStats};
 use pool::WorkerPool;
-use voice::Voice;
+use voice::{CpuMesh, Voice};
 
 /// Extra voice slots where stolen voices fade out (5 ms) without a click.
 pub const STEAL_FADE_SLOTS: usize = 4;
-
-/// Engine settings, fixed at construction.
-#[derive(Clone, Copy, Debug)]
-pub struct EngineConfig {
-    /// Sample rate, Hz.
-    pub sample_rate: f64,
-    /// Largest block [`Engine::process`] renders.
-    pub max_block: usize,
-    /// Voice slots.
-    pub max_voices: usize,
-    /// Threads rendering voices (including the caller's).
-    pub threads: usize,
-    /// Padded nodes each voice can hold (the bank's largest mesh).
-    pub voice_capacity: usize,
-}
-
-impl EngineConfig {
-    /// Defaults for `capacity`-node meshes: 48 kHz, 256-frame blocks, 32
-    /// voices, one thread per core.
-    pub fn new(voice_capacity: usize) -> Self {
-        Self {
-            sample_rate: 48000.0,
-            max_block: 256,
-            max_voices: 32,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            voice_capacity,
-        }
-    }
-}
-
-/// Counters the engine keeps (read by `/status`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct EngineStats {
-    /// Voices stolen to make room.
-    pub stolen: u64,
-    /// Frames rendered.
-    pub frames: u64,
-}
 
 pub use crate::voice::Retired;
 
@@ -87,12 +49,9 @@ unsafe impl Sync for VoicesPtr {}
 /// The voice engine.
 pub struct Engine {
     cfg: EngineConfig,
-    voices: Vec<Voice>,
+    slots: Slots<CpuMesh>,
     active: Vec<usize>,
     pool: WorkerPool,
-    next_id: i32,
-    master_gain: f32,
-    master_target: f32,
     /// Counters.
     pub stats: EngineStats,
 }
@@ -107,12 +66,9 @@ impl Engine {
             .map(|_| Voice::new(cfg.voice_capacity, cfg.max_block))
             .collect();
         Self {
-            voices,
+            slots: Slots::new(voices, cfg.max_voices),
             active: Vec::with_capacity(cfg.max_voices + STEAL_FADE_SLOTS),
             pool: WorkerPool::new(cfg.threads.saturating_sub(1)),
-            next_id: 1,
-            master_gain: 1.0,
-            master_target: 1.0,
             stats: EngineStats::default(),
             cfg,
         }
@@ -137,81 +93,7 @@ impl Engine {
 
     /// Number of sounding voices.
     pub fn active_voices(&self) -> usize {
-        self.voices.iter().filter(|v| v.is_active()).count()
-    }
-
-    /// The voice with id `id`, if sounding.
-    pub fn voice_mut(&mut self, id: i32) -> Option<&mut Voice> {
-        self.voices.iter_mut().find(|v| v.is_active() && v.id == id)
-    }
-
-    /// All voice slots.
-    pub fn voices(&self) -> &[Voice] {
-        &self.voices
-    }
-
-    /// All voice slots, mutable.
-    pub fn voices_mut(&mut self) -> &mut [Voice] {
-        &mut self.voices
-    }
-
-    /// Sets the master gain (linear), ramped over the next block.
-    pub fn set_master_gain(&mut self, g: f32) {
-        self.master_target = g.max(0.0);
-    }
-
-    /// A fresh voice id (positive, below 2^24).
-    pub fn allocate_id(&mut self) -> i32 {
-        loop {
-            let id = self.next_id;
-            self.next_id = if self.next_id >= (1 << 24) - 1 {
-                1
-            } else {
-                self.next_id + 1
-            };
-            if !self.voices.iter().any(|v| v.is_active() && v.id == id) {
-                return id;
-            }
-        }
-    }
-
-    /// Starts a voice with id `id` (an existing voice with that id is
-    /// restarted). Returns the instruments the slot held before, to be
-    /// dropped off the real-time thread, and the id of a voice that had to be
-    /// cut without a fade (only when every spare slot is still fading).
-    ///
-    /// # Real-time safety
-    /// No allocation, lock or I/O. The plan must fit the voice capacity
-    /// (checked by [`Engine::fits`]).
-    pub fn start_voice(
-        &mut self,
-        id: i32,
-        inst: Arc<Instrument>,
-        plan: NotePlan,
-        req: &NoteRequest,
-    ) -> (Retired, Option<i32>) {
-        let (slot, stolen, cut) = self.pick_slot(id);
-        if stolen {
-            self.stats.stolen += 1;
-        }
-        let frame = self.stats.frames;
-        let old = self.voices[slot].start(id, inst, plan, req, self.cfg.sample_rate, frame);
-        (old, cut.filter(|&c| c != id))
-    }
-
-    /// True when a plan's mesh fits the voice buffers.
-    pub fn fits(&self, inst: &Instrument, plan: &NotePlan) -> bool {
-        inst.levels[plan.level].maps.layout.len <= self.cfg.voice_capacity
-    }
-
-    /// Chooses the slot for voice `id`: its own slot if it sounds (restart),
-    /// else a free slot while fewer than `max_voices` voices sound. At the
-    /// limit the victim (oldest released, else oldest) fades out over 5 ms
-    /// in its slot and the new voice takes one of the spare slots, so stealing
-    /// does not click. Returns (slot, stolen, id of a voice cut without a
-    /// fade — only when every spare slot is still fading).
-    pub(crate) fn pick_slot(&mut self, id: i32) -> (usize, bool, Option<i32>) {
-        crate::voice::pick_slot(&mut self.voices, self.cfg.max_voices, id)
+        self.slots.active_voices()
     }
 
     /// Renders `left.len()` frames (≤ `max_block`) into `left` / `right`,
@@ -222,18 +104,15 @@ impl Engine {
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         let _ftz = ftz::ScopedFtz::new();
         let frames = left.len().min(right.len()).min(self.cfg.max_block);
+        self.slots.begin_block();
         self.active.clear();
-        for (i, v) in self.voices.iter_mut().enumerate() {
-            v.just_ended = false;
-            if v.is_active() {
-                self.active.push(i);
-            }
-        }
+        let voices = self.slots.voices();
+        self.active
+            .extend((0..voices.len()).filter(|&i| voices[i].is_active()));
         // Most expensive first, for load balance.
-        let voices = &self.voices;
         self.active
             .sort_unstable_by_key(|&i| std::cmp::Reverse(voices[i].cost()));
-        let ptr = VoicesPtr(self.voices.as_mut_ptr());
+        let ptr = VoicesPtr(self.slots.voices_mut().as_mut_ptr());
         let active = &self.active;
         self.pool.run(active.len(), &|j| {
             let p = &ptr;
@@ -241,34 +120,41 @@ impl Engine {
             // claimed by exactly one thread.
             unsafe { (*p.0.add(active[j])).render(frames) };
         });
-        left[..frames].iter_mut().for_each(|v| *v = 0.0);
-        right[..frames].iter_mut().for_each(|v| *v = 0.0);
+        let (left, right) = (&mut left[..frames], &mut right[..frames]);
+        left.iter_mut().for_each(|v| *v = 0.0);
+        right.iter_mut().for_each(|v| *v = 0.0);
         // Mix in slot order (deterministic regardless of threading).
-        for v in self.voices.iter().filter(|v| v.is_active() || v.just_ended) {
-            for (o, s) in left[..frames].iter_mut().zip(&v.out_l[..frames]) {
-                *o += s;
-            }
-            for (o, s) in right[..frames].iter_mut().zip(&v.out_r[..frames]) {
-                *o += s;
-            }
-        }
-        let (g0, g1) = (self.master_gain, self.master_target);
-        let inv = 1.0 / frames.max(1) as f32;
-        for (j, (l, r)) in left[..frames]
-            .iter_mut()
-            .zip(right[..frames].iter_mut())
-            .enumerate()
+        for v in self
+            .slots
+            .voices()
+            .iter()
+            .filter(|v| v.is_active() || v.just_ended)
         {
-            let g = g0 + (g1 - g0) * (j + 1) as f32 * inv;
-            *l *= g;
-            *r *= g;
+            mix_into(left, right, &v.out_l[..frames], &v.out_r[..frames]);
         }
-        self.master_gain = g1;
+        apply_master_ramp(left, right, self.slots.next_master_ramp());
         self.stats.frames += frames as u64;
     }
+}
 
-    /// Ids of voices that ended during the last [`process`](Self::process).
-    pub fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
-        self.voices.iter().filter(|v| v.just_ended).map(|v| v.id)
+impl VoiceEngine for Engine {
+    type Mesh = CpuMesh;
+    fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+    fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+    fn stats_mut(&mut self) -> &mut EngineStats {
+        &mut self.stats
+    }
+    fn slots(&self) -> &Slots<CpuMesh> {
+        &self.slots
+    }
+    fn slots_mut(&mut self) -> &mut Slots<CpuMesh> {
+        &mut self.slots
+    }
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        Engine::process(self, left, right)
     }
 }

@@ -18,8 +18,9 @@ use crate::physics::scheme::{
 };
 use crate::types::ExciteShape;
 use crate::voice::excitation::Excitation;
-use crate::voice::output::{dc_pole, silence_hold, OutputChain, Tap};
-use crate::voice::program::Parts;
+use crate::voice::output::{dc_pole, silence_hold, OutputChain};
+use crate::voice::program::PeriodMark;
+use crate::voice::walk::{BlockWalk, Run};
 use crate::voice::Mesh;
 
 // The voice's types and constants, where the engine's users found them.
@@ -119,7 +120,7 @@ impl Voice {
     /// bit-identical output; single steps exist for verification and
     /// benchmarks (`NEIROSYNTH_SINGLE_STEP=1` sets the default).
     pub fn set_fused_steps(&mut self, fused: bool) {
-        self.mesh.fused_steps = fused;
+        self.mesh_mut().fused_steps = fused;
     }
 
     /// Renders `frames` samples into `out_l` / `out_r`.
@@ -127,62 +128,56 @@ impl Voice {
     /// # Real-time safety
     /// No allocation, lock or I/O.
     pub fn render(&mut self, frames: usize) {
-        if std::mem::take(&mut self.excited) {
-            self.mesh.out.reset_silence();
-        }
-        let mut f = 0;
-        while f < frames {
-            if !self.is_active() {
-                self.out_l[f..frames].iter_mut().for_each(|v| *v = 0.0);
-                self.out_r[f..frames].iter_mut().for_each(|v| *v = 0.0);
-                return;
-            }
-            if self.delay > 0 {
-                let n = self.delay.min(frames - f);
-                self.out_l[f..f + n].iter_mut().for_each(|v| *v = 0.0);
-                self.out_r[f..f + n].iter_mut().for_each(|v| *v = 0.0);
-                self.delay -= n;
-                f += n;
-                continue;
-            }
-            if self.tick_pos == 0 {
-                let mark = self.period_start();
-                let hold = silence_hold(self.sample_rate());
-                if mark.fade_done || self.mesh.out.end_of_period(mark.exciting, hold) {
-                    self.finish();
-                    continue;
-                }
-            }
-            let n = (frames - f).min(CONTROL_PERIOD - self.tick_pos);
-            self.run_samples(f, n);
-            f += n;
-            self.tick_pos = (self.tick_pos + n) % CONTROL_PERIOD;
+        let mut walk = CpuWalk {
+            hold: silence_hold(self.sample_rate()),
+        };
+        self.walk_block(frames, &mut walk);
+    }
+}
+
+/// The CPU back-end's side of a block's walk: it steps the mesh and
+/// finishes each sample at once.
+struct CpuWalk {
+    /// Silent periods after which the voice ends ([`silence_hold`]).
+    hold: u32,
+}
+
+impl BlockWalk<CpuMesh> for CpuWalk {
+    fn begin(&mut self, mesh: &mut CpuMesh, excited: bool) {
+        if excited {
+            mesh.out.reset_silence();
         }
     }
 
-    /// Renders `n` samples of the current control period into the outputs
-    /// from `start`. While no excitation is injecting, mesh steps run in
-    /// fused pairs ([`step_pair`], bit-identical to single steps).
-    fn run_samples(&mut self, start: usize, n: usize) {
-        let layout = self.layout();
-        let r = dc_pole(self.sample_rate());
-        let gains = self.gains();
-        let tick_pos = self.tick_pos;
-        // Pickup taps of each sample of this run (positions glide over the period).
-        let mut taps = [(Tap::default(), Tap::default()); CONTROL_PERIOD];
-        for (j, t) in taps[..n].iter_mut().enumerate() {
-            *t = self.taps(tick_pos + j);
-        }
-        let Some(Parts {
+    fn silence(&mut self, (l, r): (&mut [f32], &mut [f32]), from: usize, to: usize) {
+        l[from..to].iter_mut().for_each(|v| *v = 0.0);
+        r[from..to].iter_mut().for_each(|v| *v = 0.0);
+    }
+
+    fn period(&mut self, mesh: &mut CpuMesh, _frame: usize, mark: PeriodMark) -> bool {
+        mark.fade_done || mesh.out.end_of_period(mark.exciting, self.hold)
+    }
+
+    /// Renders the run's samples into the outputs. While no excitation is
+    /// injecting, mesh steps run in fused pairs ([`step_pair`],
+    /// bit-identical to single steps).
+    #[inline]
+    fn run(&mut self, run: Run<'_, CpuMesh>) {
+        let Run {
             mesh,
             excitations,
             out: (out_l, out_r),
             mask,
             plan,
-        }) = self.parts()
-        else {
-            return;
-        };
+            layout,
+            sample_rate,
+            gains,
+            taps,
+            start,
+            tick_pos,
+        } = run;
+        let n = taps.len();
+        let r = dc_pole(sample_rate);
         let CpuMesh {
             state_buf,
             capacity,

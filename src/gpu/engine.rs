@@ -8,7 +8,7 @@
 //! 2. [`GpuEngine::load`] makes an instrument's maps resident (all pyramid
 //!    levels), once; voices started on an instrument that is not resident
 //!    upload it then (control-side work: call `load` for the bank first).
-//! 3. [`GpuEngine::start_voice`], [`GpuEngine::voice_mut`] and
+//! 3. [`VoiceEngine::start_voice`], [`VoiceEngine::voice_mut`] and
 //!    [`GpuEngine::process`] mirror the CPU engine.
 //!
 //! # One block
@@ -35,37 +35,34 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use super::bank::ResidentBank;
 use super::context::{GpuContext, GpuError};
+use super::fifo::Fifo;
+pub use super::kernel::workgroup_size;
+use super::kernel::{storage, Kernel};
 use super::layout::{
     CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES, VOICE_BLOCK_WGSL, VOICE_BLOCK_WG_WGSL,
     WG_FLOATS, WORKGROUP_SIZE,
 };
-use super::voice::{BlockProgram, Finish, GpuVoice};
+use super::voice::{BlockProgram, Finish, GpuMesh, GpuVoice};
+use crate::engine::api::{start_in_slots, VoiceEngine};
 use crate::engine::command::{self, EngineCommand, EngineEvent, EventSink, Timed};
 use crate::engine::{Engine, EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
 use crate::instrument::{Instrument, NotePlan, MAX_OVERSAMPLE};
 use crate::types::NoteRequest;
 use crate::voice::program::PeriodMark;
-use crate::voice::MAX_EXCITATIONS;
+use crate::voice::{apply_master_ramp, mix_into, Slots, MAX_EXCITATIONS};
 
 /// Fields of a voice slot's state (u0, u1, w0, w1, c, d, e).
 const STATE_FIELDS: usize = 7;
-
-/// One resident instrument: where each level's maps start in the bank buffer.
-struct Resident {
-    inst: Arc<Instrument>,
-    /// Offset (floats) of each level's maps.
-    levels: Vec<u32>,
-}
 
 /// The GPU engine.
 pub struct GpuEngine {
     cfg: EngineConfig,
     ctx: GpuContext,
-    voices: Vec<GpuVoice>,
-    resident: Vec<Resident>,
-    bank_used: usize,
-    bank_capacity: usize,
+    slots: Slots<GpuMesh>,
+    /// Instruments' maps resident on the GPU.
+    bank: ResidentBank,
     prog: BlockProgram,
     /// Blocks in flight (two: double-buffered readback).
     spans: [Span; 2],
@@ -90,7 +87,6 @@ pub struct GpuEngine {
     taps: wgpu::Buffer,
     windows: wgpu::Buffer,
     forces: wgpu::Buffer,
-    bank: wgpu::Buffer,
     out: wgpu::Buffer,
     readbacks: [wgpu::Buffer; 2],
     map_status: [Arc<AtomicU8>; 2],
@@ -103,30 +99,13 @@ pub struct GpuEngine {
     fail_after: Option<u64>,
     /// Longest wait for a block's readback before the GPU counts as failed.
     timeout: Duration,
-    next_id: i32,
-    master_gain: f32,
-    master_target: f32,
     /// Counters.
     pub stats: EngineStats,
 }
 
-fn storage(
-    device: &wgpu::Device,
-    label: &str,
-    bytes: usize,
-    extra: wgpu::BufferUsages,
-) -> wgpu::Buffer {
-    device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: (bytes.max(16) as u64).next_multiple_of(16),
-        usage: wgpu::BufferUsages::STORAGE | extra,
-        mapped_at_creation: false,
-    })
-}
-
 impl GpuEngine {
     /// Builds the engine on `ctx` for `cfg` with room for `bank_floats`
-    /// floats of resident maps (see [`bank_floats`]).
+    /// floats of resident maps (see [`super::bank_floats`]).
     pub fn new(ctx: GpuContext, cfg: EngineConfig, bank_floats: usize) -> Result<Self, GpuError> {
         let slots = cfg.max_voices + STEAL_FADE_SLOTS;
         let cap = cfg.voice_capacity;
@@ -204,6 +183,7 @@ impl GpuEngine {
         let voices = (0..slots)
             .map(|_| GpuVoice::new(cap, cfg.max_block))
             .collect();
+        let voice_slots = Slots::new(voices, cfg.max_voices);
         // A lost device or an error wgpu reports outside a call (its
         // default handler panics) becomes the engine's failure.
         let fault = Arc::new(OnceLock::new());
@@ -221,10 +201,8 @@ impl GpuEngine {
             HARDWARE_TIMEOUT
         };
         Ok(Self {
-            voices,
-            resident: Vec::new(),
-            bank_used: 0,
-            bank_capacity: bank_floats,
+            slots: voice_slots,
+            bank: ResidentBank::new(bank, bank_floats),
             prog,
             spans,
             next_span: 0,
@@ -240,7 +218,6 @@ impl GpuEngine {
             taps,
             windows,
             forces,
-            bank,
             out,
             readbacks,
             map_status: [0, 1].map(|_| Arc::new(AtomicU8::new(0))),
@@ -249,9 +226,6 @@ impl GpuEngine {
             blocks: 0,
             fail_after: None,
             timeout,
-            next_id: 1,
-            master_gain: 1.0,
-            master_target: 1.0,
             stats: EngineStats::default(),
             cfg,
             ctx,
@@ -261,11 +235,6 @@ impl GpuEngine {
     /// The adapter it runs on.
     pub fn adapter(&self) -> &super::context::AdapterSummary {
         &self.ctx.adapter
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &EngineConfig {
-        &self.cfg
     }
 
     /// Why the GPU stopped working, once it did (the engine then renders
@@ -326,153 +295,24 @@ impl GpuEngine {
         }
     }
 
-    /// The master gain the engine ramps toward.
-    pub fn master_gain_target(&self) -> f32 {
-        self.master_target
-    }
-
     /// Makes `inst`'s maps resident on the GPU (every level), once.
-    /// Control side: allocates and uploads.
+    /// Control side: allocates and uploads (a full bank first drops the
+    /// instruments no voice plays or morphs toward any more).
     pub fn load(&mut self, inst: &Arc<Instrument>) -> Result<(), GpuError> {
-        if self.resident.iter().any(|r| Arc::ptr_eq(&r.inst, inst)) {
-            return Ok(());
-        }
-        let need: usize = inst.levels.iter().map(|l| 3 * l.maps.layout.len).sum();
-        if self.bank_used + need > self.bank_capacity {
-            // Drop instruments no voice plays any more, then retry.
-            self.compact();
-            if self.bank_used + need > self.bank_capacity {
-                return Err(GpuError::Limits(format!(
-                    "GPU bank full ({} of {} floats) loading {}",
-                    self.bank_used,
-                    self.bank_capacity,
-                    inst.name()
-                )));
-            }
-        }
-        let mut levels = Vec::with_capacity(inst.levels.len());
-        for l in &inst.levels {
-            let m = &l.maps;
-            let off = self.bank_used;
-            let len = m.layout.len;
-            let mut data = Vec::with_capacity(3 * len);
-            data.extend_from_slice(&m.stiffness);
-            data.extend_from_slice(&m.sigma0);
-            data.extend_from_slice(&m.diag);
-            self.ctx
-                .queue
-                .write_buffer(&self.bank, (off * 4) as u64, bytemuck::cast_slice(&data));
-            levels.push(off as u32);
-            self.bank_used += 3 * len;
-        }
-        self.resident.push(Resident {
-            inst: inst.clone(),
-            levels,
-        });
-        Ok(())
-    }
-
-    /// Rebuilds the bank with only the instruments a voice still uses (or
-    /// morphs toward). Control side.
-    fn compact(&mut self) {
-        let keep: Vec<Arc<Instrument>> = self
-            .resident
-            .iter()
-            .filter(|r| {
-                self.voices.iter().any(|v| {
-                    v.is_active()
-                        && (v.instrument().is_some_and(|i| Arc::ptr_eq(i, &r.inst))
-                            || v.morph_target().is_some_and(|i| Arc::ptr_eq(i, &r.inst)))
-                })
+        let voices = self.slots.voices();
+        let in_use = |i: &Arc<Instrument>| {
+            voices.iter().any(|v| {
+                v.is_active()
+                    && (v.instrument().is_some_and(|vi| Arc::ptr_eq(vi, i))
+                        || v.morph_target().is_some_and(|vi| Arc::ptr_eq(vi, i)))
             })
-            .map(|r| r.inst.clone())
-            .collect();
-        self.resident.clear();
-        self.bank_used = 0;
-        for i in keep {
-            let _ = self.load(&i);
-        }
-    }
-
-    fn level_offset(&self, inst: &Arc<Instrument>, level: usize) -> Option<u32> {
-        self.resident
-            .iter()
-            .find(|r| Arc::ptr_eq(&r.inst, inst))
-            .and_then(|r| r.levels.get(level).copied())
+        };
+        self.bank.load(&self.ctx.queue, inst, in_use)
     }
 
     /// Number of sounding voices.
     pub fn active_voices(&self) -> usize {
-        self.voices.iter().filter(|v| v.is_active()).count()
-    }
-
-    /// The voice with id `id`, if sounding.
-    pub fn voice_mut(&mut self, id: i32) -> Option<&mut GpuVoice> {
-        self.voices.iter_mut().find(|v| v.is_active() && v.id == id)
-    }
-
-    /// All voice slots.
-    pub fn voices(&self) -> &[GpuVoice] {
-        &self.voices
-    }
-
-    /// All voice slots, mutable.
-    pub fn voices_mut(&mut self) -> &mut [GpuVoice] {
-        &mut self.voices
-    }
-
-    /// Sets the master gain (linear), ramped over the next block.
-    pub fn set_master_gain(&mut self, g: f32) {
-        self.master_target = g.max(0.0);
-    }
-
-    /// A fresh voice id (positive, below 2^24).
-    pub fn allocate_id(&mut self) -> i32 {
-        loop {
-            let id = self.next_id;
-            self.next_id = if self.next_id >= (1 << 24) - 1 {
-                1
-            } else {
-                self.next_id + 1
-            };
-            if !self.voices.iter().any(|v| v.is_active() && v.id == id) {
-                return id;
-            }
-        }
-    }
-
-    /// True when a plan's mesh fits the voice buffers.
-    pub fn fits(&self, inst: &Instrument, plan: &NotePlan) -> bool {
-        inst.levels[plan.level].maps.layout.len <= self.cfg.voice_capacity
-    }
-
-    /// Starts voice `id`, as [`crate::engine::Engine::start_voice`]. An
-    /// instrument that is not resident yet is uploaded first (not
-    /// real-time safe: [`load`](Self::load) the bank beforehand).
-    pub fn start_voice(
-        &mut self,
-        id: i32,
-        inst: Arc<Instrument>,
-        plan: NotePlan,
-        req: &NoteRequest,
-    ) -> (Retired, Option<i32>) {
-        if self.level_offset(&inst, plan.level).is_none() {
-            if let Err(e) = self.load(&inst) {
-                self.failure.get_or_insert(e.to_string());
-            }
-        }
-        let (slot, stolen, cut) = self.pick_slot(id);
-        if stolen {
-            self.stats.stolen += 1;
-        }
-        let frame = self.stats.frames;
-        let old = self.voices[slot].start(id, inst, plan, req, self.cfg.sample_rate, frame);
-        (old, cut.filter(|&c| c != id))
-    }
-
-    /// Slot choice and stealing, as the CPU engine's.
-    fn pick_slot(&mut self, id: i32) -> (usize, bool, Option<i32>) {
-        crate::voice::pick_slot(&mut self.voices, self.cfg.max_voices, id)
+        self.slots.active_voices()
     }
 
     /// Renders `left.len()` frames (≤ `max_block`), as
@@ -490,9 +330,7 @@ impl GpuEngine {
         if frames == 0 {
             return;
         }
-        for v in self.voices.iter_mut() {
-            v.just_ended = false;
-        }
+        self.slots.begin_block();
         let cur = self.next_span;
         self.next_span ^= 1;
         if let Err(e) = self.submit(cur, frames) {
@@ -529,8 +367,7 @@ impl GpuEngine {
         // Take the span out (no allocation: its vectors move back below).
         let mut sp = std::mem::take(&mut self.spans[si]);
         sp.frames = frames;
-        sp.gain = (self.master_gain, self.master_target);
-        self.master_gain = self.master_target;
+        sp.gain = self.slots.next_master_ramp();
         sp.live = true;
         sp.submitted = false;
         sp.recs.clear();
@@ -549,8 +386,8 @@ impl GpuEngine {
         self.wg_headers.clear();
         let cap = self.cfg.voice_capacity;
         let out_stride = 2 * self.cfg.max_block;
-        for slot in 0..self.voices.len() {
-            let v = &mut self.voices[slot];
+        for slot in 0..self.slots.voices().len() {
+            let v = &mut self.slots.voices_mut()[slot];
             let Some((mut h, fin)) = v.plan_block(sp.frames, &mut self.prog, &mut sp.marks) else {
                 continue;
             };
@@ -558,20 +395,18 @@ impl GpuEngine {
             let level = v.plan().map_or(0, |p| p.level);
             let (inst, morph) = (inst.clone(), v.morph_target().cloned());
             h.maps = self
-                .resident
-                .iter()
-                .find(|r| Arc::ptr_eq(&r.inst, &inst))
-                .and_then(|r| r.levels.get(level).copied())
+                .bank
+                .level_offset(&inst, level)
                 .ok_or_else(|| GpuError::Failed(format!("{} is not resident", inst.name())))?;
             h.morph_maps = h.maps;
             let first = h.first_update as usize;
             let morphs = self.prog.updates[first..].iter().any(|u| u.morph != 0);
             if morphs {
                 if let Some(m) = morph {
-                    if self.level_offset(&m, level).is_none() {
+                    if self.bank.level_offset(&m, level).is_none() {
                         self.load(&m)?;
                     }
-                    h.morph_maps = self.level_offset(&m, level).unwrap_or(h.maps);
+                    h.morph_maps = self.bank.level_offset(&m, level).unwrap_or(h.maps);
                 }
             }
             h.state = (slot * STATE_FIELDS * cap) as u32;
@@ -664,32 +499,23 @@ impl GpuEngine {
                     let out_stride = 2 * self.cfg.max_block;
                     for (j, (slot, fin)) in sp.recs.iter().enumerate() {
                         let raw = &self.raw[j * out_stride..(j + 1) * out_stride];
-                        let v = &mut self.voices[*slot];
+                        let v = &mut self.slots.voices_mut()[*slot];
                         if v.finish_block(frames, raw, fin, &sp.marks) {
-                            for (o, s) in self.mix[0][..frames].iter_mut().zip(&v.out_l[..frames]) {
-                                *o += s;
-                            }
-                            for (o, s) in self.mix[1][..frames].iter_mut().zip(&v.out_r[..frames]) {
-                                *o += s;
-                            }
+                            let [ml, mr] = &mut self.mix;
+                            mix_into(
+                                &mut ml[..frames],
+                                &mut mr[..frames],
+                                &v.out_l[..frames],
+                                &v.out_r[..frames],
+                            );
                         }
                     }
                 }
                 Err(e) => self.fail(e),
             }
         }
-        let (g0, g1) = sp.gain;
-        let inv = 1.0 / frames.max(1) as f32;
         let [ml, mr] = &mut self.mix;
-        for (j, (l, r)) in ml[..frames]
-            .iter_mut()
-            .zip(mr[..frames].iter_mut())
-            .enumerate()
-        {
-            let g = g0 + (g1 - g0) * (j + 1) as f32 * inv;
-            *l *= g;
-            *r *= g;
-        }
+        apply_master_ramp(&mut ml[..frames], &mut mr[..frames], sp.gain);
         self.fifo
             .push(&self.mix[0][..frames], &self.mix[1][..frames]);
         self.spans[si] = sp;
@@ -740,9 +566,9 @@ impl GpuEngine {
     pub fn hand_over(&mut self, cpu: &mut Engine, sink: &mut impl EventSink) -> usize {
         cpu.stats.frames = self.stats.frames;
         cpu.stats.stolen = self.stats.stolen;
-        cpu.set_master_gain(self.master_target);
+        cpu.set_master_gain(self.slots.master_gain_target());
         let mut restarted = 0;
-        for v in self.voices.iter_mut().filter(|v| v.is_active()) {
+        for v in self.slots.voices_mut().iter_mut().filter(|v| v.is_active()) {
             match v.restart() {
                 Some(rs) if cpu.fits(&rs.inst, &rs.plan) => {
                     let (old, cut) = cpu.start_voice(rs.id, rs.inst, rs.plan, &rs.req);
@@ -760,11 +586,6 @@ impl GpuEngine {
             }
         }
         restarted
-    }
-
-    /// Ids of voices that ended during the last [`process`](Self::process).
-    pub fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
-        self.voices.iter().filter(|v| v.just_ended).map(|v| v.id)
     }
 }
 
@@ -786,60 +607,42 @@ impl GpuEngine {
     }
 }
 
-crate::engine::api::voice_engine!(GpuEngine, GpuVoice);
-
-/// A compute pipeline with its bind group and its own header buffer.
-struct Kernel {
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    headers: wgpu::Buffer,
-}
-
-impl Kernel {
-    /// Compiles `src` with `wg` threads per workgroup and binds `headers`
-    /// (binding 0) and the shared buffers (bindings 1…).
-    fn new(
-        dev: &wgpu::Device,
-        label: &str,
-        src: &str,
-        wg: u32,
-        headers: wgpu::Buffer,
-        shared: [&wgpu::Buffer; 7],
-    ) -> Self {
-        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(label),
-            source: wgpu::ShaderSource::Wgsl(src.into()),
-        });
-        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(label),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &[("WG", wg as f64)],
-                ..Default::default()
-            },
-            cache: None,
-        });
-        let layout = pipeline.get_bind_group_layout(0);
-        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&headers)
-            .chain(shared)
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(label),
-            layout: &layout,
-            entries: &entries,
-        });
-        Self {
-            pipeline,
-            bind_group,
-            headers,
+impl VoiceEngine for GpuEngine {
+    type Mesh = GpuMesh;
+    fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+    fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+    fn stats_mut(&mut self) -> &mut EngineStats {
+        &mut self.stats
+    }
+    fn slots(&self) -> &Slots<GpuMesh> {
+        &self.slots
+    }
+    fn slots_mut(&mut self) -> &mut Slots<GpuMesh> {
+        &mut self.slots
+    }
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        GpuEngine::process(self, left, right)
+    }
+    /// Starts voice `id`, as the CPU engine does. An instrument that is
+    /// not resident yet is uploaded first (not real-time safe:
+    /// [`load`](GpuEngine::load) the bank beforehand).
+    fn start_voice(
+        &mut self,
+        id: i32,
+        inst: Arc<Instrument>,
+        plan: NotePlan,
+        req: &NoteRequest,
+    ) -> (Retired, Option<i32>) {
+        if self.bank.level_offset(&inst, plan.level).is_none() {
+            if let Err(e) = self.load(&inst) {
+                self.failure.get_or_insert(e.to_string());
+            }
         }
+        start_in_slots(self, id, inst, plan, req)
     }
 }
 
@@ -860,67 +663,6 @@ struct Span {
     submitted: bool,
 }
 
-/// Stereo FIFO of mixed output (fixed capacity, no allocation after `new`).
-struct Fifo {
-    l: Vec<f32>,
-    r: Vec<f32>,
-    head: usize,
-    len: usize,
-}
-
-impl Fifo {
-    fn new(cap: usize) -> Self {
-        Self {
-            l: vec![0.0; cap],
-            r: vec![0.0; cap],
-            head: 0,
-            len: 0,
-        }
-    }
-    fn clear(&mut self) {
-        self.head = 0;
-        self.len = 0;
-    }
-    fn push_zeros(&mut self, n: usize) {
-        let cap = self.l.len();
-        assert!(self.len + n <= cap, "GPU output FIFO overflow");
-        for k in 0..n {
-            let i = (self.head + self.len + k) % cap;
-            self.l[i] = 0.0;
-            self.r[i] = 0.0;
-        }
-        self.len += n;
-    }
-    fn push(&mut self, l: &[f32], r: &[f32]) {
-        let cap = self.l.len();
-        assert!(self.len + l.len() <= cap, "GPU output FIFO overflow");
-        for (k, (a, b)) in l.iter().zip(r).enumerate() {
-            let i = (self.head + self.len + k) % cap;
-            self.l[i] = *a;
-            self.r[i] = *b;
-        }
-        self.len += l.len();
-    }
-    /// Fills `l`/`r` (silence for what is missing, which cannot happen
-    /// while the pushes keep pace).
-    fn pop(&mut self, l: &mut [f32], r: &mut [f32]) {
-        let cap = self.l.len();
-        for (k, (a, b)) in l.iter_mut().zip(r.iter_mut()).enumerate() {
-            if k < self.len {
-                let i = (self.head + k) % cap;
-                *a = self.l[i];
-                *b = self.r[i];
-            } else {
-                *a = 0.0;
-                *b = 0.0;
-            }
-        }
-        let n = l.len().min(self.len);
-        self.head = (self.head + n) % cap;
-        self.len -= n;
-    }
-}
-
 /// Instruments a voice let go of, to the sink.
 fn retire(sink: &mut impl EventSink, r: Retired) {
     for a in [r.0, r.1].into_iter().flatten() {
@@ -932,37 +674,5 @@ fn retire(sink: &mut impl EventSink, r: Retired) {
 const HARDWARE_TIMEOUT: Duration = Duration::from_millis(250);
 /// Readback wait after which a software adapter counts as failed.
 const SOFTWARE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Threads per voice: 256 on a hardware GPU. On a software adapter, 64
-/// (every workgroup barrier costs a switch per 8 threads) unless a voice
-/// of `capacity` padded nodes could give a thread more than about 64 mesh
-/// nodes (80 padded nodes: a 64×64 mesh pads to 72×66): then 128 or 256. On lavapipe (Mesa 22.3, LLVM 15) 80×80 and 128×128
-/// meshes rendered wrongly with 100 and 256 nodes per thread while a
-/// strike acted in a long block (root cause not found; 50–64 nodes per
-/// thread render correctly; tests/gpu.rs covers both sizes).
-pub fn workgroup_size(ctx: &GpuContext, capacity: usize) -> u32 {
-    if ctx.adapter.is_software() {
-        (capacity.div_ceil(80) as u32)
-            .next_power_of_two()
-            .clamp(64, WORKGROUP_SIZE)
-    } else {
-        WORKGROUP_SIZE
-    }
-}
-
-/// Floats of resident maps for `instruments` (all levels), with room to
-/// reload each once.
-pub fn bank_floats<'a>(instruments: impl IntoIterator<Item = &'a Arc<Instrument>>) -> usize {
-    let total: usize = instruments
-        .into_iter()
-        .map(|i| {
-            i.levels
-                .iter()
-                .map(|l| 3 * l.maps.layout.len)
-                .sum::<usize>()
-        })
-        .sum();
-    2 * total + 16
-}
 
 const _: () = assert!(MAX_STRIKES <= MAX_EXCITATIONS);

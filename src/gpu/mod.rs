@@ -5,17 +5,25 @@
 //!   forced), device opening.
 //! - `driver_messages`: the driver stack's own stderr lines, into our log.
 //! - `layout`: the Rust twins of the WGSL structs, and the shader sources.
-//! - `voice`: a GPU voice's control side (shared logic with the CPU voice).
-//! - `engine`: [`GpuEngine`].
+//! - `voice`: the GPU mesh back-end of the voice program, and its side of
+//!   the block walk (the block's program; finishing after the readback).
+//! - `bank`: the resident bank (instruments' maps on the GPU).
+//! - `fifo`: the output FIFO (double-buffered readback).
+//! - `kernel`: compiled kernels, storage buffers, workgroup size.
+//! - `engine`: [`GpuEngine`]: dispatch, readback, failure and hand-over.
 
+mod bank;
 pub mod context;
 pub mod driver_messages;
 pub mod engine;
+mod fifo;
+mod kernel;
 pub mod layout;
 pub mod voice;
 
+pub use bank::bank_floats;
 pub use context::{AdapterSummary, GpuContext, GpuError};
-pub use engine::{bank_floats, GpuEngine};
+pub use engine::GpuEngine;
 
 /// Which engine an offline run (render, score, bench) uses.
 #[derive(Clone, Default)]

@@ -3,11 +3,11 @@
 //! by the block's dispatch.
 //!
 //! A block is rendered in two halves: `GpuVoice::plan_block` walks the
-//! block's control ticks (the program's `Voice::period_start`) and
-//! records what the GPU must do (coefficient updates, pickup taps per
-//! sample, excitation forces per step) into a [`BlockProgram`]; after the
-//! GPU ran, `GpuVoice::finish_block` turns the raw pickup signal into the
-//! voice's output through the program's output chain (DC blocker,
+//! block with the program (`Voice::walk_block`, as the CPU voice renders
+//! it) and records what the GPU must do (coefficient updates, pickup taps
+//! per sample, excitation forces per step) into a [`BlockProgram`]; after
+//! the GPU ran, `GpuVoice::finish_block` turns the raw pickup signal into
+//! the voice's output through the program's output chain (DC blocker,
 //! radiation, gain and pan ramps, silence and fade detection), exactly
 //! where the CPU voice does.
 
@@ -18,6 +18,7 @@ use crate::types::ExciteShape;
 use crate::voice::excitation::Excitation;
 use crate::voice::output::{dc_pole, silence_hold, OutputChain};
 use crate::voice::program::PeriodMark;
+use crate::voice::walk::{BlockWalk, Run};
 use crate::voice::{Mesh, Voice, CONTROL_PERIOD, MAX_EXCITATIONS};
 
 pub use crate::voice::Restart;
@@ -213,7 +214,11 @@ impl GpuVoice {
         let plan = *self.plan()?;
         let layout = self.layout();
         let m = plan.oversample as usize;
-        let g = &mut self.mesh;
+        // Frames of silence before the note starts (the walk counts them down).
+        let delay = self.delay().min(frames);
+        let steps = (frames - delay) * m;
+        let fin_tick_pos = self.tick_pos();
+        let (g, excitations) = self.mesh_and_excitations();
         let mut h = VoiceHeader {
             width: layout.width as u32,
             height: layout.height as u32,
@@ -243,12 +248,9 @@ impl GpuVoice {
         g.n_plucks = 0;
         // Strike windows of the excitations active at the block's start
         // (no new excitation can start inside a block).
-        let delay = self.delay.min(frames);
-        let samples = frames - delay;
-        let steps = samples * m;
         let mut strike_slots = [usize::MAX; MAX_STRIKES];
         let mut n_strikes = 0;
-        for (slot, e) in self.excitations.iter().enumerate() {
+        for (slot, e) in excitations.iter().enumerate() {
             if e.is_active() && n_strikes < MAX_STRIKES {
                 let mut w = window_of(e, prog.forces.len() as u32);
                 w.origin = e.window().0 as u32;
@@ -259,48 +261,25 @@ impl GpuVoice {
             }
         }
         h.n_strikes = n_strikes as u32;
-        let first_strike = (h.first_window + h.n_plucks) as usize;
+        let mut walk = GpuWalk {
+            prog,
+            marks,
+            strikes: &strike_slots[..n_strikes],
+            first_strike: (h.first_window + h.n_plucks) as usize,
+            delay,
+            step: 0,
+            excited: false,
+        };
         // Walk the block as the CPU voice renders it.
-        self.delay -= delay;
-        let fin_tick_pos = self.tick_pos;
-        let mut step = 0usize;
-        for s in 0..samples {
-            if self.tick_pos == 0 {
-                // The silence check needs the output: finish_block does it.
-                let mark = self.period_start();
-                if let Some(mut u) = self.mesh.pending.take() {
-                    u.at = s as u32;
-                    prog.updates.push(u);
-                }
-                marks.push(mark);
-            }
-            let (tl, tr) = self.taps(self.tick_pos);
-            prog.taps.push(TapPair {
-                il: tl.i as u32,
-                wl: tl.w,
-                ir: tr.i as u32,
-                wr: tr.w,
-            });
-            for _ in 0..m {
-                for (k, &slot) in strike_slots[..n_strikes].iter().enumerate() {
-                    if let Some(f) = self.excitations[slot].next_force() {
-                        let base = prog.windows[first_strike + k].force as usize;
-                        prog.forces[base + step] = f;
-                    }
-                }
-                step += 1;
-            }
-            self.mesh.flip ^= m % 2 == 1;
-            self.tick_pos = (self.tick_pos + 1) % CONTROL_PERIOD;
-        }
-        h.samples = samples as u32;
-        h.n_updates = prog.updates.len() as u32 - h.first_update;
+        self.walk_block(frames, &mut walk);
+        h.samples = (frames - delay) as u32;
+        h.n_updates = walk.prog.updates.len() as u32 - h.first_update;
         let fin = Finish {
-            gen: self.mesh.gen,
+            gen: self.mesh().gen,
             delay,
             tick_pos: fin_tick_pos,
-            marks: (first_mark, marks.len() as u32),
-            reset_silence: std::mem::take(&mut self.excited),
+            marks: (first_mark, walk.marks.len() as u32),
+            reset_silence: walk.excited,
         };
         Some((h, fin))
     }
@@ -323,18 +302,20 @@ impl GpuVoice {
         fin: &Finish,
         marks: &[PeriodMark],
     ) -> bool {
-        let current = self.mesh.gen == fin.gen;
+        let current = self.mesh().gen == fin.gen;
         let r = dc_pole(self.sample_rate());
         let hold = silence_hold(self.sample_rate());
-        let o = &mut self.mesh.out_side;
+        let radiation = if current {
+            *self.radiation()
+        } else {
+            RadiationFilter::default()
+        };
+        let (mesh, out_l, out_r) = self.mesh_and_outputs();
+        let o = &mut mesh.out_side;
         if o.gen != fin.gen {
             *o = OutSide {
                 gen: fin.gen,
-                chain: OutputChain::new(if current {
-                    self.radiation
-                } else {
-                    RadiationFilter::default()
-                }),
+                chain: OutputChain::new(radiation),
                 ..OutSide::default()
             };
         }
@@ -346,8 +327,8 @@ impl GpuVoice {
         }
         let marks = &marks[fin.marks.0 as usize..fin.marks.1 as usize];
         let delay = fin.delay;
-        self.out_l[..delay].iter_mut().for_each(|v| *v = 0.0);
-        self.out_r[..delay].iter_mut().for_each(|v| *v = 0.0);
+        out_l[..delay].iter_mut().for_each(|v| *v = 0.0);
+        out_r[..delay].iter_mut().for_each(|v| *v = 0.0);
         let period = CONTROL_PERIOD as f32;
         let mut tick_pos = fin.tick_pos;
         let mut mark = 0usize;
@@ -360,8 +341,8 @@ impl GpuVoice {
                 mark += 1;
                 if pm.fade_done || o.chain.end_of_period(pm.exciting, hold) {
                     o.ended = true;
-                    self.out_l[f..frames].iter_mut().for_each(|v| *v = 0.0);
-                    self.out_r[f..frames].iter_mut().for_each(|v| *v = 0.0);
+                    out_l[f..frames].iter_mut().for_each(|v| *v = 0.0);
+                    out_r[f..frames].iter_mut().for_each(|v| *v = 0.0);
                     if current {
                         self.finish();
                     }
@@ -371,12 +352,71 @@ impl GpuVoice {
             }
             let t = tick_pos as f32 / period;
             let (ol, or) = o.chain.sample((raw[2 * s], raw[2 * s + 1]), r, gains, t);
-            self.out_l[f] = ol;
-            self.out_r[f] = or;
+            out_l[f] = ol;
+            out_r[f] = or;
             tick_pos = (tick_pos + 1) % CONTROL_PERIOD;
         }
         o.carry_gains = gains;
         true
+    }
+}
+
+/// The GPU back-end's side of a block's walk: it records the block's
+/// program (coefficient updates, taps, strike forces) and its period marks;
+/// the samples are finished after the dispatch (`finish_block`).
+struct GpuWalk<'a> {
+    prog: &'a mut BlockProgram,
+    marks: &'a mut Vec<PeriodMark>,
+    /// Excitation slots of the block's strike windows, in window order.
+    strikes: &'a [usize],
+    /// Index of the first strike window in `prog.windows`.
+    first_strike: usize,
+    /// Frames before the note starts in this block.
+    delay: usize,
+    /// Mesh steps recorded so far.
+    step: usize,
+    /// An excitation was added before this block.
+    excited: bool,
+}
+
+impl BlockWalk<GpuMesh> for GpuWalk<'_> {
+    fn begin(&mut self, _mesh: &mut GpuMesh, excited: bool) {
+        self.excited = excited;
+    }
+
+    /// Nothing to record: `finish_block` writes the delay's silence.
+    fn silence(&mut self, _out: (&mut [f32], &mut [f32]), _from: usize, _to: usize) {}
+
+    /// The silence check needs the output: `finish_block` does it.
+    fn period(&mut self, mesh: &mut GpuMesh, frame: usize, mark: PeriodMark) -> bool {
+        if let Some(mut u) = mesh.pending.take() {
+            u.at = (frame - self.delay) as u32;
+            self.prog.updates.push(u);
+        }
+        self.marks.push(mark);
+        false
+    }
+
+    fn run(&mut self, run: Run<'_, GpuMesh>) {
+        let m = run.plan.oversample as usize;
+        for &(tl, tr) in run.taps {
+            self.prog.taps.push(TapPair {
+                il: tl.i as u32,
+                wl: tl.w,
+                ir: tr.i as u32,
+                wr: tr.w,
+            });
+            for _ in 0..m {
+                for (k, &slot) in self.strikes.iter().enumerate() {
+                    if let Some(f) = run.excitations[slot].next_force() {
+                        let base = self.prog.windows[self.first_strike + k].force as usize;
+                        self.prog.forces[base + self.step] = f;
+                    }
+                }
+                self.step += 1;
+            }
+            run.mesh.flip ^= m % 2 == 1;
+        }
     }
 }
 

@@ -13,14 +13,18 @@
 //! - `output`: pickup taps, DC blocker, radiation, gains, end detection.
 //! - `mesh`: the back-end interface.
 //! - `program`: the voice program.
-//! - `slots`: the slot a new note goes into (stealing), for either engine.
+//! - `setters`: its control setters.
+//! - `walk`: one block's walk (delay, control ticks, runs of samples), for every back-end.
+//! - `slots`: an engine's voice slots (ids, stealing, master gain, mix), for either engine.
 
 pub mod control;
 pub mod excitation;
 pub mod mesh;
 pub mod output;
 pub mod program;
+pub mod setters;
 pub mod slots;
+pub mod walk;
 
 pub use control::{
     velocity_amplitude, VoiceState, CONTROL_PERIOD, FREE_FADE, MAX_EXCITATIONS, SILENCE,
@@ -28,4 +32,4 @@ pub use control::{
 };
 pub use mesh::Mesh;
 pub use program::{morph_compatible, Restart, Voice};
-pub use slots::{pick_slot, Retired};
+pub use slots::{apply_master_ramp, mix_into, pick_slot, Retired, Slots};

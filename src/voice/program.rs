@@ -5,11 +5,11 @@
 //!    for the largest mesh the engine plays ([`Voice::with_mesh`]).
 //! 2. [`Voice::start`] (real-time safe): copies the plan, sets the
 //!    coefficients, resets the mesh and applies the excitation.
-//! 3. The engine renders block after block: at each control-period boundary
-//!    `Voice::period_start` ticks the controls (and hands changed
-//!    coefficients to the mesh), each sample reads the pickups
-//!    (`Voice::taps`) and finishes through the output chain
-//!    (`output::OutputChain`).
+//! 3. The engine renders block after block through one walk
+//!    (`walk`): at each control-period boundary the program's
+//!    tick runs the controls (and hands changed coefficients to the mesh),
+//!    each sample reads the pickups and finishes through the output chain
+//!    (`output`).
 //! 4. The voice ends by itself once inaudible, at its release's time limit,
 //!    or after `free`'s fade.
 
@@ -38,20 +38,6 @@ pub(crate) struct PeriodMark {
     pub(crate) exciting: bool,
     /// Gain ramps of the period.
     pub(crate) gains: Gains,
-}
-
-/// The pieces of a voice a back-end's sample loop works on at once.
-pub(crate) struct Parts<'a, M> {
-    /// The mesh.
-    pub(crate) mesh: &'a mut M,
-    /// The excitations (their forces are injected step by step).
-    pub(crate) excitations: &'a mut [Excitation; MAX_EXCITATIONS],
-    /// The outputs, left and right.
-    pub(crate) out: (&'a mut [f32], &'a mut [f32]),
-    /// The body mask at the plan's level (its stiffness map).
-    pub(crate) mask: &'a [f32],
-    /// The plan.
-    pub(crate) plan: NotePlan,
 }
 
 /// A playing voice as another engine can restart it ([`Voice::restart`]).
@@ -84,47 +70,47 @@ pub struct Voice<M> {
     pub key: u64,
     /// The voice is held by a note-on (cleared by release).
     pub held: bool,
-    instrument: Option<Arc<Instrument>>,
-    plan: Option<NotePlan>,
+    pub(super) instrument: Option<Arc<Instrument>>,
+    pub(super) plan: Option<NotePlan>,
     /// The request it was started with.
     request: NoteRequest,
     layout: Layout,
-    sample_rate: f64,
+    pub(super) sample_rate: f64,
     params: SchemeParams,
-    pub(crate) excitations: [Excitation; MAX_EXCITATIONS],
+    pub(super) excitations: [Excitation; MAX_EXCITATIONS],
     seed: u32,
-    pitch: Smoothed,
-    damping: Smoothed,
+    pub(super) pitch: Smoothed,
+    pub(super) damping: Smoothed,
     release: Smoothed,
     /// Control ticks a released voice may still ring before it is faded out.
     release_ticks_left: u32,
-    gain: Smoothed,
-    pan: Smoothed,
-    pickups: Pickups,
+    pub(super) gain: Smoothed,
+    pub(super) pan: Smoothed,
+    pub(super) pickups: Pickups,
     contact_s: f32,
-    brightness: f32,
+    pub(super) brightness: f32,
     excite_width: f32,
-    morph_target: Option<Arc<Instrument>>,
-    morph: Smoothed,
+    pub(super) morph_target: Option<Arc<Instrument>>,
+    pub(super) morph: Smoothed,
     /// Per-tick step of a timed (linear) morph; 0 for smoothed morphs.
-    morph_step: f64,
+    pub(super) morph_step: f64,
     loudness: f32,
     /// Gain ramps (start, end) of the period in progress.
     gain_l: (f32, f32),
     gain_r: (f32, f32),
     /// Samples of the control period already rendered.
-    pub(crate) tick_pos: usize,
+    pub(super) tick_pos: usize,
     /// Frames of silence before the voice starts.
-    pub(crate) delay: usize,
+    pub(super) delay: usize,
     fade: f32,
     fade_step: f32,
     /// The note's radiation filter, at rest (the output chain runs a copy).
-    pub(crate) radiation: RadiationFilter,
+    pub(super) radiation: RadiationFilter,
     /// An excitation was added since the output side last looked: its
     /// silence count starts again.
-    pub(crate) excited: bool,
+    pub(super) excited: bool,
     /// The mesh back-end.
-    pub(crate) mesh: M,
+    pub(super) mesh: M,
     /// Left output of the last render.
     pub out_l: Vec<f32>,
     /// Right output of the last render.
@@ -413,83 +399,6 @@ impl<M: Mesh> Voice<M> {
         }
     }
 
-    /// Sets the pitch (MIDI note), clamped to what the plan certifies; returns true if clamped.
-    pub fn set_pitch(&mut self, note: f64) -> bool {
-        let max = self.plan.map_or(note, |p| p.max_note);
-        let lo = crate::instrument::LOWEST_NOTE - 12.0;
-        let n = note.clamp(lo, max);
-        self.pitch.target = n;
-        n != note
-    }
-    /// Sets the damping scale (multiplies σ₀ and σ₁).
-    pub fn set_damping(&mut self, scale: f64) {
-        self.damping.target = scale.max(0.0);
-    }
-    /// Sets the voice gain (linear).
-    pub fn set_gain(&mut self, gain: f64) {
-        self.gain.target = gain.max(0.0);
-    }
-    /// Sets the pan, −1..1.
-    pub fn set_pan(&mut self, pan: f64) {
-        self.pan.target = pan.clamp(-1.0, 1.0);
-    }
-    /// Sets the brightness 0..1 of later excitations (contact-time scale).
-    pub fn set_brightness(&mut self, b: f32) {
-        self.brightness = b.clamp(0.0, 1.0);
-    }
-
-    /// Moves one pickup coordinate (0: lx, 1: ly, 2: rx, 3: ry), smoothly.
-    pub fn set_pickup_coordinate(&mut self, index: usize, v: f64) {
-        if let Some(p) = self.pickups.at.get_mut(index) {
-            p.target = v.clamp(0.0, 1.0);
-        }
-    }
-
-    /// Moves the pickups `[lx, ly, rx, ry]` (0..1), smoothly.
-    pub fn set_pickups(&mut self, p: [f64; 4]) {
-        for (s, v) in self.pickups.at.iter_mut().zip(p) {
-            s.target = v.clamp(0.0, 1.0);
-        }
-    }
-
-    /// Morphs toward `target` by `t` (0..1), linearly over `seconds` (or
-    /// smoothly when `None`). `target = None` keeps the current target.
-    /// Returns the previous target if it was replaced (to retire it).
-    ///
-    /// The caller (control side) checks [`morph_compatible`] first; the voice
-    /// re-checks the certificate at every step and holds `t` where it would
-    /// fail. On the GPU engine the target's maps must be resident.
-    pub fn set_morph(
-        &mut self,
-        target: Option<Arc<Instrument>>,
-        t: f64,
-        seconds: Option<f64>,
-    ) -> Option<Arc<Instrument>> {
-        let mut old = None;
-        if let Some(tg) = target {
-            let same = self
-                .morph_target
-                .as_ref()
-                .is_some_and(|o| Arc::ptr_eq(o, &tg));
-            if !same {
-                old = self.morph_target.replace(tg);
-                self.morph = Smoothed::at(0.0);
-            }
-        }
-        if self.morph_target.is_none() {
-            return old;
-        }
-        self.morph.target = t.clamp(0.0, 1.0);
-        self.morph_step = match seconds {
-            Some(s) if s > 0.0 => {
-                let ticks = s * self.sample_rate / CONTROL_PERIOD as f64;
-                (self.morph.target - self.morph.current).abs() / ticks.max(1.0)
-            }
-            _ => 0.0,
-        };
-        old
-    }
-
     fn update_gains(&mut self) {
         let g =
             self.gain.current as f32 * self.instrument.as_ref().map_or(1.0, |i| i.file.gain as f32);
@@ -599,7 +508,7 @@ impl<M: Mesh> Voice<M> {
     /// excitation still acts; otherwise the control tick runs (changed
     /// coefficients go to the mesh). The silence check is the output
     /// side's ([`super::output::OutputChain::end_of_period`]).
-    pub(crate) fn period_start(&mut self) -> PeriodMark {
+    pub(super) fn period_start(&mut self) -> PeriodMark {
         let exciting = self.exciting();
         let fade_done = self.state == VoiceState::Fading && self.fade <= 0.0;
         if !fade_done {
@@ -613,21 +522,43 @@ impl<M: Mesh> Voice<M> {
     }
 
     /// The gain ramps of the period in progress.
-    pub(crate) fn gains(&self) -> Gains {
+    pub(super) fn gains(&self) -> Gains {
         (self.gain_l, self.gain_r)
     }
 
-    /// The mesh, the excitations and the outputs at once (`None` without a note).
-    pub(crate) fn parts(&mut self) -> Option<Parts<'_, M>> {
-        let plan = self.plan?;
-        let inst = self.instrument.as_ref()?;
-        Some(Parts {
-            mesh: &mut self.mesh,
-            excitations: &mut self.excitations,
-            out: (&mut self.out_l, &mut self.out_r),
-            mask: &inst.levels[plan.level].maps.stiffness,
-            plan,
-        })
+    /// The mesh back-end.
+    pub(crate) fn mesh(&self) -> &M {
+        &self.mesh
+    }
+
+    /// The mesh back-end, mutable.
+    pub(crate) fn mesh_mut(&mut self) -> &mut M {
+        &mut self.mesh
+    }
+
+    /// The mesh back-end and the excitations at once.
+    pub(crate) fn mesh_and_excitations(&mut self) -> (&mut M, &[Excitation; MAX_EXCITATIONS]) {
+        (&mut self.mesh, &self.excitations)
+    }
+
+    /// The mesh back-end and the outputs (left, right) at once.
+    pub(crate) fn mesh_and_outputs(&mut self) -> (&mut M, &mut [f32], &mut [f32]) {
+        (&mut self.mesh, &mut self.out_l, &mut self.out_r)
+    }
+
+    /// Frames of silence left before the voice starts.
+    pub(crate) fn delay(&self) -> usize {
+        self.delay
+    }
+
+    /// Samples of the control period already rendered.
+    pub(crate) fn tick_pos(&self) -> usize {
+        self.tick_pos
+    }
+
+    /// The note's radiation filter, at rest.
+    pub(crate) fn radiation(&self) -> &RadiationFilter {
+        &self.radiation
     }
 
     /// True while an excitation acts.
@@ -637,7 +568,7 @@ impl<M: Mesh> Voice<M> {
 
     /// The pickup taps of sample `pos` of the control period.
     #[inline]
-    pub(crate) fn taps(&self, pos: usize) -> (Tap, Tap) {
+    pub(super) fn taps(&self, pos: usize) -> (Tap, Tap) {
         self.pickups.taps(&self.layout, pos)
     }
 

@@ -1,0 +1,92 @@
+//! The voice's control setters (pitch, damping, gain, pan, brightness,
+//! pickups, morph): each sets a target that the program's control tick
+//! smooths toward ([`super::program`]).
+//!
+//! # Real-time safety
+//! No allocation, lock or I/O (a replaced morph target is handed back).
+
+use std::sync::Arc;
+
+use super::control::{Smoothed, CONTROL_PERIOD};
+use super::mesh::Mesh;
+use super::program::Voice;
+use crate::instrument::Instrument;
+
+impl<M: Mesh> Voice<M> {
+    /// Sets the pitch (MIDI note), clamped to what the plan certifies; returns true if clamped.
+    pub fn set_pitch(&mut self, note: f64) -> bool {
+        let max = self.plan.map_or(note, |p| p.max_note);
+        let lo = crate::instrument::LOWEST_NOTE - 12.0;
+        let n = note.clamp(lo, max);
+        self.pitch.target = n;
+        n != note
+    }
+    /// Sets the damping scale (multiplies σ₀ and σ₁).
+    pub fn set_damping(&mut self, scale: f64) {
+        self.damping.target = scale.max(0.0);
+    }
+    /// Sets the voice gain (linear).
+    pub fn set_gain(&mut self, gain: f64) {
+        self.gain.target = gain.max(0.0);
+    }
+    /// Sets the pan, −1..1.
+    pub fn set_pan(&mut self, pan: f64) {
+        self.pan.target = pan.clamp(-1.0, 1.0);
+    }
+    /// Sets the brightness 0..1 of later excitations (contact-time scale).
+    pub fn set_brightness(&mut self, b: f32) {
+        self.brightness = b.clamp(0.0, 1.0);
+    }
+
+    /// Moves one pickup coordinate (0: lx, 1: ly, 2: rx, 3: ry), smoothly.
+    pub fn set_pickup_coordinate(&mut self, index: usize, v: f64) {
+        if let Some(p) = self.pickups.at.get_mut(index) {
+            p.target = v.clamp(0.0, 1.0);
+        }
+    }
+
+    /// Moves the pickups `[lx, ly, rx, ry]` (0..1), smoothly.
+    pub fn set_pickups(&mut self, p: [f64; 4]) {
+        for (s, v) in self.pickups.at.iter_mut().zip(p) {
+            s.target = v.clamp(0.0, 1.0);
+        }
+    }
+
+    /// Morphs toward `target` by `t` (0..1), linearly over `seconds` (or
+    /// smoothly when `None`). `target = None` keeps the current target.
+    /// Returns the previous target if it was replaced (to retire it).
+    ///
+    /// The caller (control side) checks [`super::morph_compatible`] first; the voice
+    /// re-checks the certificate at every step and holds `t` where it would
+    /// fail. On the GPU engine the target's maps must be resident.
+    pub fn set_morph(
+        &mut self,
+        target: Option<Arc<Instrument>>,
+        t: f64,
+        seconds: Option<f64>,
+    ) -> Option<Arc<Instrument>> {
+        let mut old = None;
+        if let Some(tg) = target {
+            let same = self
+                .morph_target
+                .as_ref()
+                .is_some_and(|o| Arc::ptr_eq(o, &tg));
+            if !same {
+                old = self.morph_target.replace(tg);
+                self.morph = Smoothed::at(0.0);
+            }
+        }
+        if self.morph_target.is_none() {
+            return old;
+        }
+        self.morph.target = t.clamp(0.0, 1.0);
+        self.morph_step = match seconds {
+            Some(s) if s > 0.0 => {
+                let ticks = s * self.sample_rate / CONTROL_PERIOD as f64;
+                (self.morph.target - self.morph.current).abs() / ticks.max(1.0)
+            }
+            _ => 0.0,
+        };
+        old
+    }
+}
