@@ -59,7 +59,8 @@ pub struct Engine {
 impl Engine {
     /// Builds the engine (allocates; not real-time).
     pub fn new(cfg: EngineConfig) -> Self {
-        // Resolve the kernel's instruction set now (it reads the environment).
+        // Resolve the kernel's instruction set now (CPU feature detection,
+        // once), not on the real-time thread.
         let _ = crate::physics::scheme::simd_level();
         // Spare slots let stolen voices fade out while new ones start.
         let voices = (0..cfg.max_voices + STEAL_FADE_SLOTS)

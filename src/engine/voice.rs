@@ -66,7 +66,7 @@ impl CpuMesh {
             flip: false,
             coef: Coefficients::zeroed(capacity),
             out: OutputChain::default(),
-            fused_steps: fused_steps_default(),
+            fused_steps: true,
         }
     }
 }
@@ -118,7 +118,7 @@ impl Voice {
 
     /// Chooses fused two-step sweeps (the default) or single steps. Both give
     /// bit-identical output; single steps exist for verification and
-    /// benchmarks (`NEIROSYNTH_SINGLE_STEP=1` sets the default).
+    /// benchmarks.
     pub fn set_fused_steps(&mut self, fused: bool) {
         self.mesh_mut().fused_steps = fused;
     }
@@ -268,12 +268,4 @@ fn split_state(buf: &mut [f32], cap: usize, flip: bool) -> StateSlices<'_> {
             w_next: w1,
         }
     }
-}
-
-/// Whether new voices fuse step pairs: yes unless `NEIROSYNTH_SINGLE_STEP`
-/// is set (read once).
-fn fused_steps_default() -> bool {
-    use std::sync::OnceLock;
-    static FUSED: OnceLock<bool> = OnceLock::new();
-    *FUSED.get_or_init(|| std::env::var_os("NEIROSYNTH_SINGLE_STEP").is_none())
 }
