@@ -327,6 +327,17 @@ struct Session {
 }
 
 impl Session {
+    /// Writes `drum` and `marimba` and loads them through `oscsend`, each
+    /// answered `/done /inst/load <name>` at oscdump.
+    fn load_named_copies(&mut self) {
+        write_named_copies(&self.srv);
+        for name in ["drum", "marimba"] {
+            self.send("/inst/load", "s", name);
+            self.dump
+                .expect("/done", "ss", &format!("\"/inst/load\" \"{name}\""));
+        }
+    }
+
     fn start(tag: &str) -> Self {
         let dump = Dump::start();
         let port = dump.port.to_string();
@@ -589,12 +600,7 @@ fn queries_and_numbers_through_oscsend() {
     x.fails("/inst/info", "s", "nosuch", "nosuch");
     x.fails("/inst/info", "i", "7", "");
 
-    write_named_copies(&x.srv);
-    for name in ["drum", "marimba"] {
-        x.send("/inst/load", "s", name);
-        x.dump
-            .expect("/done", "ss", &format!("\"/inst/load\" \"{name}\""));
-    }
+    x.load_named_copies();
     x.send("/inst/reload", "s", "marimba");
     x.dump.expect("/done", "ss", "\"/inst/reload\" \"marimba\"");
     x.fails("/inst/load", "s", "../small", "");
@@ -628,12 +634,7 @@ fn voices_through_oscsend() {
         return;
     }
     let mut x = Session::start("liblo-voices");
-    write_named_copies(&x.srv);
-    for name in ["drum", "marimba"] {
-        x.send("/inst/load", "s", name);
-        x.dump
-            .expect("/done", "ss", &format!("\"/inst/load\" \"{name}\""));
-    }
+    x.load_named_copies();
     // Low damping: these two ring far longer than the test (about 6 s at 1).
     x.send("/voice/new", "isffsf", "1000 drum 45 0.8 damping 0.2");
     x.dump.expect("/voice/started", "i", "1000");
