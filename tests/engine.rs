@@ -138,7 +138,7 @@ fn stealing_takes_the_oldest_voice() {
         e.start_voice(id, inst.clone(), plan, &NoteRequest::new(60.0, 0.5));
         e.process(&mut l, &mut r);
     }
-    assert_eq!(e.stats.stolen, 1);
+    assert_eq!(e.stats().stolen, 1);
     e.process(&mut l, &mut r);
     assert!(
         e.voice_mut(1).is_none(),
@@ -186,5 +186,5 @@ fn stealing_does_not_click() {
         "jump {} at the steal (signal steps up to {max_step})",
         (l[0] - last).abs()
     );
-    assert_eq!(e.stats.stolen, 1);
+    assert_eq!(e.stats().stolen, 1);
 }

@@ -623,7 +623,7 @@ fn gpu_failure_hands_voices_to_the_cpu_engine() {
     let mut events = Vec::new();
     let restarted = g.hand_over(&mut cpu, &mut events);
     assert_eq!(restarted, 1);
-    assert_eq!(cpu.stats.frames, g.stats.frames);
+    assert_eq!(cpu.stats().frames, g.stats().frames);
     assert!(events
         .iter()
         .any(|e| matches!(e, EngineEvent::VoiceEnded(2))));
@@ -641,7 +641,7 @@ fn gpu_failure_hands_voices_to_the_cpu_engine() {
     let plan = tom.plan(84.0, 2.0, 48000.0).unwrap();
     let mut req = NoteRequest::new(85.0, 0.7);
     req.gain = 0.5;
-    reference.stats.frames = g.stats.frames;
+    reference.stats_mut().frames = g.stats().frames;
     reference.start_voice(1, tom.clone(), plan, &req);
     let (mut rl, mut rr) = (vec![0.0; 256], vec![0.0; 256]);
     reference.process(&mut rl, &mut rr);

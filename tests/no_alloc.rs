@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
+use neirosynth::engine::{ApplyCommands, Engine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
 
@@ -107,7 +107,7 @@ fn block_loop_does_not_allocate() {
 fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument>) {
     use neirosynth::engine::command::{pop_due, EngineCommand, EngineEvent, Timed, VoiceControl};
     use std::collections::VecDeque;
-    let base = engine.stats.frames;
+    let base = engine.stats().frames;
     let plan = inst.plan(60.0, 2.0, 48000.0).unwrap();
     let mut cmds: VecDeque<Timed> = VecDeque::with_capacity(64);
     for k in 0..20u64 {

@@ -1,89 +1,89 @@
 //! The engine interface both engines implement (CPU: [`super::Engine`],
 //! GPU: [`crate::gpu::GpuEngine`]), so commands, offline rendering, scores
-//! and the benchmark run on either.
+//! and the benchmark run on either, and the state they share
+//! ([`EngineCore`]). Commands reach them through
+//! [`ApplyCommands`](super::command::ApplyCommands).
 
 use std::sync::Arc;
 
 use super::config::{EngineConfig, EngineStats};
 use crate::instrument::{Instrument, NotePlan};
-use crate::types::ExciteShape;
 use crate::types::NoteRequest;
-use crate::voice::{Mesh, Retired, Slots, Voice, VoiceState};
+use crate::voice::{Mesh, Retired, Slots, Voice};
 
-/// What a voice of either engine does on command.
-///
-/// # Real-time safety
-/// Every method is real-time safe (no allocation, lock or I/O).
-pub trait EngineVoice {
-    /// Voice id.
-    fn id(&self) -> i32;
-    /// True unless idle.
-    fn is_active(&self) -> bool;
-    /// Held by a note-on.
-    fn held(&self) -> bool;
-    /// The key it was started with.
-    fn key(&self) -> u64;
-    /// Ended during the last render.
-    fn just_ended(&self) -> bool;
-    /// Life state (for the stealing policy).
-    fn state(&self) -> VoiceState;
-    /// Engine frame it started at (oldest is stolen first).
-    fn started_frame(&self) -> u64;
-    /// Releases the note.
-    fn release(&mut self);
-    /// Stops with a short fade.
-    fn free(&mut self);
-    /// Sets the pitch; true if clamped to the plan.
-    fn set_pitch(&mut self, note: f64) -> bool;
-    /// Sets the damping scale.
-    fn set_damping(&mut self, scale: f64);
-    /// Sets the gain.
-    fn set_gain(&mut self, gain: f64);
-    /// Sets the pan.
-    fn set_pan(&mut self, pan: f64);
-    /// Sets the brightness of later excitations.
-    fn set_brightness(&mut self, b: f32);
-    /// Moves one pickup coordinate.
-    fn set_pickup_coordinate(&mut self, index: usize, v: f64);
-    /// Moves both pickups.
-    fn set_pickups(&mut self, p: [f64; 4]);
-    /// Morphs toward a target; returns a replaced target to retire.
-    fn set_morph(
-        &mut self,
-        target: Option<Arc<Instrument>>,
-        t: f64,
-        seconds: Option<f64>,
-    ) -> Option<Arc<Instrument>>;
-    /// Adds an excitation.
-    fn excite(&mut self, shape: ExciteShape, x: f32, y: f32, amplitude: f32, width: f32);
+/// What every engine holds, whatever its mesh back-end: the
+/// configuration, the counters and the voice slots.
+pub struct EngineCore<M: Mesh> {
+    /// The configuration.
+    pub cfg: EngineConfig,
+    /// The counters.
+    pub stats: EngineStats,
+    /// The voice slots (the one voice program on mesh `M`).
+    pub slots: Slots<M>,
 }
 
-/// What both engines do: each holds its voice slots ([`Slots`], the same
-/// for both) and renders them its own way.
+impl<M: Mesh> EngineCore<M> {
+    /// The core of an engine that has rendered nothing yet.
+    pub fn new(cfg: EngineConfig, slots: Slots<M>) -> Self {
+        Self {
+            cfg,
+            stats: EngineStats::default(),
+            slots,
+        }
+    }
+}
+
+/// What both engines do: each holds an [`EngineCore`] (the same for both)
+/// and renders its voices its own way.
 pub trait VoiceEngine {
     /// The mesh back-end its voices run on.
     type Mesh: Mesh;
-    /// The configuration.
-    fn config(&self) -> &EngineConfig;
-    /// The counters.
-    fn stats(&self) -> &EngineStats;
-    /// The counters, mutable.
-    fn stats_mut(&mut self) -> &mut EngineStats;
-    /// The voice slots.
-    fn slots(&self) -> &Slots<Self::Mesh>;
-    /// The voice slots, mutable.
-    fn slots_mut(&mut self) -> &mut Slots<Self::Mesh>;
-    /// Renders `left.len()` frames (≤ `max_block`).
-    fn process(&mut self, left: &mut [f32], right: &mut [f32]);
-
-    /// Starts (or restarts) voice `id` ([`start_in_slots`]). Returns the
-    /// instruments the slot held before, to be dropped off the real-time
-    /// thread, and the id of a voice that had to be cut without a fade
-    /// (only when every spare slot is still fading).
+    /// The shared state.
+    fn core(&self) -> &EngineCore<Self::Mesh>;
+    /// The shared state, mutable.
+    fn core_mut(&mut self) -> &mut EngineCore<Self::Mesh>;
+    /// Renders `left.len()` frames (≤ `max_block`) into `left` / `right`,
+    /// overwriting them.
     ///
     /// # Real-time safety
-    /// No allocation, lock or I/O. The plan must fit the voice capacity
-    /// (checked by [`fits`](Self::fits)).
+    /// No allocation, lock, log or I/O.
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]);
+    /// Readies the engine for a voice of `inst` at `plan` before it starts
+    /// (the GPU engine uploads an instrument not resident yet); nothing by
+    /// default.
+    fn prepare_start(&mut self, _inst: &Arc<Instrument>, _plan: &NotePlan) {}
+
+    /// The configuration.
+    fn config(&self) -> &EngineConfig {
+        &self.core().cfg
+    }
+    /// The counters.
+    fn stats(&self) -> &EngineStats {
+        &self.core().stats
+    }
+    /// The counters, mutable.
+    fn stats_mut(&mut self) -> &mut EngineStats {
+        &mut self.core_mut().stats
+    }
+    /// The voice slots.
+    fn slots(&self) -> &Slots<Self::Mesh> {
+        &self.core().slots
+    }
+    /// The voice slots, mutable.
+    fn slots_mut(&mut self) -> &mut Slots<Self::Mesh> {
+        &mut self.core_mut().slots
+    }
+
+    /// Starts (or restarts) voice `id` at the engine's current frame,
+    /// counting a stolen voice. Returns the instruments the slot held
+    /// before, to be dropped off the real-time thread, and the id of a voice
+    /// that had to be cut without a fade (only when every spare slot is
+    /// still fading).
+    ///
+    /// # Real-time safety
+    /// No allocation, lock or I/O (on the GPU engine: once its instrument
+    /// is resident, see [`prepare_start`](Self::prepare_start)). The plan
+    /// must fit the voice capacity (checked by [`fits`](Self::fits)).
     fn start_voice(
         &mut self,
         id: i32,
@@ -91,8 +91,14 @@ pub trait VoiceEngine {
         plan: NotePlan,
         req: &NoteRequest,
     ) -> (Retired, Option<i32>) {
-        start_in_slots(self, id, inst, plan, req)
+        self.prepare_start(&inst, &plan);
+        let core = self.core_mut();
+        let (sr, frame) = (core.cfg.sample_rate, core.stats.frames);
+        let (old, cut, stolen) = core.slots.start_voice(id, inst, plan, req, sr, frame);
+        core.stats.stolen += stolen as u64;
+        (old, cut)
     }
+
     /// Frames rendered so far.
     fn frames(&self) -> u64 {
         self.stats().frames
@@ -129,89 +135,5 @@ pub trait VoiceEngine {
     /// Ids of voices that ended during the last [`process`](Self::process).
     fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
         self.slots().ended_voices()
-    }
-}
-
-/// Starts voice `id` in `engine`'s slots at its current frame, counting a
-/// stolen voice (what [`VoiceEngine::start_voice`] does, for engines that
-/// do more first).
-///
-/// # Real-time safety
-/// No allocation, lock or I/O.
-pub fn start_in_slots<E: VoiceEngine + ?Sized>(
-    engine: &mut E,
-    id: i32,
-    inst: Arc<Instrument>,
-    plan: NotePlan,
-    req: &NoteRequest,
-) -> (Retired, Option<i32>) {
-    let (sr, frame) = (engine.config().sample_rate, engine.stats().frames);
-    let (old, cut, stolen) = engine
-        .slots_mut()
-        .start_voice(id, inst, plan, req, sr, frame);
-    engine.stats_mut().stolen += stolen as u64;
-    (old, cut)
-}
-
-/// Every voice is the one voice program on some mesh back-end.
-impl<M: Mesh> EngineVoice for crate::voice::Voice<M> {
-    fn id(&self) -> i32 {
-        self.id
-    }
-    fn is_active(&self) -> bool {
-        Self::is_active(self)
-    }
-    fn held(&self) -> bool {
-        self.held
-    }
-    fn key(&self) -> u64 {
-        self.key
-    }
-    fn just_ended(&self) -> bool {
-        self.just_ended
-    }
-    fn state(&self) -> VoiceState {
-        self.state
-    }
-    fn started_frame(&self) -> u64 {
-        self.started_frame
-    }
-    fn release(&mut self) {
-        Self::release(self)
-    }
-    fn free(&mut self) {
-        Self::free(self)
-    }
-    fn set_pitch(&mut self, note: f64) -> bool {
-        Self::set_pitch(self, note)
-    }
-    fn set_damping(&mut self, scale: f64) {
-        Self::set_damping(self, scale)
-    }
-    fn set_gain(&mut self, gain: f64) {
-        Self::set_gain(self, gain)
-    }
-    fn set_pan(&mut self, pan: f64) {
-        Self::set_pan(self, pan)
-    }
-    fn set_brightness(&mut self, b: f32) {
-        Self::set_brightness(self, b)
-    }
-    fn set_pickup_coordinate(&mut self, index: usize, v: f64) {
-        Self::set_pickup_coordinate(self, index, v)
-    }
-    fn set_pickups(&mut self, p: [f64; 4]) {
-        Self::set_pickups(self, p)
-    }
-    fn set_morph(
-        &mut self,
-        target: Option<Arc<Instrument>>,
-        t: f64,
-        seconds: Option<f64>,
-    ) -> Option<Arc<Instrument>> {
-        Self::set_morph(self, target, t, seconds)
-    }
-    fn excite(&mut self, shape: ExciteShape, x: f32, y: f32, amplitude: f32, width: f32) {
-        Self::excite(self, shape, x, y, amplitude, width)
     }
 }

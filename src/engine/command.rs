@@ -2,17 +2,17 @@
 //!
 //! Commands are moved through a bounded lock-free ring (no allocation on
 //! either side of it); each carries the engine frame it applies at, so a
-//! timetagged bundle starts sample-accurately: [`Engine::process_scheduled`]
+//! timetagged bundle starts sample-accurately: [`ApplyCommands::process_scheduled`]
 //! splits the block at that frame (block rendering equals single-sample
 //! rendering, so the split does not change the sound).
 
 use std::sync::Arc;
 
-use super::api::{EngineVoice, VoiceEngine};
-use super::{Engine, Retired};
+use super::api::VoiceEngine;
 use crate::instrument::{Instrument, NotePlan};
 use crate::types::ExciteShape;
 use crate::types::NoteRequest;
+use crate::voice::Retired;
 
 /// One change to the engine.
 pub enum EngineCommand {
@@ -115,7 +115,7 @@ pub struct Timed {
 }
 
 /// Pops the front of a frame-ordered queue if it is due before `limit`
-/// (the `next` argument of [`Engine::process_scheduled`]).
+/// (the `next` argument of [`ApplyCommands::process_scheduled`]).
 ///
 /// # Real-time safety
 /// No allocation.
@@ -165,24 +165,25 @@ fn retire(sink: &mut impl EventSink, r: Retired) {
     }
 }
 
-impl Engine {
+/// Commands, applied now or at their frames, on either engine.
+pub trait ApplyCommands: VoiceEngine + Sized {
     /// Applies one command now.
     ///
     /// # Real-time safety
     /// No allocation, lock or I/O; instruments let go of are emitted as
-    /// [`EngineEvent::Retired`].
-    pub fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
+    /// [`EngineEvent::Retired`](EngineEvent::Retired).
+    fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
         apply(self, cmd, sink)
     }
 
     /// Renders `left.len()` frames, applying the commands `next` yields at
-    /// their frames (splitting the block there). `next(limit)` must return the
-    /// next command due before engine frame `limit`, or `None`. Commands due
-    /// earlier than the block (late) apply at its start.
+    /// their frames (splitting the block there). `next(limit)` must return
+    /// the next command due before engine frame `limit`, or `None`.
+    /// Commands due earlier than the block (late) apply at its start.
     ///
     /// # Real-time safety
     /// No allocation, lock or I/O (given a sink and a `next` that don't).
-    pub fn process_scheduled(
+    fn process_scheduled(
         &mut self,
         left: &mut [f32],
         right: &mut [f32],
@@ -193,7 +194,9 @@ impl Engine {
     }
 }
 
-/// Applies one command to either engine now (see [`Engine::apply`]).
+impl<E: VoiceEngine> ApplyCommands for E {}
+
+/// Applies one command to either engine now (see [`ApplyCommands::apply`]).
 pub fn apply<E: VoiceEngine>(engine: &mut E, cmd: EngineCommand, sink: &mut impl EventSink) {
     let this = engine;
     {
@@ -219,7 +222,7 @@ pub fn apply<E: VoiceEngine>(engine: &mut E, cmd: EngineCommand, sink: &mut impl
                 for v in this
                     .voices_mut()
                     .iter_mut()
-                    .filter(|v| v.is_active() && v.held() && v.key() == key)
+                    .filter(|v| v.is_active() && v.held && v.key == key)
                 {
                     v.release();
                 }
@@ -290,7 +293,7 @@ fn with_voice<E: VoiceEngine>(
 }
 
 /// Renders with scheduled commands on either engine (see
-/// [`Engine::process_scheduled`]).
+/// [`ApplyCommands::process_scheduled`]).
 pub fn process_scheduled<E: VoiceEngine>(
     engine: &mut E,
     left: &mut [f32],
@@ -340,8 +343,8 @@ fn render_span<E: VoiceEngine>(
         for id in engine
             .voices()
             .iter()
-            .filter(|v| v.just_ended())
-            .map(|v| v.id())
+            .filter(|v| v.just_ended)
+            .map(|v| v.id)
         {
             sink.emit(EngineEvent::VoiceEnded(id));
         }

@@ -31,7 +31,8 @@ pub mod voice;
 pub use crate::voice::excitation;
 
 use crate::voice::{apply_master_ramp, mix_into, Slots};
-pub use api::{EngineVoice, VoiceEngine};
+pub use api::{EngineCore, VoiceEngine};
+pub use command::ApplyCommands;
 pub use config::{EngineConfig, EngineStats};
 use pool::WorkerPool;
 use voice::{CpuMesh, Voice};
@@ -48,12 +49,9 @@ unsafe impl Sync for VoicesPtr {}
 
 /// The voice engine.
 pub struct Engine {
-    cfg: EngineConfig,
-    slots: Slots<CpuMesh>,
+    core: EngineCore<CpuMesh>,
     active: Vec<usize>,
     pool: WorkerPool,
-    /// Counters.
-    pub stats: EngineStats,
 }
 
 impl Engine {
@@ -66,12 +64,11 @@ impl Engine {
         let voices = (0..cfg.max_voices + STEAL_FADE_SLOTS)
             .map(|_| Voice::new(cfg.voice_capacity, cfg.max_block))
             .collect();
+        let slots = Slots::new(voices, cfg.max_voices);
         Self {
-            slots: Slots::new(voices, cfg.max_voices),
             active: Vec::with_capacity(cfg.max_voices + STEAL_FADE_SLOTS),
             pool: WorkerPool::new(cfg.threads.saturating_sub(1)),
-            stats: EngineStats::default(),
-            cfg,
+            core: EngineCore::new(cfg, slots),
         }
     }
 
@@ -86,34 +83,30 @@ impl Engine {
     pub fn pin_workers(&self, first: usize) -> Result<(), String> {
         self.pool.pin(first)
     }
+}
 
-    /// The configuration.
-    pub fn config(&self) -> &EngineConfig {
-        &self.cfg
+impl VoiceEngine for Engine {
+    type Mesh = CpuMesh;
+    fn core(&self) -> &EngineCore<CpuMesh> {
+        &self.core
     }
-
-    /// Number of sounding voices.
-    pub fn active_voices(&self) -> usize {
-        self.slots.active_voices()
+    fn core_mut(&mut self) -> &mut EngineCore<CpuMesh> {
+        &mut self.core
     }
-
-    /// Renders `left.len()` frames (≤ `max_block`) into `left` / `right`,
-    /// overwriting them.
-    ///
-    /// # Real-time safety
-    /// No allocation, lock, log or I/O.
-    pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+    /// Renders the sounding voices in parallel on the worker pool, then
+    /// mixes them in slot order.
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         let _ftz = ftz::ScopedFtz::new();
-        let frames = left.len().min(right.len()).min(self.cfg.max_block);
-        self.slots.begin_block();
+        let frames = left.len().min(right.len()).min(self.core.cfg.max_block);
+        self.core.slots.begin_block();
         self.active.clear();
-        let voices = self.slots.voices();
+        let voices = self.core.slots.voices();
         self.active
             .extend((0..voices.len()).filter(|&i| voices[i].is_active()));
         // Most expensive first, for load balance.
         self.active
             .sort_unstable_by_key(|&i| std::cmp::Reverse(voices[i].cost()));
-        let ptr = VoicesPtr(self.slots.voices_mut().as_mut_ptr());
+        let ptr = VoicesPtr(self.core.slots.voices_mut().as_mut_ptr());
         let active = &self.active;
         self.pool.run(active.len(), &|j| {
             let p = &ptr;
@@ -126,6 +119,7 @@ impl Engine {
         right.iter_mut().for_each(|v| *v = 0.0);
         // Mix in slot order (deterministic regardless of threading).
         for v in self
+            .core
             .slots
             .voices()
             .iter()
@@ -133,29 +127,7 @@ impl Engine {
         {
             mix_into(left, right, &v.out_l[..frames], &v.out_r[..frames]);
         }
-        apply_master_ramp(left, right, self.slots.next_master_ramp());
-        self.stats.frames += frames as u64;
-    }
-}
-
-impl VoiceEngine for Engine {
-    type Mesh = CpuMesh;
-    fn config(&self) -> &EngineConfig {
-        &self.cfg
-    }
-    fn stats(&self) -> &EngineStats {
-        &self.stats
-    }
-    fn stats_mut(&mut self) -> &mut EngineStats {
-        &mut self.stats
-    }
-    fn slots(&self) -> &Slots<CpuMesh> {
-        &self.slots
-    }
-    fn slots_mut(&mut self) -> &mut Slots<CpuMesh> {
-        &mut self.slots
-    }
-    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        Engine::process(self, left, right)
+        apply_master_ramp(left, right, self.core.slots.next_master_ramp());
+        self.core.stats.frames += frames as u64;
     }
 }

@@ -45,11 +45,10 @@ use super::layout::{
     WG_FLOATS, WORKGROUP_SIZE,
 };
 use super::voice::{BlockProgram, Finish, GpuMesh, GpuVoice};
-use crate::engine::api::{start_in_slots, VoiceEngine};
-use crate::engine::command::{self, EngineCommand, EngineEvent, EventSink, Timed};
-use crate::engine::{Engine, EngineConfig, EngineStats, Retired, STEAL_FADE_SLOTS};
+use crate::engine::api::{EngineCore, VoiceEngine};
+use crate::engine::command::{EngineEvent, EventSink};
+use crate::engine::{Engine, EngineConfig, Retired, STEAL_FADE_SLOTS};
 use crate::instrument::{Instrument, NotePlan, MAX_OVERSAMPLE};
-use crate::types::NoteRequest;
 use crate::voice::program::PeriodMark;
 use crate::voice::{apply_master_ramp, mix_into, Slots, MAX_EXCITATIONS};
 
@@ -58,9 +57,8 @@ const STATE_FIELDS: usize = 7;
 
 /// The GPU engine.
 pub struct GpuEngine {
-    cfg: EngineConfig,
+    core: EngineCore<GpuMesh>,
     ctx: GpuContext,
-    slots: Slots<GpuMesh>,
     /// Instruments' maps resident on the GPU.
     bank: ResidentBank,
     prog: BlockProgram,
@@ -99,8 +97,6 @@ pub struct GpuEngine {
     fail_after: Option<u64>,
     /// Longest wait for a block's readback before the GPU counts as failed.
     timeout: Duration,
-    /// Counters.
-    pub stats: EngineStats,
 }
 
 impl GpuEngine {
@@ -201,7 +197,6 @@ impl GpuEngine {
             HARDWARE_TIMEOUT
         };
         Ok(Self {
-            slots: voice_slots,
             bank: ResidentBank::new(bank, bank_floats),
             prog,
             spans,
@@ -226,8 +221,7 @@ impl GpuEngine {
             blocks: 0,
             fail_after: None,
             timeout,
-            stats: EngineStats::default(),
-            cfg,
+            core: EngineCore::new(cfg, voice_slots),
             ctx,
         })
     }
@@ -281,7 +275,7 @@ impl GpuEngine {
         self.pipelined = on;
         self.fifo.clear();
         if on {
-            self.fifo.push_zeros(self.cfg.max_block);
+            self.fifo.push_zeros(self.core.cfg.max_block);
         }
     }
 
@@ -289,7 +283,7 @@ impl GpuEngine {
     /// double-buffered readback, else 0.
     pub fn latency_frames(&self) -> usize {
         if self.pipelined {
-            self.cfg.max_block
+            self.core.cfg.max_block
         } else {
             0
         }
@@ -299,7 +293,7 @@ impl GpuEngine {
     /// Control side: allocates and uploads (a full bank first drops the
     /// instruments no voice plays or morphs toward any more).
     pub fn load(&mut self, inst: &Arc<Instrument>) -> Result<(), GpuError> {
-        let voices = self.slots.voices();
+        let voices = self.core.slots.voices();
         let in_use = |i: &Arc<Instrument>| {
             voices.iter().any(|v| {
                 v.is_active()
@@ -308,37 +302,6 @@ impl GpuEngine {
             })
         };
         self.bank.load(&self.ctx.queue, inst, in_use)
-    }
-
-    /// Number of sounding voices.
-    pub fn active_voices(&self) -> usize {
-        self.slots.active_voices()
-    }
-
-    /// Renders `left.len()` frames (≤ `max_block`), as
-    /// [`crate::engine::Engine::process`] (`latency_frames` later with
-    /// double-buffered readback). After a GPU failure it renders silence
-    /// (see [`failure`](Self::failure)).
-    ///
-    /// # Real-time safety
-    /// Our code does not allocate, lock or log here (a failure's message
-    /// is formatted once); wgpu's submission and mapping allocate
-    /// internally (docs/architecture.md).
-    pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let _ftz = crate::engine::ftz::ScopedFtz::new();
-        let frames = left.len().min(right.len()).min(self.cfg.max_block);
-        if frames == 0 {
-            return;
-        }
-        self.slots.begin_block();
-        let cur = self.next_span;
-        self.next_span ^= 1;
-        if let Err(e) = self.submit(cur, frames) {
-            self.fail(e);
-        }
-        self.resolve(if self.pipelined { cur ^ 1 } else { cur });
-        self.fifo.pop(&mut left[..frames], &mut right[..frames]);
-        self.stats.frames += frames as u64;
     }
 
     fn fail(&mut self, e: GpuError) {
@@ -367,7 +330,7 @@ impl GpuEngine {
         // Take the span out (no allocation: its vectors move back below).
         let mut sp = std::mem::take(&mut self.spans[si]);
         sp.frames = frames;
-        sp.gain = self.slots.next_master_ramp();
+        sp.gain = self.core.slots.next_master_ramp();
         sp.live = true;
         sp.submitted = false;
         sp.recs.clear();
@@ -384,10 +347,10 @@ impl GpuEngine {
         }
         self.prog.clear();
         self.wg_headers.clear();
-        let cap = self.cfg.voice_capacity;
-        let out_stride = 2 * self.cfg.max_block;
-        for slot in 0..self.slots.voices().len() {
-            let v = &mut self.slots.voices_mut()[slot];
+        let cap = self.core.cfg.voice_capacity;
+        let out_stride = 2 * self.core.cfg.max_block;
+        for slot in 0..self.core.slots.voices().len() {
+            let v = &mut self.core.slots.voices_mut()[slot];
             let Some((mut h, fin)) = v.plan_block(sp.frames, &mut self.prog, &mut sp.marks) else {
                 continue;
             };
@@ -496,10 +459,10 @@ impl GpuEngine {
         if sp.submitted {
             match self.read_back(si, &sp) {
                 Ok(()) => {
-                    let out_stride = 2 * self.cfg.max_block;
+                    let out_stride = 2 * self.core.cfg.max_block;
                     for (j, (slot, fin)) in sp.recs.iter().enumerate() {
                         let raw = &self.raw[j * out_stride..(j + 1) * out_stride];
-                        let v = &mut self.slots.voices_mut()[*slot];
+                        let v = &mut self.core.slots.voices_mut()[*slot];
                         if v.finish_block(frames, raw, fin, &sp.marks) {
                             let [ml, mr] = &mut self.mix;
                             mix_into(
@@ -564,11 +527,17 @@ impl GpuEngine {
     /// No allocation, lock or I/O (instruments are `Arc`s; instruments
     /// `cpu` lets go of are emitted as [`EngineEvent::Retired`]).
     pub fn hand_over(&mut self, cpu: &mut Engine, sink: &mut impl EventSink) -> usize {
-        cpu.stats.frames = self.stats.frames;
-        cpu.stats.stolen = self.stats.stolen;
-        cpu.set_master_gain(self.slots.master_gain_target());
+        cpu.stats_mut().frames = self.core.stats.frames;
+        cpu.stats_mut().stolen = self.core.stats.stolen;
+        cpu.set_master_gain(self.core.slots.master_gain_target());
         let mut restarted = 0;
-        for v in self.slots.voices_mut().iter_mut().filter(|v| v.is_active()) {
+        for v in self
+            .core
+            .slots
+            .voices_mut()
+            .iter_mut()
+            .filter(|v| v.is_active())
+        {
             match v.restart() {
                 Some(rs) if cpu.fits(&rs.inst, &rs.plan) => {
                     let (old, cut) = cpu.start_voice(rs.id, rs.inst, rs.plan, &rs.req);
@@ -589,60 +558,47 @@ impl GpuEngine {
     }
 }
 
-impl GpuEngine {
-    /// Applies one command now, as [`Engine::apply`].
-    pub fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
-        command::apply(self, cmd, sink)
-    }
-
-    /// Renders with scheduled commands, as [`Engine::process_scheduled`].
-    pub fn process_scheduled(
-        &mut self,
-        left: &mut [f32],
-        right: &mut [f32],
-        sink: &mut impl EventSink,
-        next: impl FnMut(u64) -> Option<Timed>,
-    ) {
-        command::process_scheduled(self, left, right, sink, next)
-    }
-}
-
 impl VoiceEngine for GpuEngine {
     type Mesh = GpuMesh;
-    fn config(&self) -> &EngineConfig {
-        &self.cfg
+    fn core(&self) -> &EngineCore<GpuMesh> {
+        &self.core
     }
-    fn stats(&self) -> &EngineStats {
-        &self.stats
+    fn core_mut(&mut self) -> &mut EngineCore<GpuMesh> {
+        &mut self.core
     }
-    fn stats_mut(&mut self) -> &mut EngineStats {
-        &mut self.stats
-    }
-    fn slots(&self) -> &Slots<GpuMesh> {
-        &self.slots
-    }
-    fn slots_mut(&mut self) -> &mut Slots<GpuMesh> {
-        &mut self.slots
-    }
+    /// Renders `left.len()` frames (≤ `max_block`), as
+    /// [`crate::engine::Engine::process`] (`latency_frames` later with
+    /// double-buffered readback). After a GPU failure it renders silence
+    /// (see [`failure`](Self::failure)).
+    ///
+    /// # Real-time safety
+    /// Our code does not allocate, lock or log here (a failure's message
+    /// is formatted once); wgpu's submission and mapping allocate
+    /// internally (docs/architecture.md).
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        GpuEngine::process(self, left, right)
+        let _ftz = crate::engine::ftz::ScopedFtz::new();
+        let frames = left.len().min(right.len()).min(self.core.cfg.max_block);
+        if frames == 0 {
+            return;
+        }
+        self.core.slots.begin_block();
+        let cur = self.next_span;
+        self.next_span ^= 1;
+        if let Err(e) = self.submit(cur, frames) {
+            self.fail(e);
+        }
+        self.resolve(if self.pipelined { cur ^ 1 } else { cur });
+        self.fifo.pop(&mut left[..frames], &mut right[..frames]);
+        self.core.stats.frames += frames as u64;
     }
-    /// Starts voice `id`, as the CPU engine does. An instrument that is
-    /// not resident yet is uploaded first (not real-time safe:
-    /// [`load`](GpuEngine::load) the bank beforehand).
-    fn start_voice(
-        &mut self,
-        id: i32,
-        inst: Arc<Instrument>,
-        plan: NotePlan,
-        req: &NoteRequest,
-    ) -> (Retired, Option<i32>) {
-        if self.bank.level_offset(&inst, plan.level).is_none() {
-            if let Err(e) = self.load(&inst) {
+    /// Uploads an instrument that is not resident yet (not real-time
+    /// safe: [`load`](GpuEngine::load) the bank beforehand).
+    fn prepare_start(&mut self, inst: &Arc<Instrument>, plan: &NotePlan) {
+        if self.bank.level_offset(inst, plan.level).is_none() {
+            if let Err(e) = self.load(inst) {
                 self.failure.get_or_insert(e.to_string());
             }
         }
-        start_in_slots(self, id, inst, plan, req)
     }
 }
 

@@ -18,7 +18,7 @@ use ringbuf::{HeapCons, HeapProd};
 
 use crate::audio::stats::SharedStats;
 use crate::engine::command::{pop_due, EngineEvent, EventSink, Timed};
-use crate::engine::Engine;
+use crate::engine::{ApplyCommands, Engine, VoiceEngine};
 use crate::gpu::GpuEngine;
 use crate::instrument::Instrument;
 
@@ -131,8 +131,8 @@ pub struct EngineThread {
 impl EngineThread {
     fn frames(&self) -> u64 {
         match &self.gpu {
-            Some(g) => g.stats.frames,
-            None => self.engine.stats.frames,
+            Some(g) => g.stats().frames,
+            None => self.engine.stats().frames,
         }
     }
 
@@ -209,8 +209,8 @@ impl EngineThread {
             let s = &self.stats;
             s.set_load(load);
             let (active, stolen) = match &self.gpu {
-                Some(g) => (g.active_voices(), g.stats.stolen),
-                None => (self.engine.active_voices(), self.engine.stats.stolen),
+                Some(g) => (g.active_voices(), g.stats().stolen),
+                None => (self.engine.active_voices(), self.engine.stats().stolen),
             };
             s.active_voices.store(active as u32, Ordering::Relaxed);
             s.engine_frames.store(self.frames(), Ordering::Relaxed);
