@@ -171,7 +171,7 @@ pub trait ApplyCommands: VoiceEngine + Sized {
     ///
     /// # Real-time safety
     /// No allocation, lock or I/O; instruments let go of are emitted as
-    /// [`EngineEvent::Retired`](EngineEvent::Retired).
+    /// [`EngineEvent::Retired`].
     fn apply(&mut self, cmd: EngineCommand, sink: &mut impl EventSink) {
         apply(self, cmd, sink)
     }

@@ -5,7 +5,7 @@
 pub struct EngineConfig {
     /// Sample rate, Hz.
     pub sample_rate: f64,
-    /// Largest block [`super::Engine::process`] renders.
+    /// Largest block [`super::VoiceEngine::process`] renders.
     pub max_block: usize,
     /// Voice slots.
     pub max_voices: usize,
