@@ -37,7 +37,7 @@ use neirosynth::physics::modes::{
     a_for_frequency, lowest_eigenvalues, lowest_eigenvalues_with, mode_frequency, RIGID_MODE_EPS,
 };
 use neirosynth::physics::scheme::BodyMaps;
-use neirosynth::render::{render_note, NoteSpec, RenderSettings, StereoBuffer};
+use neirosynth::render::{render_note_cpu, NoteSpec, RenderSettings, StereoBuffer};
 use neirosynth::types::NoteRequest;
 
 /// Date written into every instrument's provenance.
@@ -634,7 +634,7 @@ fn render(inst: &Arc<Instrument>, note: f64, velocity: f32, seconds: f64) -> Ste
         duration: seconds,
         release_at: None,
     };
-    render_note(inst, &spec, RenderSettings::default())
+    render_note_cpu(inst, &spec, RenderSettings::default())
         .unwrap_or_else(|e| panic!("{}: note {note}: {e}", inst.name()))
 }
 

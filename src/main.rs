@@ -12,8 +12,11 @@ use anyhow::{anyhow, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use neirosynth::gpu::{EngineSpec, GpuContext};
 use neirosynth::instrument::format::ExciteShape;
+use neirosynth::instrument::lookup::{find_instrument, instruments_dir};
 use neirosynth::instrument::Instrument;
-use neirosynth::render::{render_note_on, NoteOverrides, NoteSpec, OutputLevel, RenderSettings};
+use neirosynth::render::{
+    render_note_on_engine, NoteOverrides, NoteSpec, OutputLevel, RenderSettings,
+};
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +25,10 @@ use neirosynth::render::{render_note_on, NoteOverrides, NoteSpec, OutputLevel, R
     about = "A real-time audio server in which every sound is physics."
 )]
 struct Cli {
+    /// Log filter (tracing's EnvFilter syntax: `warn`, `debug`,
+    /// `neirosynth=trace,wgpu=warn`…); logs go to stderr.
+    #[arg(long, global = true, value_name = "FILTER", default_value = "info")]
+    log_level: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -243,6 +250,19 @@ struct BenchArgs {
     /// backward pass of an N×N membrane) and report its memory.
     #[arg(long)]
     adjoint: bool,
+    /// Kernel instruction set: auto (the best the CPU has: AVX2 where
+    /// present) or baseline (the portable SSE2 path, same bits), to
+    /// compare SIMD against scalar.
+    #[arg(long, value_enum, default_value_t = SimdArg::Auto)]
+    simd: SimdArg,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum SimdArg {
+    /// The best instruction set the CPU has (AVX2 where present).
+    Auto,
+    /// The build's portable baseline path (SSE2 on x86-64).
+    Baseline,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -416,52 +436,10 @@ fn bad(msg: impl Into<String>) -> anyhow::Error {
     Usage(msg.into()).into()
 }
 
-/// The instruments folder: `--instruments`, else `./instruments`, else the
-/// source tree's.
-fn instruments_dir(arg: Option<PathBuf>) -> PathBuf {
-    if let Some(d) = arg {
-        return d;
-    }
-    let local = PathBuf::from("instruments");
-    if local.is_dir() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments")
-}
-
 /// An instrument named on the command line: a file, or a name in the
-/// instruments folder (called by its file name, as the server calls it).
+/// instruments folder (an unknown name or a refused file is bad input).
 fn load_instrument(spec: &str, dir: Option<PathBuf>) -> Result<Arc<Instrument>> {
-    let as_path = Path::new(spec);
-    let path = if spec.ends_with(".json") || spec.contains('/') || as_path.is_file() {
-        as_path.to_path_buf()
-    } else {
-        let dir = instruments_dir(dir);
-        let p = dir.join(format!("{spec}.json"));
-        if !p.is_file() {
-            let mut names: Vec<String> = std::fs::read_dir(&dir)
-                .map(|r| {
-                    r.filter_map(|e| e.ok())
-                        .filter_map(|e| {
-                            e.path()
-                                .file_stem()
-                                .map(|s| s.to_string_lossy().into_owned())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            names.sort();
-            return Err(bad(format!(
-                "unknown instrument `{spec}` (not in {}; available: {})",
-                dir.display(),
-                names.join(", ")
-            )));
-        }
-        p
-    };
-    neirosynth::instrument::bank::Bank::load_file(&path)
-        .map(Arc::new)
-        .map_err(|e| bad(e.to_string()))
+    find_instrument(spec, dir).map_err(|e| bad(e.to_string()))
 }
 
 impl From<SampleFormat> for neirosynth::render::SampleFormat {
@@ -560,21 +538,15 @@ fn render(a: RenderArgs) -> Result<()> {
         return Err(bad(format!("--velocity {velocity} is outside 0..1")));
     }
     let inst = load_instrument(&instrument, a.instruments)?;
-    let mut request = inst.note_request(note, velocity);
-    NoteOverrides {
+    let overrides = NoteOverrides {
         excite: a.excite.map(Into::into),
         x: a.x,
         y: a.y,
         pickup_left: a.pickup_left,
         pickup_right: a.pickup_right,
-    }
-    .apply(&inst, &mut request);
-    let spec = NoteSpec {
-        request,
-        duration,
-        release_at: a.release,
     };
-    let mut buf = render_note_on(&inst, &spec, RenderSettings::default(), &engine)
+    let spec = NoteSpec::played(&inst, note, velocity, &overrides, duration, a.release);
+    let mut buf = render_note_on_engine(&inst, &spec, RenderSettings::default(), &engine)
         .map_err(|e| bad(format!("{}: {e}", inst.name())))?;
     level
         .apply(&mut buf)
@@ -676,6 +648,10 @@ fn bench(a: BenchArgs) -> Result<()> {
     }
     if !seconds.is_finite() || seconds <= 0.0 {
         return Err(bad("--seconds must be positive"));
+    }
+    if a.simd == SimdArg::Baseline {
+        use neirosynth::physics::kernel::{limit_simd, SimdLevel};
+        limit_simd(SimdLevel::Baseline);
     }
     if a.adjoint {
         return bench_adjoint(mesh, seconds, a.threads);
@@ -846,17 +822,21 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn main() -> ExitCode {
+/// Logs to stderr under `--log-level`; a filter that does not parse is bad input.
+fn init_logging(filter: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| bad(format!("--log-level {filter}: {e}")))?;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NEIROSYNTH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(filter)
         .init();
+    Ok(())
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    match init_logging(&cli.log_level).and_then(|()| run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("neirosynth: {e:#}");

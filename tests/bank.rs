@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use neirosynth::instrument::bank::Bank;
 use neirosynth::physics::modes::{mode_frequency, RIGID_MODE_EPS};
-use neirosynth::render::{render_note, NoteSpec, RenderSettings};
+use neirosynth::render::{render_note_cpu, NoteSpec, RenderSettings};
 
 fn bank() -> Bank {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments");
@@ -55,7 +55,7 @@ fn every_instrument_plays_the_whole_range() {
                 duration: 0.25,
                 release_at: None,
             };
-            let out = render_note(inst, &spec, RenderSettings::default()).unwrap();
+            let out = render_note_cpu(inst, &spec, RenderSettings::default()).unwrap();
             let peak = out.peak();
             assert!(
                 out.left.iter().chain(&out.right).all(|v| v.is_finite()),

@@ -8,7 +8,7 @@
 //!
 //! - `cpu/note/<inst>/ref`: every instrument in `instruments/` at its
 //!   reference note, velocity 0.8, through `Instrument::note_request` and
-//!   `render::render_note_on` as `neirosynth render` plays it (48 kHz,
+//!   `render::render_note_on_engine` as `neirosynth render` plays it (48 kHz,
 //!   256-frame blocks, one thread), 0.5 s released at 0.3 s.
 //! - `cpu/note/<inst>/alt`: three semitones up, velocity 0.6, a pluck
 //!   (noise for instruments that pluck) at (0.3, 0.7), pickups moved to
@@ -64,7 +64,7 @@ use neirosynth::gpu::{EngineSpec, GpuContext};
 use neirosynth::instrument::bank::Bank;
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
-use neirosynth::render::{render_note_on, NoteSpec, RenderSettings, StereoBuffer};
+use neirosynth::render::{render_note_on_engine, NoteSpec, RenderSettings, StereoBuffer};
 use neirosynth::score::{render_score_on, Score, ScoreSettings};
 
 use common::tools;
@@ -171,7 +171,7 @@ fn note(
     out: &mut Vec<Render>,
 ) {
     let t = std::time::Instant::now();
-    let buf = render_note_on(inst, spec, RenderSettings::default(), engine)
+    let buf = render_note_on_engine(inst, spec, RenderSettings::default(), engine)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     eprintln!("{name}: {:.2} s", t.elapsed().as_secs_f64());
     check_sound(&name, &buf);

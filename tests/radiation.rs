@@ -9,8 +9,8 @@ use std::sync::Arc;
 use neirosynth::instrument::format::InstrumentFile;
 use neirosynth::instrument::radiation::{RadiationFilter, RadiationSpec};
 use neirosynth::instrument::{FaultKind, Instrument};
-use neirosynth::render::{render_note, NoteSpec, RenderSettings};
-use neirosynth::train::fit::{self, Model, NoteTarget};
+use neirosynth::render::{render_note_cpu, NoteSpec, RenderSettings};
+use neirosynth::train::fit::{self, FitModel, NoteTarget};
 use neirosynth::train::loss::LossConfig;
 use neirosynth::train::radiation::fit_radiation;
 use neirosynth::train::target::{NoteSource, Target};
@@ -69,8 +69,8 @@ fn engine_applies_the_files_filter() {
             release_at: None,
         };
         let settings = RenderSettings::default();
-        let a = render_note(&flat, &ns(&flat), settings).unwrap();
-        let b = render_note(&filtered, &ns(&filtered), settings).unwrap();
+        let a = render_note_cpu(&flat, &ns(&flat), settings).unwrap();
+        let b = render_note_cpu(&filtered, &ns(&filtered), settings).unwrap();
         let mut f = RadiationFilter::new(Some(&spec), settings.sample_rate as f64);
         let l: Vec<f32> = a.left.iter().map(|&x| f.run(0, x)).collect();
         let r: Vec<f32> = a.right.iter().map(|&x| f.run(1, x)).collect();
@@ -153,7 +153,7 @@ fn fit_recovers_a_known_response() {
         targets: vec![target],
         loss_seconds: 0.6,
     };
-    let model = Model {
+    let model = FitModel {
         file,
         play_notes: vec![note],
     };

@@ -10,7 +10,7 @@ use neirosynth::physics::certificate::LIMIT;
 use neirosynth::physics::scheme::{
     compute_aux, fill_coefficients, step, BodyMaps, Coefficients, DampingControl, SchemeParams,
 };
-use neirosynth::train::adjoint::{Bounds, Checkpointing, Model, Params, Real, StrikeParams};
+use neirosynth::train::adjoint::{AdjointModel, Bounds, Checkpointing, Params, Real, StrikeParams};
 
 const K: f64 = 1.0 / 48000.0;
 
@@ -118,14 +118,14 @@ fn direction(nodes: usize, g: Group, rng: &mut Rng) -> Params<f64> {
 }
 
 /// Loss `L = Σ r_t y_t` (so `∂L/∂y = r`).
-fn loss(model: &Model<f64>, p: &Params<f64>, r: &[f64]) -> f64 {
+fn loss(model: &AdjointModel<f64>, p: &Params<f64>, r: &[f64]) -> f64 {
     let y = model.forward(p, r.len()).expect("stable");
     y.iter().zip(r).map(|(a, b)| a * b).sum()
 }
 
 /// Central differences along random directions of every group agree with
 /// the adjoint gradient to a relative 1e-3.
-fn check_fd(model: &Model<f64>, p: &Params<f64>, steps: usize, seed: u64) -> f64 {
+fn check_fd(model: &AdjointModel<f64>, p: &Params<f64>, steps: usize, seed: u64) -> f64 {
     let mut rng = Rng(seed);
     let r: Vec<f64> = (0..steps).map(|_| rng.next()).collect();
     let g = model
@@ -174,7 +174,7 @@ fn check_fd(model: &Model<f64>, p: &Params<f64>, steps: usize, seed: u64) -> f64
 
 #[test]
 fn adjoint_matches_finite_differences_on_a_membrane() {
-    let model = Model::<f64>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
+    let model = AdjointModel::<f64>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
     let mut rng = Rng(7);
     let p = params(model.nodes(), 0.2, &mut rng);
     assert!(model.certificate(&p).holds());
@@ -184,7 +184,7 @@ fn adjoint_matches_finite_differences_on_a_membrane() {
 
 #[test]
 fn adjoint_matches_finite_differences_on_a_disc() {
-    let model = Model::<f64>::new(Body::disc(11), K, (0.35, 0.6), 0.3).unwrap();
+    let model = AdjointModel::<f64>::new(Body::disc(11), K, (0.35, 0.6), 0.3).unwrap();
     let mut rng = Rng(3);
     let p = params(model.nodes(), 0.25, &mut rng);
     let worst = check_fd(&model, &p, 250, 5);
@@ -201,7 +201,7 @@ fn adjoint_matches_finite_differences_on_a_string() {
             ..Boundary::FIXED
         },
     );
-    let model = Model::<f64>::new(body, K, (0.77, 0.0), 0.12).unwrap();
+    let model = AdjointModel::<f64>::new(body, K, (0.77, 0.0), 0.12).unwrap();
     let mut rng = Rng(19);
     let mut p = params(model.nodes(), 0.4, &mut rng);
     p.strike.x = 0.3;
@@ -214,7 +214,7 @@ fn adjoint_matches_finite_differences_on_a_string() {
 #[test]
 fn checkpointed_equals_full_history() {
     fn run<T: Real + PartialEq>() {
-        let model = Model::<T>::new(membrane(), K, (0.6, 0.4), 0.35).unwrap();
+        let model = AdjointModel::<T>::new(membrane(), K, (0.6, 0.4), 0.35).unwrap();
         let mut rng = Rng(29);
         let mut p = params::<T>(model.nodes(), 0.2, &mut rng);
         p.strike.contact_steps = T::from_f64(9.6);
@@ -252,7 +252,7 @@ fn checkpointed_equals_full_history() {
 #[test]
 fn adjoint_memory_for_one_second_of_64x64() {
     let body = Body::rectangle(64, 64, Boundary::FIXED);
-    let model = Model::<f32>::new(body, K, (0.3, 0.3), 0.1).unwrap();
+    let model = AdjointModel::<f32>::new(body, K, (0.3, 0.3), 0.1).unwrap();
     let mut rng = Rng(1);
     let p = params::<f32>(model.nodes(), 0.1, &mut rng);
     for threads in [1, 2] {
@@ -279,7 +279,7 @@ fn forward_model_is_the_engine_kernel() {
         Body::rectangle(30, 1, Boundary::FIXED),
         Body::disc(13),
     ] {
-        let model = Model::<f32>::new(body.clone(), K, (0.62, 0.41), 0.3).unwrap();
+        let model = AdjointModel::<f32>::new(body.clone(), K, (0.62, 0.41), 0.3).unwrap();
         let mut rng = Rng(31);
         let p = params::<f32>(model.nodes(), 0.2, &mut rng);
         let maps = BodyMaps::new(body.clone(), &p.stiffness, &p.sigma0);
@@ -339,7 +339,7 @@ fn forward_model_is_the_engine_kernel() {
 #[test]
 fn strike_is_the_engines() {
     let body = Body::rectangle(9, 9, Boundary::FIXED);
-    let model = Model::<f32>::new(body.clone(), K, (0.5, 0.5), 4.0 / 9.0).unwrap();
+    let model = AdjointModel::<f32>::new(body.clone(), K, (0.5, 0.5), 4.0 / 9.0).unwrap();
     let mut rng = Rng(2);
     let mut p = params::<f32>(model.nodes(), 0.2, &mut rng);
     p.strike = StrikeParams {
@@ -379,7 +379,7 @@ fn strike_is_the_engines() {
 /// `project` certifies any parameters; a small safe update is taken whole.
 #[test]
 fn updates_keep_the_certificate() {
-    let model = Model::<f32>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
+    let model = AdjointModel::<f32>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
     let bounds = Bounds::default();
     let limit = LIMIT * PLAN_SAFETY;
     let mut rng = Rng(41);
@@ -448,8 +448,8 @@ fn to_f32(p: &Params<f64>) -> Params<f32> {
 /// longer run, per parameter group.
 #[test]
 fn f32_gradient_tracks_f64() {
-    let m64 = Model::<f64>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
-    let m32 = Model::<f32>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
+    let m64 = AdjointModel::<f64>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
+    let m32 = AdjointModel::<f32>::new(membrane(), K, (0.7, 0.3), 0.35).unwrap();
     let mut rng = Rng(53);
     // Both at the same (f32-representable) point.
     let p32 = to_f32(&params::<f64>(m64.nodes(), 0.2, &mut rng));

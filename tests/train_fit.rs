@@ -289,7 +289,7 @@ fn multi_note_training_fits_the_note_shaping_network() {
 /// Velocity-1 stereo peaks of `inst` at notes 24..=108 in steps of `step`
 /// (0.4 s each, its own note shaping); notes it cannot plan are left out.
 fn velocity_one_peaks(inst: &Arc<Instrument>, step: f64) -> Vec<(f64, f64)> {
-    use neirosynth::render::{render_note, NoteSpec, RenderSettings};
+    use neirosynth::render::{render_note_cpu, NoteSpec, RenderSettings};
     (0..)
         .map(|i| 24.0 + step * i as f64)
         .take_while(|&n| n <= 108.0)
@@ -299,7 +299,7 @@ fn velocity_one_peaks(inst: &Arc<Instrument>, step: f64) -> Vec<(f64, f64)> {
                 duration: 0.4,
                 release_at: None,
             };
-            let b = render_note(inst, &spec, RenderSettings::default()).ok()?;
+            let b = render_note_cpu(inst, &spec, RenderSettings::default()).ok()?;
             Some((note, b.peak() as f64))
         })
         .collect()
@@ -307,13 +307,13 @@ fn velocity_one_peaks(inst: &Arc<Instrument>, step: f64) -> Vec<(f64, f64)> {
 
 /// Velocity-1 RMS of `inst` at `note` over 0.4 s, dB.
 fn velocity_one_rms_db(inst: &Arc<Instrument>, note: f64) -> f64 {
-    use neirosynth::render::{render_note, NoteSpec, RenderSettings};
+    use neirosynth::render::{render_note_cpu, NoteSpec, RenderSettings};
     let spec = NoteSpec {
         request: inst.note_request(note, 1.0),
         duration: 0.4,
         release_at: None,
     };
-    let b = render_note(inst, &spec, RenderSettings::default()).unwrap();
+    let b = render_note_cpu(inst, &spec, RenderSettings::default()).unwrap();
     20.0 * b.rms().log10()
 }
 
@@ -410,7 +410,7 @@ fn train_sets_the_play_level() {
         duration: 0.4,
         release_at: None,
     };
-    let at_loudest = neirosynth::render::render_note(&inst, &spec, Default::default())
+    let at_loudest = neirosynth::render::render_note_cpu(&inst, &spec, Default::default())
         .unwrap()
         .peak() as f64;
     assert!(

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use neirosynth::instrument::format::{InstrumentFile, MapData};
 use neirosynth::instrument::Instrument;
 use neirosynth::physics::body::{Body, Boundary, Edge, NodeKind};
-use neirosynth::train::adjoint::{Checkpointing, Model as AdjModel, Params, StrikeParams};
-use neirosynth::train::fit::{self, Model, NoteTarget};
+use neirosynth::train::adjoint::{AdjointModel, Checkpointing, Params, StrikeParams};
+use neirosynth::train::fit::{self, FitModel, NoteTarget};
 use neirosynth::train::loss::LossConfig;
 use neirosynth::train::refine_adjoint::{self as ra, AdjointRefiner, Variant};
 use neirosynth::train::target::{NoteSource, Target};
@@ -162,7 +162,7 @@ fn pickups_and_pluck_gradient_exact() {
             }
         })
         .collect();
-    let m = AdjModel::<f64>::new(body, 1.0 / 48000.0, (0.3, 0.4), 0.2)
+    let m = AdjointModel::<f64>::new(body, 1.0 / 48000.0, (0.3, 0.4), 0.2)
         .unwrap()
         .with_pickups((0.3, 0.4), (0.72, 0.61))
         .with_initial_displacement(&u0)
@@ -246,7 +246,7 @@ fn file_gradient_matches_engine_differences() {
             targets: vec![target],
             loss_seconds: 0.3,
         };
-        let model = Model {
+        let model = FitModel {
             file: base.clone(),
             play_notes: vec![note],
         };
@@ -316,7 +316,7 @@ fn adjoint_recovers_perturbed_maps() {
         targets: vec![target_of(&perturbed(&base), note, 0.6)],
         loss_seconds: 0.5,
     };
-    let model = Model {
+    let model = FitModel {
         file: base,
         play_notes: vec![note],
     };
@@ -324,7 +324,7 @@ fn adjoint_recovers_perturbed_maps() {
     let l0 = problem.loss(&model, &cfg).unwrap();
     let stop = AtomicBool::new(false);
     let mut saved = 0;
-    let mut on_improved = |m: &Model, _l: f64, _it: usize, _s: serde_json::Value| {
+    let mut on_improved = |m: &FitModel, _l: f64, _it: usize, _s: serde_json::Value| {
         m.instrument().expect("every saved model is certified");
         saved += 1;
         Ok(())

@@ -25,6 +25,7 @@
 pub mod bank;
 pub mod format;
 pub mod kan;
+pub mod lookup;
 pub mod radiation;
 
 use std::path::Path;
@@ -129,6 +130,45 @@ pub enum FaultKind {
     OutOfRange,
     /// No stable scheme exists for some playable note.
     Unstable,
+}
+
+/// Why a note cannot be planned ([`Instrument::plan`]).
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum PlanError {
+    /// The note is not finite, or above what any level can play.
+    #[error("note {note} is out of range")]
+    OutOfRange {
+        /// The note.
+        note: f64,
+    },
+    /// The note lies below the support spring's frequency.
+    #[error("note {note} lies below the support spring ({support_hz} Hz)")]
+    BelowSupport {
+        /// The note.
+        note: f64,
+        /// The instrument's `physics.support_hz`.
+        support_hz: f64,
+    },
+    /// No level and oversampling keeps the certificate.
+    #[error(
+        "unstable: note {top:.2} needs (a+2b)·r + κk² = {value:.3} > {limit:.2} even on the {width}×{height} mesh at {oversample}× oversampling (worst node {worst_node:?}, stiffness range too wide or σ₁ too high)"
+    )]
+    Unstable {
+        /// The highest note asked for (note + headroom).
+        top: f64,
+        /// The certificate's value on the last candidate.
+        value: f64,
+        /// The value it must stay below.
+        limit: f64,
+        /// The last candidate level's mesh width.
+        width: usize,
+        /// Its mesh height.
+        height: usize,
+        /// Its steps per sample.
+        oversample: u32,
+        /// Its worst node.
+        worst_node: (usize, usize),
+    },
 }
 
 /// One resolution of an instrument's body.
@@ -243,213 +283,15 @@ impl Instrument {
 
     /// Validates an in-memory instrument file and builds the pyramid.
     pub fn from_file(file: InstrumentFile, origin: &str) -> Result<Self, InstrumentError> {
-        let err = |field: &str, reason: String, kind| InstrumentError {
-            file: origin.to_string(),
-            field: field.to_string(),
-            reason,
-            kind,
-        };
-        // Scalars.
-        let check = |field: &str, v: f64, lo: f64, hi: f64| -> Result<(), InstrumentError> {
-            if !v.is_finite() {
-                Err(err(
-                    field,
-                    format!("is {v}, must be a finite number"),
-                    FaultKind::NotFinite,
-                ))
-            } else if v < lo || v > hi {
-                Err(err(
-                    field,
-                    format!("is {v}, outside {lo}..{hi}"),
-                    FaultKind::OutOfRange,
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        if file.name.is_empty()
-            || !file
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(err(
-                "name",
-                format!(
-                    "`{}` must be non-empty letters, digits, `_` or `-`",
-                    file.name
-                ),
-                FaultKind::OutOfRange,
-            ));
-        }
-        let (w, h) = (file.mesh.width, file.mesh.height);
-        if !(3..=MAX_MESH).contains(&w) || !(1..=MAX_MESH).contains(&h) || h == 2 {
-            return Err(err(
-                "mesh",
-                format!("{w}×{h} is not a playable mesh (width 3..{MAX_MESH}; height 1 for a string or 3..{MAX_MESH})"),
-                FaultKind::Size,
-            ));
-        }
-        check("reference_note", file.reference_note, 0.0, 127.0)?;
-        check("physics.sigma1", file.physics.sigma1, 0.0, 100.0)?;
-        check("physics.support_hz", file.physics.support_hz, 0.0, 20.0)?;
-        if let Some(t) = file.physics.release_t60 {
-            check("physics.release_t60", t, 0.01, 60.0)?;
-        }
-        let e = &file.excitation;
-        check("excitation.x", e.x, 0.0, 1.0)?;
-        check("excitation.y", e.y, 0.0, 1.0)?;
-        check("excitation.width", e.width, 0.005, 1.0)?;
-        check("excitation.contact_ms", e.contact_ms, 0.05, 50.0)?;
-        for (f, p) in [
-            ("pickups.left", file.pickups.left),
-            ("pickups.right", file.pickups.right),
-        ] {
-            check(f, p[0], 0.0, 1.0)?;
-            check(f, p[1], 0.0, 1.0)?;
-        }
-        check("gain", file.gain, 1e-6, 1e6)?;
-        check("ranges.note[0]", file.ranges.note[0], 0.0, LOWEST_NOTE)?;
-        check("ranges.note[1]", file.ranges.note[1], HIGHEST_NOTE, 127.0)?;
-        check("ranges.damping[0]", file.ranges.damping[0], 0.0, 1.0)?;
-        check("ranges.damping[1]", file.ranges.damping[1], 1.0, 100.0)?;
-        if let Some(k) = &file.kan {
-            k.validate().map_err(|(field, reason)| {
-                let kind = if reason.contains("NaN") {
-                    FaultKind::NotFinite
-                } else if reason.contains("values, needs") || reason.contains("gives") {
-                    FaultKind::Size
-                } else {
-                    FaultKind::OutOfRange
-                };
-                err(&field, reason, kind)
-            })?;
-        }
-        let curve = file.level_curve.as_ref().map(|c| c.validate());
-        let radiation = file.radiation.as_ref().map(|r| r.validate());
-        for check in [curve, radiation].into_iter().flatten() {
-            check.map_err(|(field, reason)| {
-                let kind = if reason.contains("NaN") {
-                    FaultKind::NotFinite
-                } else if reason.contains("needs") {
-                    FaultKind::Size
-                } else {
-                    FaultKind::OutOfRange
-                };
-                err(&field, reason, kind)
-            })?;
-        }
-
-        // Maps.
-        let n = w * h;
-        let stiffness = file
-            .maps
-            .stiffness
-            .decode_f32(n)
-            .map_err(|r| err("maps.stiffness", r, FaultKind::Size))?;
-        let sigma0 = file
-            .maps
-            .sigma0
-            .decode_f32(n)
-            .map_err(|r| err("maps.sigma0", r, FaultKind::Size))?;
-        let mask_bytes = file
-            .maps
-            .mask
-            .decode_u8(n)
-            .map_err(|r| err("maps.mask", r, FaultKind::Size))?;
-        let mut mask = Vec::with_capacity(n);
-        for (i, &b) in mask_bytes.iter().enumerate() {
-            mask.push(NodeKind::from_byte(b).ok_or_else(|| {
-                err(
-                    "maps.mask",
-                    format!(
-                        "node ({}, {}) is {b}; kinds are 0 void, 1 body, 2 clamp",
-                        i % w,
-                        i / w
-                    ),
-                    FaultKind::OutOfRange,
-                )
-            })?);
-        }
-        for (field, map, lo, hi) in [
-            ("maps.stiffness", &stiffness, 1e-3f32, 1.0f32),
-            ("maps.sigma0", &sigma0, 0.0, 200.0),
-        ] {
-            for (i, &v) in map.iter().enumerate() {
-                let (x, y) = (i % w, i / w);
-                if !v.is_finite() {
-                    return Err(err(
-                        field,
-                        format!("node ({x}, {y}) is {v}"),
-                        FaultKind::NotFinite,
-                    ));
-                }
-                if mask[i] == NodeKind::Body && (v < lo || v > hi) {
-                    return Err(err(
-                        field,
-                        format!("node ({x}, {y}) is {v}, outside {lo}..{hi}"),
-                        FaultKind::OutOfRange,
-                    ));
-                }
-            }
-        }
-        let body = Body {
-            width: w,
-            height: h,
-            mask,
-            boundary: file.boundary,
-        };
-        if body.body_nodes() == 0 {
-            return Err(err(
-                "maps.mask",
-                "has no body node".into(),
-                FaultKind::OutOfRange,
-            ));
-        }
-
-        // Pyramid.
-        let mut levels = Vec::new();
-        let (mut body, mut s, mut d) = (body, stiffness, sigma0);
-        let mut sigma1_scale = 1.0;
-        loop {
-            let maps = BodyMaps::new(body.clone(), &s, &d);
-            let modes = lowest_eigenvalues(&maps, MODES_KEPT);
-            let Some(&fundamental_mu) = modes.iter().find(|&&m| m > RIGID_MODE_EPS) else {
-                if levels.is_empty() {
-                    return Err(err(
-                        "maps.mask",
-                        "the body has no elastic mode".into(),
-                        FaultKind::Unstable,
-                    ));
-                }
-                break;
-            };
-            levels.push(Level {
-                bound: row_bound(&maps),
-                maps,
-                modes,
-                fundamental_mu,
-                sigma1_scale,
-            });
-            let coarse = body.downsample();
-            let min_side = if coarse.height == 1 {
-                coarse.width
-            } else {
-                coarse.width.min(coarse.height)
-            };
-            if min_side < 4 || coarse.width < 8 || coarse.body_nodes() < 8 {
-                break;
-            }
-            s = body.downsample_map(&s, &coarse);
-            d = body.downsample_map(&d, &coarse);
-            body = coarse;
-            sigma1_scale *= 0.25;
-        }
+        check_scalars(&file, origin)?;
+        check_shaping(&file, origin)?;
+        let (body, stiffness, sigma0) = decode_body(&file, origin)?;
+        let levels = build_pyramid(body, stiffness, sigma0, origin)?;
         let inst = Self { file, levels };
         // Every playable note must have a stable plan.
         for note in [inst.file.ranges.note[0], inst.file.ranges.note[1]] {
             inst.plan(note, 0.0, 48000.0)
-                .map_err(|reason| err("maps", reason, FaultKind::Unstable))?;
+                .map_err(|e| fault(origin, "maps", e.to_string(), FaultKind::Unstable))?;
         }
         Ok(inst)
     }
@@ -504,10 +346,10 @@ impl Instrument {
     /// Plans a note: the finest level at one step per sample whose
     /// certificate holds up to `note + headroom` semitones, else the
     /// coarsest level oversampled. The error says why none is stable.
-    pub fn plan(&self, note: f64, headroom: f64, sample_rate: f64) -> Result<NotePlan, String> {
+    pub fn plan(&self, note: f64, headroom: f64, sample_rate: f64) -> Result<NotePlan, PlanError> {
         let top = note + headroom.max(0.0);
         if !note.is_finite() || note_to_hz(top) >= 0.45 * sample_rate * MAX_OVERSAMPLE as f64 {
-            return Err(format!("note {note} is out of range"));
+            return Err(PlanError::OutOfRange { note });
         }
         let last = self.levels.len() - 1;
         let candidates = (0..=last)
@@ -517,10 +359,10 @@ impl Instrument {
         for (level, m) in candidates {
             let top_params = self.params(level, m, top, sample_rate);
             if top_params.a <= 0.0 {
-                return Err(format!(
-                    "note {note} lies below the support spring ({} Hz)",
-                    self.file.physics.support_hz
-                ));
+                return Err(PlanError::BelowSupport {
+                    note,
+                    support_hz: self.file.physics.support_hz,
+                });
             }
             let cert = Certificate::new(self.levels[level].bound, &top_params);
             if cert.value < crate::physics::certificate::LIMIT * PLAN_SAFETY {
@@ -538,14 +380,15 @@ impl Instrument {
         }
         let (level, m, cert) = worst.expect("at least one candidate");
         let lv = &self.levels[level];
-        Err(format!(
-            "unstable: note {top:.2} needs (a+2b)·r + κk² = {:.3} > {:.2} even on the {}×{} mesh at {m}× oversampling (worst node {:?}, stiffness range too wide or σ₁ too high)",
-            cert.value,
-            crate::physics::certificate::LIMIT * PLAN_SAFETY,
-            lv.maps.body.width,
-            lv.maps.body.height,
-            cert.bound.worst_node,
-        ))
+        Err(PlanError::Unstable {
+            top,
+            value: cert.value,
+            limit: crate::physics::certificate::LIMIT * PLAN_SAFETY,
+            width: lv.maps.body.width,
+            height: lv.maps.body.height,
+            oversample: m,
+            worst_node: cert.bound.worst_node,
+        })
     }
 
     /// Largest padded buffer length over the pyramid (voice buffers are sized from it).
@@ -556,4 +399,255 @@ impl Instrument {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// An [`InstrumentError`] of `origin` at `field`.
+fn fault(origin: &str, field: &str, reason: String, kind: FaultKind) -> InstrumentError {
+    InstrumentError {
+        file: origin.to_string(),
+        field: field.to_string(),
+        reason,
+        kind,
+    }
+}
+
+/// `v` is finite and within `lo..=hi`.
+fn check_range(origin: &str, field: &str, v: f64, lo: f64, hi: f64) -> Result<(), InstrumentError> {
+    if !v.is_finite() {
+        Err(fault(
+            origin,
+            field,
+            format!("is {v}, must be a finite number"),
+            FaultKind::NotFinite,
+        ))
+    } else if v < lo || v > hi {
+        Err(fault(
+            origin,
+            field,
+            format!("is {v}, outside {lo}..{hi}"),
+            FaultKind::OutOfRange,
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The file's name, mesh size and scalar fields.
+fn check_scalars(file: &InstrumentFile, origin: &str) -> Result<(), InstrumentError> {
+    let check = |field: &str, v: f64, lo: f64, hi: f64| check_range(origin, field, v, lo, hi);
+    if file.name.is_empty()
+        || !file
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(fault(
+            origin,
+            "name",
+            format!(
+                "`{}` must be non-empty letters, digits, `_` or `-`",
+                file.name
+            ),
+            FaultKind::OutOfRange,
+        ));
+    }
+    let (w, h) = (file.mesh.width, file.mesh.height);
+    if !(3..=MAX_MESH).contains(&w) || !(1..=MAX_MESH).contains(&h) || h == 2 {
+        return Err(fault(
+            origin,
+            "mesh",
+            format!("{w}×{h} is not a playable mesh (width 3..{MAX_MESH}; height 1 for a string or 3..{MAX_MESH})"),
+            FaultKind::Size,
+        ));
+    }
+    check("reference_note", file.reference_note, 0.0, 127.0)?;
+    check("physics.sigma1", file.physics.sigma1, 0.0, 100.0)?;
+    check("physics.support_hz", file.physics.support_hz, 0.0, 20.0)?;
+    if let Some(t) = file.physics.release_t60 {
+        check("physics.release_t60", t, 0.01, 60.0)?;
+    }
+    let e = &file.excitation;
+    check("excitation.x", e.x, 0.0, 1.0)?;
+    check("excitation.y", e.y, 0.0, 1.0)?;
+    check("excitation.width", e.width, 0.005, 1.0)?;
+    check("excitation.contact_ms", e.contact_ms, 0.05, 50.0)?;
+    for (f, p) in [
+        ("pickups.left", file.pickups.left),
+        ("pickups.right", file.pickups.right),
+    ] {
+        check(f, p[0], 0.0, 1.0)?;
+        check(f, p[1], 0.0, 1.0)?;
+    }
+    check("gain", file.gain, 1e-6, 1e6)?;
+    check("ranges.note[0]", file.ranges.note[0], 0.0, LOWEST_NOTE)?;
+    check("ranges.note[1]", file.ranges.note[1], HIGHEST_NOTE, 127.0)?;
+    check("ranges.damping[0]", file.ranges.damping[0], 0.0, 1.0)?;
+    check("ranges.damping[1]", file.ranges.damping[1], 1.0, 100.0)
+}
+
+/// The note-shaping network, the level curve and the radiation filter.
+fn check_shaping(file: &InstrumentFile, origin: &str) -> Result<(), InstrumentError> {
+    if let Some(k) = &file.kan {
+        k.validate().map_err(|(field, reason)| {
+            let kind = if reason.contains("NaN") {
+                FaultKind::NotFinite
+            } else if reason.contains("values, needs") || reason.contains("gives") {
+                FaultKind::Size
+            } else {
+                FaultKind::OutOfRange
+            };
+            fault(origin, &field, reason, kind)
+        })?;
+    }
+    let curve = file.level_curve.as_ref().map(|c| c.validate());
+    let radiation = file.radiation.as_ref().map(|r| r.validate());
+    for check in [curve, radiation].into_iter().flatten() {
+        check.map_err(|(field, reason)| {
+            let kind = if reason.contains("NaN") {
+                FaultKind::NotFinite
+            } else if reason.contains("needs") {
+                FaultKind::Size
+            } else {
+                FaultKind::OutOfRange
+            };
+            fault(origin, &field, reason, kind)
+        })?;
+    }
+    Ok(())
+}
+
+/// The file's maps decoded and checked: the body, stiffness and σ₀.
+fn decode_body(
+    file: &InstrumentFile,
+    origin: &str,
+) -> Result<(Body, Vec<f32>, Vec<f32>), InstrumentError> {
+    let (w, h) = (file.mesh.width, file.mesh.height);
+    let n = w * h;
+    let size = |field: &'static str| move |r: String| fault(origin, field, r, FaultKind::Size);
+    let stiffness = file
+        .maps
+        .stiffness
+        .decode_f32(n)
+        .map_err(size("maps.stiffness"))?;
+    let sigma0 = file
+        .maps
+        .sigma0
+        .decode_f32(n)
+        .map_err(size("maps.sigma0"))?;
+    let mask_bytes = file.maps.mask.decode_u8(n).map_err(size("maps.mask"))?;
+    let mut mask = Vec::with_capacity(n);
+    for (i, &b) in mask_bytes.iter().enumerate() {
+        mask.push(NodeKind::from_byte(b).ok_or_else(|| {
+            fault(
+                origin,
+                "maps.mask",
+                format!(
+                    "node ({}, {}) is {b}; kinds are 0 void, 1 body, 2 clamp",
+                    i % w,
+                    i / w
+                ),
+                FaultKind::OutOfRange,
+            )
+        })?);
+    }
+    check_map_values(origin, w, &mask, &stiffness, &sigma0)?;
+    let body = Body {
+        width: w,
+        height: h,
+        mask,
+        boundary: file.boundary,
+    };
+    if body.body_nodes() == 0 {
+        return Err(fault(
+            origin,
+            "maps.mask",
+            "has no body node".into(),
+            FaultKind::OutOfRange,
+        ));
+    }
+    Ok((body, stiffness, sigma0))
+}
+
+/// Every map value is finite, and within its range on body nodes.
+fn check_map_values(
+    origin: &str,
+    w: usize,
+    mask: &[NodeKind],
+    stiffness: &[f32],
+    sigma0: &[f32],
+) -> Result<(), InstrumentError> {
+    for (field, map, lo, hi) in [
+        ("maps.stiffness", stiffness, 1e-3f32, 1.0f32),
+        ("maps.sigma0", sigma0, 0.0, 200.0),
+    ] {
+        for (i, &v) in map.iter().enumerate() {
+            let (x, y) = (i % w, i / w);
+            if !v.is_finite() {
+                return Err(fault(
+                    origin,
+                    field,
+                    format!("node ({x}, {y}) is {v}"),
+                    FaultKind::NotFinite,
+                ));
+            }
+            if mask[i] == NodeKind::Body && (v < lo || v > hi) {
+                return Err(fault(
+                    origin,
+                    field,
+                    format!("node ({x}, {y}) is {v}, outside {lo}..{hi}"),
+                    FaultKind::OutOfRange,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The mesh pyramid, finest first: each level halves the previous one
+/// until it gets too small or has no elastic mode.
+fn build_pyramid(
+    body: Body,
+    stiffness: Vec<f32>,
+    sigma0: Vec<f32>,
+    origin: &str,
+) -> Result<Vec<Level>, InstrumentError> {
+    let mut levels = Vec::new();
+    let (mut body, mut s, mut d) = (body, stiffness, sigma0);
+    let mut sigma1_scale = 1.0;
+    loop {
+        let maps = BodyMaps::new(body.clone(), &s, &d);
+        let modes = lowest_eigenvalues(&maps, MODES_KEPT);
+        let Some(&fundamental_mu) = modes.iter().find(|&&m| m > RIGID_MODE_EPS) else {
+            if levels.is_empty() {
+                return Err(fault(
+                    origin,
+                    "maps.mask",
+                    "the body has no elastic mode".into(),
+                    FaultKind::Unstable,
+                ));
+            }
+            break;
+        };
+        levels.push(Level {
+            bound: row_bound(&maps),
+            maps,
+            modes,
+            fundamental_mu,
+            sigma1_scale,
+        });
+        let coarse = body.downsample();
+        let min_side = if coarse.height == 1 {
+            coarse.width
+        } else {
+            coarse.width.min(coarse.height)
+        };
+        if min_side < 4 || coarse.width < 8 || coarse.body_nodes() < 8 {
+            break;
+        }
+        s = body.downsample_map(&s, &coarse);
+        d = body.downsample_map(&d, &coarse);
+        body = coarse;
+        sigma1_scale *= 0.25;
+    }
+    Ok(levels)
 }

@@ -102,7 +102,7 @@ static BASELINE_ONLY: AtomicBool = AtomicBool::new(false);
 /// Keeps every kernel of this process on `level` at most: with
 /// [`SimdLevel::Baseline`] they run the build's baseline path even where the
 /// CPU has AVX2 (both give the same bits; this exists for measurements and
-/// checks). A command-line flag would call it before starting an engine;
+/// checks). `neirosynth bench --simd baseline` calls it before starting an engine;
 /// the default is the best the CPU has.
 pub fn limit_simd(level: SimdLevel) {
     BASELINE_ONLY.store(level == SimdLevel::Baseline, Ordering::Relaxed);

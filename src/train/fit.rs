@@ -27,14 +27,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::instrument::format::{InstrumentFile, MapData, Provenance};
-use crate::instrument::{note_to_hz, Instrument};
+use crate::instrument::{note_to_hz, Instrument, PlanError};
 use crate::physics::modes::{lowest_eigenvalues, mode_frequency, RIGID_MODE_EPS};
-use crate::render::{render_note, NoteSpec, RenderSettings};
+use crate::render::{render_note_cpu, NoteSpec, RenderSettings};
 use crate::types::NoteRequest;
 
 use super::analysis::{self, Analysis};
+use super::error::TrainError;
 use super::target::{hz_to_note, onset_index, Target, SAMPLE_RATE};
-use super::TrainError;
 
 /// Velocity of every training render (and of `neirosynth render`'s default).
 pub const VELOCITY: f32 = 0.8;
@@ -70,14 +70,14 @@ impl NoteTarget {
 
 /// A candidate instrument: the file and the note each target is played at.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct Model {
+pub struct FitModel {
     /// The instrument file (valid and certified).
     pub file: InstrumentFile,
     /// Per target, the (fractional) MIDI note that reproduces it.
     pub play_notes: Vec<f64>,
 }
 
-impl Model {
+impl FitModel {
     /// Validates the file (certificate included).
     pub fn instrument(&self) -> Result<Arc<Instrument>, TrainError> {
         Instrument::from_file(self.file.clone(), &self.file.name)
@@ -118,7 +118,7 @@ pub fn render_request(
         duration: seconds,
         release_at: None,
     };
-    let b = render_note(inst, &spec, RenderSettings::default())
+    let b = render_note_cpu(inst, &spec, RenderSettings::default())
         .map_err(|e| TrainError::Render(e.to_string()))?;
     Ok(b.left
         .iter()
@@ -154,7 +154,7 @@ pub fn mode_frequencies(
     inst: &Instrument,
     note: f64,
     count: usize,
-) -> Result<Vec<(f64, f64)>, String> {
+) -> Result<Vec<(f64, f64)>, PlanError> {
     let plan = inst.plan(note, 0.0, SAMPLE_RATE as f64)?;
     let lv = &inst.levels[plan.level];
     let p = plan.params;
@@ -307,7 +307,7 @@ pub fn initial_fit(
     templates: &[Arc<Instrument>],
     targets: &[NoteTarget],
     name: &str,
-) -> Result<(Model, Vec<BodyMatch>), TrainError> {
+) -> Result<(FitModel, Vec<BodyMatch>), TrainError> {
     if targets.is_empty() {
         return Err(TrainError::Usage("no target".into()));
     }
@@ -329,7 +329,7 @@ pub fn fit_body(
     m: &BodyMatch,
     targets: &[NoteTarget],
     name: &str,
-) -> Result<Model, TrainError> {
+) -> Result<FitModel, TrainError> {
     let play_notes: Vec<f64> = m.anchors_hz.iter().map(|&f| hz_to_note(f)).collect();
     let mut file = inst.file.clone();
     file.name = name.to_string();
@@ -375,14 +375,14 @@ pub fn fit_body(
         file.maps.sigma0 = MapData::from_f32(&scaled);
         file.physics.sigma1 = s1;
     }
-    let mut model = Model { file, play_notes };
+    let mut model = FitModel { file, play_notes };
     certify(&mut model)?;
     set_gain(&mut model, targets)?;
     Ok(model)
 }
 
 /// Halves σ₁ until the instrument passes validation (stability included).
-pub fn certify(model: &mut Model) -> Result<Arc<Instrument>, TrainError> {
+pub fn certify(model: &mut FitModel) -> Result<Arc<Instrument>, TrainError> {
     let mut last = None;
     for _ in 0..24 {
         match model.instrument() {
@@ -402,7 +402,7 @@ pub fn certify(model: &mut Model) -> Result<Arc<Instrument>, TrainError> {
 /// Sets the gain so the renders' RMS matches the targets' (geometric mean
 /// over targets). Not capped at full scale: the targets' level is the
 /// reference (the metric does not normalise level).
-pub fn set_gain(model: &mut Model, targets: &[NoteTarget]) -> Result<(), TrainError> {
+pub fn set_gain(model: &mut FitModel, targets: &[NoteTarget]) -> Result<(), TrainError> {
     model.file.gain = 1.0;
     let inst = model.instrument()?;
     let mut log_g = 0.0;

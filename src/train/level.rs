@@ -26,10 +26,10 @@ use std::sync::Arc;
 use crate::instrument::format::LevelCurve;
 use crate::instrument::Instrument;
 
-use crate::render::{render_note, NoteSpec, RenderSettings};
+use crate::render::{render_note_cpu, NoteSpec, RenderSettings};
 
-use super::fit::Model;
-use super::TrainError;
+use super::error::TrainError;
+use super::fit::FitModel;
 
 /// The loudest sample a trained instrument may play at velocity 1: −1 dBFS.
 pub const PLAY_PEAK: f64 = 0.891_250_938_133_745_6;
@@ -131,7 +131,7 @@ pub fn measure(inst: &Arc<Instrument>, extra: &[f64]) -> (Vec<NotePeak>, Vec<f64
             duration: PROBE_SECONDS,
             release_at: None,
         };
-        match render_note(inst, &spec, RenderSettings::default()) {
+        match render_note_cpu(inst, &spec, RenderSettings::default()) {
             Ok(b) if b.left.iter().chain(&b.right).all(|v| v.is_finite()) => {
                 measured.push(NotePeak {
                     note,
@@ -207,7 +207,7 @@ pub fn level_curve(notes: &[NotePeak], trained: &[f64]) -> Option<LevelCurve> {
 /// Sets the level curve (see [`level_curve`]), then lowers
 /// `model.file.gain` so that no measured note (see [`measure`]) of 24–108
 /// peaks above [`PLAY_PEAK`] at velocity 1.
-pub fn set_play_level(model: &mut Model, trained: &[f64]) -> Result<PlayLevel, TrainError> {
+pub fn set_play_level(model: &mut FitModel, trained: &[f64]) -> Result<PlayLevel, TrainError> {
     model.file.level_curve = None;
     let inst = model.instrument()?;
     let (mut notes, skipped) = measure(&inst, trained);

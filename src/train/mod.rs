@@ -33,11 +33,15 @@
 
 pub mod adjoint;
 pub mod analysis;
+pub mod error;
 pub mod fit;
 pub mod level;
 pub mod loss;
 pub mod multinote;
+pub mod output;
+pub mod problem;
 pub mod radiation;
+pub mod refine;
 pub mod refine_adjoint;
 pub mod report;
 pub mod search;
@@ -45,60 +49,19 @@ pub mod spsa;
 pub mod target;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::instrument::{Instrument, InstrumentError};
-use fit::{Model, NoteTarget};
-use loss::{LossConfig, SpectralLoss};
-use target::{TargetError, SAMPLE_RATE};
-
-/// Why training failed.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// A target was refused.
-    #[error(transparent)]
-    Target(#[from] TargetError),
-    /// A candidate instrument failed validation.
-    #[error("{0}")]
-    Instrument(InstrumentError),
-    /// The engine could not play a note.
-    #[error("cannot render: {0}")]
-    Render(String),
-    /// An instrument map could not be decoded.
-    #[error("instrument map: {0}")]
-    Format(String),
-    /// Bad options.
-    #[error("{0}")]
-    Usage(String),
-    /// No body to start from.
-    #[error("no candidate body: the instruments folder holds no loadable instrument")]
-    NoTemplate,
-    /// A training mode that this build cannot run yet.
-    #[error("--mode {0} is not available in this build; use --mode spsa")]
-    ModeUnavailable(&'static str),
-    /// A checkpoint that cannot be resumed.
-    #[error("cannot resume: {0}")]
-    Resume(String),
-    /// Writing an output failed.
-    #[error("{path}: {reason}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
-}
-
-impl TrainError {
-    /// True for errors caused by the user's input or options (exit code 2).
-    pub fn is_usage(&self) -> bool {
-        !matches!(self, Self::Render(_) | Self::Io { .. })
-    }
-}
+use crate::instrument::Instrument;
+pub use error::TrainError;
+use fit::{BodyMatch, FitModel, NoteTarget};
+use loss::LossConfig;
+pub use output::{name_from_path, report_dir, send_reload, write_atomic, ReloadError};
+pub use problem::Problem;
+pub use refine::{ImprovedFn, Observer, Quiet, RefineContext, Refiner};
 
 /// Training modes of the command-line contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -143,175 +106,6 @@ impl Mode {
     }
 }
 
-/// What training tells its user as it goes (the CLI draws a progress bar).
-pub trait Observer {
-    /// A phase starts (analysis, fit, refinement, report).
-    fn phase(&mut self, _message: &str) {}
-    /// Refinement starts with this many iterations in all, from `first`.
-    fn start(&mut self, _first: usize, _total: usize) {}
-    /// An iteration ended with this loss; `best` so far.
-    fn iteration(&mut self, _iteration: usize, _loss: f64, _best: f64) {}
-    /// A better model was saved.
-    fn improved(&mut self, _loss: f64) {}
-}
-
-/// An observer that ignores everything.
-pub struct Quiet;
-impl Observer for Quiet {}
-
-/// The targets and how a model is scored against them.
-pub struct Problem {
-    /// The prepared targets.
-    pub targets: Vec<NoteTarget>,
-    /// Seconds of each target the loss looks at.
-    pub loss_seconds: f64,
-}
-
-impl Problem {
-    /// Samples of target `i` under the loss: [`Problem::loss_seconds`], and
-    /// never past a release found in the recording (the renders that are
-    /// scored hold the note).
-    pub fn loss_len(&self, i: usize) -> usize {
-        let t = &self.targets[i];
-        let mut secs = self.loss_seconds;
-        if let Some(r) = t.target.release {
-            // The hold counts from the onset, a pre-roll into the samples.
-            let onset = target::onset_index(&t.target.samples, target::ONSET_DB) as f64
-                / SAMPLE_RATE as f64;
-            secs = secs.min(onset + r.hold_seconds);
-        }
-        t.signal.len().min((secs * SAMPLE_RATE as f64) as usize)
-    }
-
-    /// The release T60 the recordings ask for: the median of the sustained
-    /// notes' measured releases, `None` when no target is a held note.
-    pub fn release_t60(&self) -> Option<f64> {
-        let mut v: Vec<f64> = self
-            .targets
-            .iter()
-            .filter_map(|t| t.target.release)
-            .filter(|r| r.sustained)
-            .map(|r| r.t60)
-            .collect();
-        v.sort_by(f64::total_cmp);
-        (!v.is_empty()).then(|| v[v.len() / 2])
-    }
-
-    /// The loss of each target under `cfg` (build once per stage).
-    pub fn losses(&self, cfg: &LossConfig) -> Vec<SpectralLoss> {
-        (0..self.targets.len())
-            .map(|i| SpectralLoss::new(&self.targets[i].signal[..self.loss_len(i)], cfg.clone()))
-            .collect()
-    }
-
-    /// `inst` rendered at target `i`'s note, onset-aligned to it, `loss_len(i)` long.
-    pub fn render_aligned(
-        &self,
-        inst: &Arc<Instrument>,
-        model: &Model,
-        i: usize,
-    ) -> Result<Vec<f64>, TrainError> {
-        let len = self.loss_len(i);
-        let y = fit::render_mono(
-            inst,
-            model.play_notes[i],
-            len as f64 / SAMPLE_RATE as f64 + 0.05,
-        )?;
-        Ok(self.align(&y, i))
-    }
-
-    /// A render shifted so its onset lands on target `i`'s, `loss_len(i)` long.
-    pub fn align(&self, y: &[f64], i: usize) -> Vec<f64> {
-        let len = self.loss_len(i);
-        let f: Vec<f32> = self.targets[i].signal[..len]
-            .iter()
-            .map(|&v| v as f32)
-            .collect();
-        fit::align_to(y, target::onset_index(&f, -40.0), len)
-    }
-
-    /// Mean total loss of `model` over the targets, each render RMS-matched
-    /// to its target (level is fitted separately).
-    pub fn loss(&self, model: &Model, cfg: &LossConfig) -> Result<f64, TrainError> {
-        self.loss_with(model, &self.losses(cfg))
-    }
-
-    /// [`Problem::loss`] under target losses built once by [`Problem::losses`].
-    pub fn loss_with(&self, model: &Model, losses: &[SpectralLoss]) -> Result<f64, TrainError> {
-        let inst = model.instrument()?;
-        let mut sum = 0.0;
-        for (i, l) in losses.iter().enumerate() {
-            let y = self.render_aligned(&inst, model, i)?;
-            let g = fit::rms(&self.targets[i].signal[..self.loss_len(i)]) / fit::rms(&y).max(1e-12);
-            let y: Vec<f64> = y.iter().map(|v| v * g).collect();
-            sum += l.value(&y).total;
-        }
-        Ok(sum / losses.len() as f64)
-    }
-}
-
-/// The callback a [`RefineContext`] calls with each new best model:
-/// (model, loss, iteration, refiner state).
-pub type ImprovedFn<'a> =
-    dyn FnMut(&Model, f64, usize, serde_json::Value) -> Result<(), TrainError> + 'a;
-
-/// What a refiner gets besides the problem: budget, stop flag, reporting.
-pub struct RefineContext<'a> {
-    /// Iterations in all (a resumed refiner continues its own count).
-    pub iterations: usize,
-    /// Set by Ctrl-C: finish the iteration and return the best so far.
-    pub stop: &'a AtomicBool,
-    /// Progress.
-    pub observer: &'a mut dyn Observer,
-    /// Called with each new best model.
-    pub on_improved: &'a mut ImprovedFn<'a>,
-    /// (iteration, best loss) after each improvement.
-    pub history: Vec<(usize, f64)>,
-}
-
-impl RefineContext<'_> {
-    /// True once the user asked to stop.
-    pub fn should_stop(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    /// Reports a new best model (saved, checkpointed, sent live).
-    pub fn improved(
-        &mut self,
-        model: &Model,
-        loss: f64,
-        iteration: usize,
-        state: serde_json::Value,
-    ) -> Result<(), TrainError> {
-        self.history.push((iteration, loss));
-        self.observer.improved(loss);
-        (self.on_improved)(model, loss, iteration, state)
-    }
-}
-
-/// A refinement method: takes the analysis fit and returns a better model.
-///
-/// The hook for the adjoint: implement `refine` with
-/// [`Problem::render_aligned`] and [`SpectralLoss::value_and_grad`] (which
-/// gives `dL/dy`), run the scheme's adjoint to get `dL/d(maps)`, step the
-/// maps, keep them certified with [`fit::certify`], and call
-/// [`RefineContext::improved`] on each better model.
-pub trait Refiner {
-    /// Name (as `--mode`).
-    fn name(&self) -> &'static str;
-    /// Improves `base` for at most `ctx.iterations` iterations.
-    fn refine(
-        &mut self,
-        problem: &Problem,
-        base: &Model,
-        ctx: &mut RefineContext<'_>,
-    ) -> Result<Model, TrainError>;
-    /// The refiner's state, for checkpoints.
-    fn state(&self) -> serde_json::Value;
-    /// Restores a state from a checkpoint.
-    fn resume(&mut self, state: &serde_json::Value) -> Result<(), TrainError>;
-}
-
 /// Options of a training run.
 pub struct TrainOptions {
     /// Target recordings (several: several notes of one instrument).
@@ -346,7 +140,7 @@ pub const DEFAULT_LOSS_SECONDS: f64 = 2.0;
 #[derive(Debug)]
 pub struct TrainOutcome {
     /// The trained model (written to `--out`).
-    pub model: Model,
+    pub model: FitModel,
     /// The report folder.
     pub report_dir: PathBuf,
     /// Metrics per target, in order.
@@ -362,68 +156,12 @@ pub struct TrainOutcome {
 struct Checkpoint {
     mode: String,
     targets: Vec<String>,
-    base: Model,
-    best: Model,
+    base: FitModel,
+    best: FitModel,
     best_loss: f64,
     iteration: usize,
     refiner: serde_json::Value,
     history: Vec<(usize, f64)>,
-}
-
-/// The report folder of an output file: `<out>.report/`.
-pub fn report_dir(out: &Path) -> PathBuf {
-    let mut s = out.as_os_str().to_owned();
-    s.push(".report");
-    PathBuf::from(s)
-}
-
-/// An instrument name from a file stem (letters, digits, `_`, `-`).
-pub fn name_from_path(out: &Path) -> String {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if n.is_empty() {
-        "trained".into()
-    } else {
-        n
-    }
-}
-
-/// Writes `text` to `path` atomically (temporary file, then rename).
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), TrainError> {
-    let io = |e: std::io::Error| TrainError::Io {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
-}
-
-/// Sends `/inst/reload <name>` to an OSC server at `addr` (`HOST:PORT`, UDP).
-pub fn send_reload(addr: &str, name: &str) -> Result<(), String> {
-    use rosc::{OscMessage, OscPacket, OscType};
-    let msg = OscPacket::Message(OscMessage {
-        addr: "/inst/reload".into(),
-        args: vec![OscType::String(name.into())],
-    });
-    let bytes = rosc::encoder::encode(&msg).map_err(|e| e.to_string())?;
-    let sock = std::net::UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
-    sock.send_to(&bytes, addr)
-        .map_err(|e| format!("cannot send to {addr}: {e}"))?;
-    Ok(())
 }
 
 /// Runs training: targets → analysis → fit → refinement → `--out` and report.
@@ -433,15 +171,94 @@ pub fn train(
     stop: &AtomicBool,
 ) -> Result<TrainOutcome, TrainError> {
     let t0 = Instant::now();
+    let mut refiner = check_options(opts)?;
+    let run = prepare(opts, observer)?;
+    let start = starting_point(opts, &run, refiner.as_mut(), observer)?;
+    if !opts.resume {
+        write_model(&opts.out, &start.base)?;
+    }
+    observer.phase(&format!("refining ({})", refiner.name()));
+    let mut history = start.history.clone();
+    let refined = refine_step(
+        opts,
+        &run,
+        &start.base,
+        &mut history,
+        refiner.as_mut(),
+        observer,
+        stop,
+    )?;
+    let finished = finish_model(&run.problem, refined.model, refined.interrupted, observer)?;
+    let mut model = finished.model;
+    // The report compares at the target's level; the file plays at its own.
+    let calibrated = model.clone();
+    let play_level = play_level_step(&run.problem, &mut model, observer)?;
+    write_model(&opts.out, &model)?;
+    observer.phase("writing the report");
+    let body = start
+        .screened
+        .iter()
+        .min_by(|a, b| a.score.total_cmp(&b.score))
+        .map_or_else(String::new, |s| s.template.clone());
+    let metrics = report::write(
+        &run.report_dir,
+        &run.problem,
+        &calibrated,
+        &start.ranking,
+        &history,
+        &report::RunInfo {
+            mode: opts.mode.name(),
+            iterations: opts.iterations,
+            seconds: t0.elapsed().as_secs_f64(),
+            interrupted: refined.interrupted,
+            live_errors: &refined.live_errors,
+            body: &body,
+            screened: &start.screened,
+            notes: &finished.note_fits,
+            radiation: finished.radiation.as_ref(),
+            play_level: &play_level,
+        },
+    )?;
+    Ok(TrainOutcome {
+        model,
+        report_dir: run.report_dir,
+        metrics,
+        interrupted: refined.interrupted,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// The options' own checks (before any work): at least one target, a mode
+/// this build runs (its refiner is returned), a `--live` address.
+fn check_options(opts: &TrainOptions) -> Result<Box<dyn Refiner>, TrainError> {
     if opts.targets.is_empty() {
         return Err(TrainError::Usage("no target WAV given".into()));
     }
-    let mut refiner = opts.mode.refiner()?;
+    let refiner = opts.mode.refiner()?;
     if let Some(live) = &opts.live {
         use std::net::ToSocketAddrs;
         live.to_socket_addrs()
             .map_err(|e| TrainError::Usage(format!("--live {live}: not HOST:PORT ({e})")))?;
     }
+    Ok(refiner)
+}
+
+/// What a run works on once its targets are loaded.
+struct Run {
+    /// The instrument's name (from `--out`).
+    name: String,
+    /// `<out>.report/`.
+    report_dir: PathBuf,
+    /// The loaded targets and the loss window.
+    problem: Problem,
+    /// The targets' paths as written (a checkpoint must match them).
+    target_names: Vec<String>,
+    /// `<out>.report/checkpoint.json`.
+    checkpoint: PathBuf,
+}
+
+/// Creates the report folder and loads the targets.
+fn prepare(opts: &TrainOptions, observer: &mut dyn Observer) -> Result<Run, TrainError> {
     let name = name_from_path(&opts.out);
     let rdir = report_dir(&opts.out);
     std::fs::create_dir_all(&rdir).map_err(|e| TrainError::Io {
@@ -454,110 +271,204 @@ pub fn train(
         .iter()
         .map(|p| target::load(p).map(NoteTarget::new))
         .collect::<Result<Vec<_>, _>>()?;
-    let problem = Problem {
-        targets,
-        loss_seconds: opts.loss_seconds,
-    };
-    let target_names: Vec<String> = opts
+    let target_names = opts
         .targets
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let ckpt_path = rdir.join("checkpoint.json");
-    let (base, ranking, screened, mut history) = if opts.resume {
-        let text = std::fs::read_to_string(&ckpt_path)
-            .map_err(|e| TrainError::Resume(format!("{}: {e}", ckpt_path.display())))?;
-        let c: Checkpoint = serde_json::from_str(&text)
-            .map_err(|e| TrainError::Resume(format!("{}: {e}", ckpt_path.display())))?;
-        if c.targets != target_names || c.mode != opts.mode.name() {
-            return Err(TrainError::Resume(format!(
-                "{} was made for other targets or another mode",
-                ckpt_path.display()
-            )));
-        }
-        refiner.resume(&c.refiner)?;
-        observer.phase(&format!("resumed at iteration {}", c.iteration));
-        (c.base, Vec::new(), Vec::new(), c.history)
+    Ok(Run {
+        name,
+        checkpoint: rdir.join("checkpoint.json"),
+        report_dir: rdir,
+        problem: Problem {
+            targets,
+            loss_seconds: opts.loss_seconds,
+        },
+        target_names,
+    })
+}
+
+/// Where refinement starts: a fitted model, or a resumed checkpoint's.
+struct Start {
+    /// The model refinement starts from (bare body: no radiation filter
+    /// and no level curve).
+    base: FitModel,
+    /// The bodies ranked against the targets (empty when resumed).
+    ranking: Vec<BodyMatch>,
+    /// The tone search's screening table (empty when resumed).
+    screened: Vec<search::Screened>,
+    /// (iteration, best loss) so far.
+    history: Vec<(usize, f64)>,
+}
+
+/// Resumes from the checkpoint (`--resume`) or fits a model: the bodies
+/// ranked by their modes, then the tone search.
+fn starting_point(
+    opts: &TrainOptions,
+    run: &Run,
+    refiner: &mut dyn Refiner,
+    observer: &mut dyn Observer,
+) -> Result<Start, TrainError> {
+    let mut start = if opts.resume {
+        resume(opts, run, refiner, observer)?
     } else {
         observer.phase("fitting: ranking bodies by their modes against the partials");
         let templates = match &opts.from {
             Some(i) => vec![i.clone()],
             None => fit::load_templates(&opts.templates_dir)?,
         };
-        let ranking = fit::rank_bodies(&templates, &problem.targets);
+        let ranking = fit::rank_bodies(&templates, &run.problem.targets);
         observer.phase("tone search: screening the best bodies and excitations");
-        let (model, screened) =
-            search::search(&templates, &ranking, &problem, &name, &mut *observer)?;
-        (model, ranking, screened, Vec::new())
+        let (base, screened) = search::search(
+            &templates,
+            &ranking,
+            &run.problem,
+            &run.name,
+            &mut *observer,
+        )?;
+        Start {
+            base,
+            ranking,
+            screened,
+            history: Vec::new(),
+        }
     };
     // The refiners model the bare body: a radiation filter (from `--from`)
     // is fitted again at the end.
-    let mut base = base;
-    base.file.radiation = None;
-    base.file.level_curve = None;
-    let body = screened
-        .iter()
-        .min_by(|a, b| a.score.total_cmp(&b.score))
-        .map_or_else(String::new, |s| s.template.clone());
-    let write_model = |m: &Model| -> Result<(), TrainError> {
-        let text = serde_json::to_string_pretty(&m.file).expect("serialises") + "\n";
-        write_atomic(&opts.out, &text)
-    };
-    if !opts.resume {
-        write_model(&base)?;
+    start.base.file.radiation = None;
+    start.base.file.level_curve = None;
+    Ok(start)
+}
+
+/// Reads the checkpoint, checks it was made for these targets and this
+/// mode, and restores the refiner's state.
+fn resume(
+    opts: &TrainOptions,
+    run: &Run,
+    refiner: &mut dyn Refiner,
+    observer: &mut dyn Observer,
+) -> Result<Start, TrainError> {
+    let path = &run.checkpoint;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TrainError::Resume(format!("{}: {e}", path.display())))?;
+    let c: Checkpoint = serde_json::from_str(&text)
+        .map_err(|e| TrainError::Resume(format!("{}: {e}", path.display())))?;
+    if c.targets != run.target_names || c.mode != opts.mode.name() {
+        return Err(TrainError::Resume(format!(
+            "{} was made for other targets or another mode",
+            path.display()
+        )));
     }
+    refiner.resume(&c.refiner)?;
+    observer.phase(&format!("resumed at iteration {}", c.iteration));
+    Ok(Start {
+        base: c.base,
+        ranking: Vec::new(),
+        screened: Vec::new(),
+        history: c.history,
+    })
+}
+
+/// Writes `model`'s instrument file to `out` (atomically).
+fn write_model(out: &Path, model: &FitModel) -> Result<(), TrainError> {
+    let text = serde_json::to_string_pretty(&model.file).expect("serialises") + "\n";
+    write_atomic(out, &text)
+}
+
+/// What refinement gave.
+struct Refined {
+    /// The best model.
+    model: FitModel,
+    /// True when the user stopped it.
+    interrupted: bool,
+    /// Failures to reach the `--live` server.
+    live_errors: Vec<String>,
+}
+
+/// Runs the refiner from `base`; each better model is level-matched,
+/// written to `--out`, checkpointed (`history` grows) and sent live.
+fn refine_step(
+    opts: &TrainOptions,
+    run: &Run,
+    base: &FitModel,
+    history: &mut Vec<(usize, f64)>,
+    refiner: &mut dyn Refiner,
+    observer: &mut dyn Observer,
+    stop: &AtomicBool,
+) -> Result<Refined, TrainError> {
     let mut live_errors = Vec::new();
-    observer.phase(&format!("refining ({})", refiner.name()));
-    let (refined, interrupted) = {
-        let mut on_improved = |m: &Model, loss: f64, it: usize, state: serde_json::Value| {
-            let mut m = m.clone();
-            fit::set_gain(&mut m, &problem.targets)?;
-            write_model(&m)?;
-            history.push((it, loss));
-            let c = Checkpoint {
-                mode: opts.mode.name().into(),
-                targets: target_names.clone(),
-                base: base.clone(),
-                best: m.clone(),
-                best_loss: loss,
-                iteration: it,
-                refiner: state,
-                history: history.clone(),
-            };
-            write_atomic(
-                &ckpt_path,
-                &(serde_json::to_string(&c).expect("serialises") + "\n"),
-            )?;
-            if let Some(addr) = &opts.live {
-                if let Err(e) = send_reload(addr, &m.file.name) {
-                    live_errors.push(e);
-                }
+    let mut on_improved = |m: &FitModel, loss: f64, it: usize, state: serde_json::Value| {
+        let mut m = m.clone();
+        fit::set_gain(&mut m, &run.problem.targets)?;
+        write_model(&opts.out, &m)?;
+        history.push((it, loss));
+        let c = Checkpoint {
+            mode: opts.mode.name().into(),
+            targets: run.target_names.clone(),
+            base: base.clone(),
+            best: m.clone(),
+            best_loss: loss,
+            iteration: it,
+            refiner: state,
+            history: history.clone(),
+        };
+        write_atomic(
+            &run.checkpoint,
+            &(serde_json::to_string(&c).expect("serialises") + "\n"),
+        )?;
+        if let Some(addr) = &opts.live {
+            if let Err(e) = send_reload(addr, &m.file.name) {
+                live_errors.push(e.to_string());
             }
-            Ok(())
-        };
-        let mut ctx = RefineContext {
-            iterations: opts.iterations,
-            stop,
-            observer: &mut *observer,
-            on_improved: &mut on_improved,
-            history: Vec::new(),
-        };
-        let refined = refiner.refine(&problem, &base, &mut ctx)?;
-        let interrupted = ctx.should_stop();
-        (refined, interrupted)
+        }
+        Ok(())
     };
+    let mut ctx = RefineContext {
+        iterations: opts.iterations,
+        stop,
+        observer: &mut *observer,
+        on_improved: &mut on_improved,
+        history: Vec::new(),
+    };
+    let model = refiner.refine(&run.problem, base, &mut ctx)?;
+    let interrupted = ctx.should_stop();
+    Ok(Refined {
+        model,
+        interrupted,
+        live_errors,
+    })
+}
+
+/// The refined model finished: notes shaped, radiation filter, release.
+struct Finished {
+    /// The finished model, gain matched to the targets.
+    model: FitModel,
+    /// Per-note corrections (several targets; empty when interrupted).
+    note_fits: Vec<multinote::NoteFit>,
+    /// The radiation filter's fit (`None` when interrupted).
+    radiation: Option<radiation::RadiationFit>,
+}
+
+/// Shapes the notes and fits the radiation filter (skipped when the user
+/// stopped the run), sets the recordings' release, matches the gain.
+fn finish_model(
+    problem: &Problem,
+    refined: FitModel,
+    interrupted: bool,
+    observer: &mut dyn Observer,
+) -> Result<Finished, TrainError> {
     let (mut model, note_fits) = if interrupted {
         (refined, Vec::new())
     } else {
         observer.phase("shaping notes");
-        multinote::shape_notes(&problem, &refined, &mut *observer)?
+        multinote::shape_notes(problem, &refined, &mut *observer)?
     };
     let radiation = if interrupted {
         None
     } else {
         observer.phase("fitting the radiation filter");
         let losses = problem.losses(&LossConfig::default());
-        let (m, f) = radiation::fit_radiation(&problem, &model, &losses)?;
+        let (m, f) = radiation::fit_radiation(problem, &model, &losses)?;
         observer.phase(&format!(
             "radiation filter {}: loss {:.4} → {:.4}",
             if f.kept { "kept" } else { "not kept (no gain)" },
@@ -574,8 +485,20 @@ pub fn train(
         model.file.physics.release_t60 = Some(t60);
     }
     fit::set_gain(&mut model, &problem.targets)?;
-    // The report compares at the target's level; the file plays at its own.
-    let calibrated = model.clone();
+    Ok(Finished {
+        model,
+        note_fits,
+        radiation,
+    })
+}
+
+/// Sets the play level (velocity 1 at −1 dBFS over the playing range) and
+/// says so in the model's description.
+fn play_level_step(
+    problem: &Problem,
+    model: &mut FitModel,
+    observer: &mut dyn Observer,
+) -> Result<level::PlayLevel, TrainError> {
     observer.phase("setting the play level (velocity 1, notes 24-108)");
     let trained_notes: Vec<f64> = problem
         .targets
@@ -584,7 +507,7 @@ pub fn train(
         .chain(model.play_notes.iter().copied())
         .collect();
     let t_level = Instant::now();
-    let play_level = level::set_play_level(&mut model, &trained_notes)?;
+    let play_level = level::set_play_level(model, &trained_notes)?;
     let clause = play_level.description();
     // A model refined `--from` a trained file carries its old clause.
     let own = &model.file.description;
@@ -602,32 +525,5 @@ pub fn train(
         play_level.notes.len(),
         t_level.elapsed().as_secs_f64()
     ));
-    write_model(&model)?;
-    observer.phase("writing the report");
-    let metrics = report::write(
-        &rdir,
-        &problem,
-        &calibrated,
-        &ranking,
-        &history,
-        &report::RunInfo {
-            mode: opts.mode.name(),
-            iterations: opts.iterations,
-            seconds: t0.elapsed().as_secs_f64(),
-            interrupted,
-            live_errors: &live_errors,
-            body: &body,
-            screened: &screened,
-            notes: &note_fits,
-            radiation: radiation.as_ref(),
-            play_level: &play_level,
-        },
-    )?;
-    Ok(TrainOutcome {
-        model,
-        report_dir: rdir,
-        metrics,
-        interrupted,
-        seconds: t0.elapsed().as_secs_f64(),
-    })
+    Ok(play_level)
 }

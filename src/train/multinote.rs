@@ -17,11 +17,13 @@ use crate::instrument::kan::KanSpec;
 use crate::instrument::Instrument;
 use crate::types::NoteRequest;
 
-use super::fit::{self, Model, VELOCITY};
+use super::error::TrainError;
+use super::fit::{self, FitModel, VELOCITY};
 use super::loss::{LossConfig, SpectralLoss};
+use super::problem::Problem;
+use super::refine::Observer;
 use super::search::pattern_search;
 use super::target::SAMPLE_RATE;
-use super::{Observer, Problem, TrainError};
 
 /// Outputs of the fitted network, in order.
 pub const OUTPUTS: [&str; 4] = ["detune_cents", "damping_log2", "contact_log2", "gain_db"];
@@ -96,9 +98,9 @@ fn note_loss(
 /// and leaves the detune out.
 pub fn shape_notes(
     problem: &Problem,
-    model: &Model,
+    model: &FitModel,
     observer: &mut dyn Observer,
-) -> Result<(Model, Vec<NoteFit>), TrainError> {
+) -> Result<(FitModel, Vec<NoteFit>), TrainError> {
     let n = problem.targets.len();
     if n < 2 {
         return Ok((model.clone(), Vec::new()));

@@ -18,10 +18,11 @@
 use realfft::RealFftPlanner;
 use serde::Serialize;
 
-use super::fit::{self, Model};
+use super::error::TrainError;
+use super::fit::{self, FitModel};
 use super::loss::SpectralLoss;
+use super::problem::Problem;
 use super::target::SAMPLE_RATE;
-use super::{Problem, TrainError};
 use crate::instrument::radiation::{RadiationFilter, RadiationSpec};
 
 /// Band levels this far below the target's loudest band are the floor.
@@ -106,7 +107,7 @@ pub fn band_levels_db(x: &[f64], spec: &RadiationSpec) -> Vec<f64> {
 /// and after the body, so each candidate filter is applied to these
 /// offline instead of rendering again (the engine applies the same
 /// filter to the same samples: `tests/radiation.rs`).
-fn flat_renders(problem: &Problem, plain: &Model) -> Result<Vec<Vec<f64>>, TrainError> {
+fn flat_renders(problem: &Problem, plain: &FitModel) -> Result<Vec<Vec<f64>>, TrainError> {
     let inst = plain.instrument()?;
     (0..problem.targets.len())
         .map(|i| {
@@ -159,9 +160,9 @@ fn offline_loss(
 /// it lowers the loss.
 pub fn fit_radiation(
     problem: &Problem,
-    model: &Model,
+    model: &FitModel,
     losses: &[SpectralLoss],
-) -> Result<(Model, RadiationFit), TrainError> {
+) -> Result<(FitModel, RadiationFit), TrainError> {
     let mut plain = model.clone();
     plain.file.radiation = None;
     let loss_before = problem.loss_with(&plain, losses)?;

@@ -19,12 +19,13 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::fit::{BodyMatch, Model, VELOCITY};
+use super::error::TrainError;
+use super::fit::{BodyMatch, FitModel, VELOCITY};
 use super::loss::{self, Metrics, N_MELS};
+use super::problem::Problem;
 use super::target::SAMPLE_RATE;
-use super::{Problem, TrainError};
 use crate::inspect::{write_png, write_rgb_png};
-use crate::render::{render_note, NoteSpec, RenderSettings};
+use crate::render::{render_note_cpu, NoteSpec, RenderSettings};
 
 /// Facts about the run written into `metrics.json`.
 pub struct RunInfo<'a> {
@@ -61,7 +62,7 @@ fn io(path: &Path) -> impl Fn(String) -> TrainError + '_ {
 pub fn write(
     dir: &Path,
     problem: &Problem,
-    model: &Model,
+    model: &FitModel,
     ranking: &[BodyMatch],
     history: &[(usize, f64)],
     info: &RunInfo<'_>,
@@ -88,7 +89,7 @@ pub fn write(
                 .filter(|r| r.sustained && model.file.physics.release_t60.is_some())
                 .map(|r| r.hold_seconds),
         };
-        let buf = render_note(&inst, &spec, RenderSettings::default())
+        let buf = render_note_cpu(&inst, &spec, RenderSettings::default())
             .map_err(|e| TrainError::Render(e.to_string()))?;
         let p = dir.join(format!("result{suffix}.wav"));
         buf.write_wav(&p).map_err(|e| io(&p)(e.to_string()))?;
@@ -158,7 +159,7 @@ pub fn write(
         "targets": per_target,
     });
     let p = dir.join("metrics.json");
-    super::write_atomic(
+    super::output::write_atomic(
         &p,
         &(serde_json::to_string_pretty(&doc).expect("serialises") + "\n"),
     )?;

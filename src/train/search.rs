@@ -26,10 +26,12 @@ use std::sync::Arc;
 use crate::instrument::format::ExciteShape;
 use crate::instrument::Instrument;
 
-use super::fit::{self, BodyMatch, Model};
+use super::error::TrainError;
+use super::fit::{self, BodyMatch, FitModel};
 use super::loss::{LossConfig, SpectralLoss};
+use super::problem::Problem;
+use super::refine::Observer;
 use super::spsa::{self, DIM};
-use super::{Observer, Problem, TrainError};
 
 /// Bodies screened (best partial matches first).
 pub const SHORTLIST: usize = 3;
@@ -154,7 +156,7 @@ fn candidates(
     ranking: &[BodyMatch],
     problem: &Problem,
     name: &str,
-) -> Result<Vec<(BodyMatch, Model)>, TrainError> {
+) -> Result<Vec<(BodyMatch, FitModel)>, TrainError> {
     let mut out = Vec::new();
     for m in ranking.iter().take(SHORTLIST) {
         let Some(inst) = templates.iter().find(|t| t.name() == m.template) else {
@@ -174,7 +176,7 @@ fn candidates(
 }
 
 /// The loss of θ around `base` under precomputed target losses.
-fn loss_at(problem: &Problem, base: &Model, theta: &[f64], losses: &[SpectralLoss]) -> f64 {
+fn loss_at(problem: &Problem, base: &FitModel, theta: &[f64], losses: &[SpectralLoss]) -> f64 {
     match spsa::apply(base, theta).and_then(|m| problem.loss_with(&m, losses)) {
         Ok(v) if v.is_finite() => v,
         _ => INVALID_LOSS,
@@ -189,10 +191,10 @@ pub fn search(
     problem: &Problem,
     name: &str,
     observer: &mut dyn Observer,
-) -> Result<(Model, Vec<Screened>), TrainError> {
+) -> Result<(FitModel, Vec<Screened>), TrainError> {
     let losses = problem.losses(&LossConfig::default());
     let mut screened = Vec::new();
-    let mut best: Option<(Model, SearchResult, f64)> = None;
+    let mut best: Option<(FitModel, SearchResult, f64)> = None;
     for (body, base) in candidates(templates, ranking, problem, name)? {
         let dims: Vec<usize> = SCREEN_DIMS
             .iter()

@@ -13,9 +13,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fit::{certify, Model};
+use super::error::TrainError;
+use super::fit::{certify, FitModel};
 use super::loss::{LossConfig, SpectralLoss};
-use super::{Problem, RefineContext, Refiner, TrainError};
+use super::problem::Problem;
+use super::refine::{RefineContext, Refiner};
 
 /// Number of parameters.
 pub const DIM: usize = 10;
@@ -63,7 +65,7 @@ impl Default for Spsa {
 }
 
 /// True when parameter `d` of θ moves `model` (a string has no y coordinates).
-pub fn is_active(model: &Model, d: usize) -> bool {
+pub fn is_active(model: &FitModel, d: usize) -> bool {
     model.file.mesh.height > 1 || ![3, 7, 9].contains(&d)
 }
 
@@ -77,7 +79,7 @@ fn sigmoid(v: f64) -> f64 {
 }
 
 /// The model for parameters `theta` around `base`.
-pub fn apply(base: &Model, theta: &[f64]) -> Result<Model, TrainError> {
+pub fn apply(base: &FitModel, theta: &[f64]) -> Result<FitModel, TrainError> {
     let mut m = base.clone();
     let f = &mut m.file;
     let n = f.mesh.width * f.mesh.height;
@@ -123,7 +125,7 @@ impl Spsa {
         }
     }
 
-    fn loss(problem: &Problem, base: &Model, theta: &[f64], losses: &[SpectralLoss]) -> f64 {
+    fn loss(problem: &Problem, base: &FitModel, theta: &[f64], losses: &[SpectralLoss]) -> f64 {
         match apply(base, theta).and_then(|m| problem.loss_with(&m, losses)) {
             Ok(v) if v.is_finite() => v,
             _ => INVALID_LOSS,
@@ -152,9 +154,9 @@ impl Refiner for Spsa {
     fn refine(
         &mut self,
         problem: &Problem,
-        base: &Model,
+        base: &FitModel,
         ctx: &mut RefineContext<'_>,
-    ) -> Result<Model, TrainError> {
+    ) -> Result<FitModel, TrainError> {
         let total = ctx.iterations;
         let active: Vec<bool> = (0..DIM).map(|i| is_active(base, i)).collect();
         let stage_of = |it: usize| (3 * it / total.max(1)).min(2);

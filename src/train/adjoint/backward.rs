@@ -4,11 +4,11 @@ use crate::engine::excitation::STRIKE_SCALE;
 use crate::physics::aligned::Aligned;
 use crate::physics::kernel::Real;
 
-use super::model::Model;
+use super::model::AdjointModel;
 use super::params::{AdjointError, Checkpointing, Gradients, Params, Tape};
 use super::sweep::{adjoint_step, AdjointState, Sum};
 
-impl<T: Real> Model<T> {
+impl<T: Real> AdjointModel<T> {
     /// Bytes the taped forward and backward passes hold for `steps` steps
     /// of `p` under `mode` (the figure [`Gradients::memory_bytes`] reports):
     /// checkpoints (2 states each, plus the auxiliary field at checkpoints
@@ -44,7 +44,7 @@ impl<T: Real> Model<T> {
         self.backward(p, &tape, dloss_dy)
     }
 
-    /// The backward (adjoint) pass over a tape of [`Model::forward_taped`]
+    /// The backward (adjoint) pass over a tape of [`AdjointModel::forward_taped`]
     /// with the same parameters.
     pub fn backward(
         &self,

@@ -5,10 +5,10 @@ use crate::physics::aligned::Aligned;
 use crate::physics::body::Layout;
 use crate::physics::kernel::{self, OutOfPlace, OutOfPlacePair, Real};
 
-use super::model::{KernelCoefs, Model, Strike};
+use super::model::{AdjointModel, KernelCoefs, Strike};
 use super::params::{AdjointError, Checkpointing, Params, Tape};
 
-impl<T: Real> Model<T> {
+impl<T: Real> AdjointModel<T> {
     /// Runs the model for `steps` steps and returns the output `y` (the
     /// taped forward pass with a single checkpoint: the same steps, the
     /// same bits).

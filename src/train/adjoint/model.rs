@@ -98,7 +98,7 @@ impl<T: Real> Strike<T> {
 
 /// The differentiable model of one voice on one mesh level.
 #[derive(Clone, Debug)]
-pub struct Model<T> {
+pub struct AdjointModel<T> {
     pub(super) body: Body,
     pub(super) layout: Layout,
     /// Padded: 1 on body nodes.
@@ -108,9 +108,9 @@ pub struct Model<T> {
     /// Time step, seconds.
     pub(super) k: f64,
     pub(super) tap: Tap<T>,
-    /// A second pickup, summed with the first ([`Model::with_pickups`]).
+    /// A second pickup, summed with the first ([`AdjointModel::with_pickups`]).
     pub(super) tap2: Option<Tap<T>>,
-    /// Initial displacement `u₋₁ = u₀` (padded), or rest ([`Model::with_initial_displacement`]).
+    /// Initial displacement `u₋₁ = u₀` (padded), or rest ([`AdjointModel::with_initial_displacement`]).
     pub(super) init: Option<Vec<T>>,
     /// Strike window diameter as a share of the mesh width.
     pub(super) strike_width: f64,
@@ -118,7 +118,7 @@ pub struct Model<T> {
     pub(super) threads: usize,
 }
 
-impl<T: Real> Model<T> {
+impl<T: Real> AdjointModel<T> {
     /// A model of `body` at time step `k` (seconds), heard at `pickup`
     /// (0..1 each) and struck with a window of diameter `strike_width`
     /// (share of the mesh width, as the instrument file's `excitation.width`).
@@ -312,7 +312,7 @@ impl<T: Real> Model<T> {
         }
     }
 
-    /// [`Model::coefficients`] in aligned buffers, for the kernels.
+    /// [`AdjointModel::coefficients`] in aligned buffers, for the kernels.
     pub(super) fn kernel_coefs(&self, p: &Params<T>) -> KernelCoefs<T> {
         let len = self.layout.len;
         let mut maps = CoefMaps::zeroed(len);

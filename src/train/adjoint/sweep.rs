@@ -243,7 +243,7 @@ fn adjoint_sweep<T: Real>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::Model;
+    use super::super::model::AdjointModel;
     use super::super::params::{Params, StrikeParams};
     use super::*;
     use crate::physics::body::{Body, Boundary};
@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn simd_paths_agree() {
         for body in [Body::disc(13), Body::rectangle(11, 1, Boundary::FIXED)] {
-            let model = Model::<f32>::new(body, 1.0 / 48000.0, (0.3, 0.6), 0.3).unwrap();
+            let model = AdjointModel::<f32>::new(body, 1.0 / 48000.0, (0.3, 0.6), 0.3).unwrap();
             let n = model.nodes();
             let p = Params {
                 stiffness: (0..n)

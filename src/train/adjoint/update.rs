@@ -4,10 +4,10 @@
 use crate::physics::certificate::{Certificate, LIMIT};
 use crate::physics::kernel::Real;
 
-use super::model::Model;
+use super::model::AdjointModel;
 use super::params::{Bounds, Params};
 
-impl<T: Real> Model<T> {
+impl<T: Real> AdjointModel<T> {
     /// Clamps every parameter into `bounds` (maps, non-negative scalars,
     /// positions in 0..1, contact time ≥ its minimum). No certificate.
     pub fn clamp_to_bounds(&self, p: &mut Params<T>, bounds: &Bounds) {
@@ -29,7 +29,7 @@ impl<T: Real> Model<T> {
             clamp(p.strike.contact_steps, (bounds.min_contact_steps, f64::MAX));
     }
 
-    /// Projects `p` onto the certified set: [`Model::clamp_to_bounds`],
+    /// Projects `p` onto the certified set: [`AdjointModel::clamp_to_bounds`],
     /// then, while `(a+2b)·r + κk² ≥ 4·safety`, scales the stiffness map
     /// down (the row bound `r` is linear in it; `a` and `b` instead once the
     /// map sits at its floor). Returns the certificate, which then holds
@@ -70,7 +70,7 @@ impl<T: Real> Model<T> {
     /// Applies the update `p += step · dir` keeping the certificate
     /// (backtracking): the trial point is clamped to `bounds` and accepted
     /// once `(a+2b)·r + κk² < 4·safety`; otherwise the step is halved (up to
-    /// 40 times; then `p` is only [`Model::project`]ed). Returns the step
+    /// 40 times; then `p` is only [`AdjointModel::project`]ed). Returns the step
     /// taken and the certificate of the new `p`.
     pub fn apply_update(
         &self,
