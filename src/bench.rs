@@ -237,7 +237,7 @@ pub fn run_adjoint(
     seconds: f64,
     threads: usize,
     repeats: usize,
-) -> Result<AdjointBenchResult, String> {
+) -> Result<AdjointBenchResult, crate::train::adjoint::AdjointError> {
     use crate::physics::body::Body;
     use crate::train::adjoint::{Checkpointing, Model, Params, StrikeParams};
     let k = 1.0 / 48000.0;
@@ -246,8 +246,7 @@ pub fn run_adjoint(
         k,
         (0.3, 0.7),
         0.1,
-    )
-    .map_err(|e| e.to_string())?
+    )?
     .with_threads(threads);
     let nodes = model.nodes();
     let p = Params {
@@ -272,12 +271,10 @@ pub fn run_adjoint(
     for _ in 0..repeats.max(1) {
         let c0 = thread_cpu_s();
         let t0 = Instant::now();
-        let (y, tape) = model
-            .forward_taped(&p, steps, Checkpointing::Auto)
-            .map_err(|e| e.to_string())?;
+        let (y, tape) = model.forward_taped(&p, steps, Checkpointing::Auto)?;
         let t1 = Instant::now();
         let c1 = thread_cpu_s();
-        let g = model.backward(&p, &tape, &y).map_err(|e| e.to_string())?;
+        let g = model.backward(&p, &tape, &y)?;
         let t2 = Instant::now();
         let c2 = thread_cpu_s();
         assert!(g.grad.is_finite(), "the gradient is finite");

@@ -31,6 +31,7 @@ use std::net::SocketAddr;
 
 use rosc::{OscMessage, OscPacket, OscType};
 use serde::Deserialize;
+use thiserror::Error;
 
 use crate::control::reply::EngineKind;
 use crate::engine::api::VoiceEngine;
@@ -41,6 +42,62 @@ use crate::instrument::bank::Bank;
 use crate::render::{run_offline, OfflineJob, RenderError, StereoBuffer};
 use crate::server::midi_map::MidiMap;
 use crate::server::router::{Output, Router, RouterConfig};
+
+/// Why a score file is refused; the messages name the event (its index
+/// in the file) or the byte offset.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ScoreError {
+    /// A JSON score that does not parse (or has unknown fields).
+    #[error("not a valid score: {0}")]
+    Json(#[source] serde_json::Error),
+    /// `duration` is not a positive number of seconds.
+    #[error("duration {0} must be a positive number of seconds")]
+    Duration(f64),
+    /// An event's time is negative or not finite.
+    #[error("event {event}: time {time} must be ≥ 0")]
+    Time {
+        /// The event's index in the file.
+        event: usize,
+        /// Its time.
+        time: f64,
+    },
+    /// An event's `msg` does not start with an OSC address.
+    #[error("event {event}: msg must start with an OSC address string")]
+    NoAddress {
+        /// The event's index in the file.
+        event: usize,
+    },
+    /// An event's argument is not a number, string or boolean.
+    #[error("event {event}: argument {index} ({value}) is not a number, string or boolean")]
+    Argument {
+        /// The event's index in the file.
+        event: usize,
+        /// The argument's 1-based position after the address.
+        index: usize,
+        /// The argument as written.
+        value: serde_json::Value,
+    },
+    /// A binary score ends inside a bundle's length.
+    #[error("truncated length at byte {0}")]
+    TruncatedLength(usize),
+    /// A binary score's bundle length is not positive or runs past the end.
+    #[error("bundle at byte {at} has a bad length {length}")]
+    BadLength {
+        /// The length's byte offset.
+        at: usize,
+        /// The length read.
+        length: i32,
+    },
+    /// A binary score's bundle does not decode as OSC.
+    #[error("bundle at byte {at}: {source}")]
+    Bundle {
+        /// The bundle's byte offset (of its length).
+        at: usize,
+        /// rosc's error.
+        source: rosc::OscError,
+    },
+}
 
 /// One timed message.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,7 +134,7 @@ struct JsonEvent {
 
 impl Score {
     /// Parses a score file's bytes (JSON, or binary NRT bundles). Errors name the event.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Self, ScoreError> {
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
         let mut score = if first == Some(&b'{') {
             Self::parse_json(bytes)?
@@ -92,27 +149,25 @@ impl Score {
         Ok(score)
     }
 
-    fn parse_json(bytes: &[u8]) -> Result<Self, String> {
-        let s: JsonScore =
-            serde_json::from_slice(bytes).map_err(|e| format!("not a valid score: {e}"))?;
+    fn parse_json(bytes: &[u8]) -> Result<Self, ScoreError> {
+        let s: JsonScore = serde_json::from_slice(bytes).map_err(ScoreError::Json)?;
         if let Some(d) = s.duration {
             if !d.is_finite() || d <= 0.0 {
-                return Err(format!("duration {d} must be a positive number of seconds"));
+                return Err(ScoreError::Duration(d));
             }
         }
         let mut events = Vec::with_capacity(s.events.len());
         for (i, e) in s.events.into_iter().enumerate() {
             if !e.time.is_finite() || e.time < 0.0 {
-                return Err(format!("event {i}: time {} must be ≥ 0", e.time));
+                return Err(ScoreError::Time {
+                    event: i,
+                    time: e.time,
+                });
             }
             let mut it = e.msg.into_iter();
             let addr = match it.next() {
                 Some(serde_json::Value::String(a)) if a.starts_with('/') => a,
-                _ => {
-                    return Err(format!(
-                        "event {i}: msg must start with an OSC address string"
-                    ))
-                }
+                _ => return Err(ScoreError::NoAddress { event: i }),
             };
             let mut args = Vec::new();
             for (j, v) in it.enumerate() {
@@ -126,10 +181,11 @@ impl Score {
                         _ => OscType::Float(n.as_f64().unwrap_or(f64::NAN) as f32),
                     },
                     other => {
-                        return Err(format!(
-                            "event {i}: argument {} ({other}) is not a number, string or boolean",
-                            j + 1
-                        ))
+                        return Err(ScoreError::Argument {
+                            event: i,
+                            index: j + 1,
+                            value: other,
+                        })
                     }
                 });
             }
@@ -144,23 +200,31 @@ impl Score {
         })
     }
 
-    fn parse_binary(bytes: &[u8]) -> Result<Self, String> {
+    fn parse_binary(bytes: &[u8]) -> Result<Self, ScoreError> {
         let mut events = Vec::new();
         let mut pos = 0;
         while pos < bytes.len() {
             if pos + 4 > bytes.len() {
-                return Err(format!("truncated length at byte {pos}"));
+                return Err(ScoreError::TruncatedLength(pos));
             }
             let n =
                 i32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]);
             pos += 4;
             if n <= 0 || pos + n as usize > bytes.len() {
-                return Err(format!("bundle at byte {} has a bad length {n}", pos - 4));
+                return Err(ScoreError::BadLength {
+                    at: pos - 4,
+                    length: n,
+                });
             }
-            let (_, packet) = rosc::decoder::decode_udp(&bytes[pos..pos + n as usize])
-                .map_err(|e| format!("bundle at byte {}: {e}", pos - 4))?;
+            let (_, packet) =
+                rosc::decoder::decode_udp(&bytes[pos..pos + n as usize]).map_err(|source| {
+                    ScoreError::Bundle {
+                        at: pos - 4,
+                        source,
+                    }
+                })?;
             pos += n as usize;
-            collect(packet, None, &mut events)?;
+            collect(packet, None, &mut events);
         }
         Ok(Self {
             events,
@@ -169,7 +233,8 @@ impl Score {
     }
 }
 
-fn collect(p: OscPacket, time: Option<f64>, out: &mut Vec<ScoreEvent>) -> Result<(), String> {
+/// Flattens a packet into timed events (a bundle's timetag is its time).
+fn collect(p: OscPacket, time: Option<f64>, out: &mut Vec<ScoreEvent>) {
     match p {
         OscPacket::Message(msg) => out.push(ScoreEvent {
             time: time.unwrap_or(0.0),
@@ -178,11 +243,10 @@ fn collect(p: OscPacket, time: Option<f64>, out: &mut Vec<ScoreEvent>) -> Result
         OscPacket::Bundle(b) => {
             let t = b.timetag.seconds as f64 + b.timetag.fractional as f64 / 4294967296.0;
             for c in b.content {
-                collect(c, Some(t), out)?;
+                collect(c, Some(t), out);
             }
         }
     }
-    Ok(())
 }
 
 /// Settings of a score render.

@@ -100,10 +100,12 @@ fn bad_scores_are_refused() {
     assert!(
         Score::parse(b"{\"events\": [{\"time\": -1, \"msg\": [\"/status\"]}]}")
             .unwrap_err()
+            .to_string()
             .contains("event 0")
     );
     assert!(Score::parse(b"{\"events\": [{\"time\": 0, \"msg\": [3]}]}")
         .unwrap_err()
+        .to_string()
         .contains("address"));
     assert!(Score::parse(&[0, 0, 0, 50, 1, 2]).is_err());
     let s = Score::parse(br#"{"events": [{"time": 0, "msg": ["/note/on", "nope", 60, 0.5]}]}"#)

@@ -13,9 +13,12 @@
 
 #[cfg(target_os = "linux")]
 pub mod alsa_messages;
+mod error;
 pub mod recorder;
 pub mod stats;
 pub mod supervisor;
+
+pub use error::AudioError;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -172,9 +175,11 @@ impl OpenAudio {
     /// `priority`. Returns false for cpal back-ends, whose callback threads
     /// the host schedules (JACK's and ALSA's are real-time already where the
     /// system allows it).
-    pub fn promote(&self, priority: i32) -> Result<bool, String> {
+    pub fn promote(&self, priority: i32) -> Result<bool, AudioError> {
         match &self._keep {
-            Keep::Null(h, _) => crate::engine::priority::promote(h, priority).map(|_| true),
+            Keep::Null(h, _) => crate::engine::priority::promote(h, priority)
+                .map(|_| true)
+                .map_err(AudioError::Priority),
             _ => Ok(false),
         }
     }
@@ -298,22 +303,23 @@ pub fn open_cpal(
     device_name: Option<&str>,
     sample_rate: u32,
     block: usize,
-) -> Result<(cpal::Device, cpal::StreamConfig, String), String> {
+) -> Result<(cpal::Device, cpal::StreamConfig, String), AudioError> {
     use cpal::traits::{DeviceTrait, HostTrait};
     let host = match kind {
-        AudioKind::Jack => cpal::host_from_id(cpal::HostId::Jack)
-            .map_err(|e| format!("JACK is not available: {e}"))?,
+        AudioKind::Jack => {
+            cpal::host_from_id(cpal::HostId::Jack).map_err(AudioError::JackUnavailable)?
+        }
         _ => cpal::default_host(),
     };
     let device = match device_name {
         Some(name) => host
             .output_devices()
-            .map_err(|e| format!("cannot list output devices: {e}"))?
+            .map_err(AudioError::ListDevices)?
             .find(|d| d.description().map(|x| x.name() == name).unwrap_or(false))
-            .ok_or_else(|| format!("no output device called `{name}`"))?,
+            .ok_or_else(|| AudioError::NoSuchDevice(name.to_string()))?,
         None => host
             .default_output_device()
-            .ok_or("no default output device")?,
+            .ok_or(AudioError::NoDefaultDevice)?,
     };
     let name = device
         .description()
@@ -321,7 +327,10 @@ pub fn open_cpal(
         .unwrap_or_else(|_| "(unnamed)".into());
     let default = device
         .default_output_config()
-        .map_err(|e| format!("{name}: no usable output configuration: {e}"))?;
+        .map_err(|source| AudioError::NoConfig {
+            device: name.clone(),
+            source,
+        })?;
     let supports_rate = device
         .supported_output_configs()
         .map(|mut it| {
@@ -363,7 +372,7 @@ pub fn start_cpal(
     block: usize,
     stats: Arc<SharedStats>,
     health: Arc<DeviceHealth>,
-) -> Result<OpenAudio, String> {
+) -> Result<OpenAudio, AudioError> {
     use cpal::traits::{DeviceTrait, StreamTrait};
     let channels = config.channels as usize;
     let rate = config.sample_rate;
@@ -393,10 +402,14 @@ pub fn start_cpal(
             },
             None,
         )
-        .map_err(|e| format!("{name}: cannot open the output stream: {e}"))?;
-    stream
-        .play()
-        .map_err(|e| format!("{name}: cannot start the stream: {e}"))?;
+        .map_err(|source| AudioError::OpenStream {
+            device: name.clone(),
+            source,
+        })?;
+    stream.play().map_err(|source| AudioError::StartStream {
+        device: name.clone(),
+        source,
+    })?;
     let device_buffer = stream.buffer_size().map(|b| b as usize).unwrap_or(block);
     Ok(OpenAudio {
         sample_rate: rate,

@@ -10,11 +10,36 @@ use std::time::Duration;
 use ringbuf::traits::{Consumer, Observer, Split};
 use ringbuf::{HeapCons, HeapRb};
 
+use thiserror::Error;
+
 use super::RecordTap;
+
+/// Why a recording cannot start or did not complete.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RecorderError {
+    /// The WAV file cannot be created.
+    #[error("cannot record to {}: {source}", path.display())]
+    Create {
+        /// The file.
+        path: PathBuf,
+        /// hound's error.
+        source: hound::Error,
+    },
+    /// Writing or finalising the WAV file failed.
+    #[error(transparent)]
+    Write(#[from] hound::Error),
+    /// The writer thread cannot be started.
+    #[error(transparent)]
+    Thread(#[from] std::io::Error),
+    /// The writer thread panicked.
+    #[error("recorder thread panicked")]
+    Panicked,
+}
 
 /// A running recorder.
 pub struct Recorder {
-    handle: Option<JoinHandle<Result<u64, String>>>,
+    handle: Option<JoinHandle<Result<u64, RecorderError>>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -25,15 +50,17 @@ impl Recorder {
         path: PathBuf,
         sample_rate: u32,
         seconds: f64,
-    ) -> Result<(Self, RecordTap), String> {
+    ) -> Result<(Self, RecordTap), RecorderError> {
         let spec = hound::WavSpec {
             channels: 2,
             sample_rate,
             bits_per_sample: 32,
             sample_format: hound::SampleFormat::Float,
         };
-        let mut writer = hound::WavWriter::create(&path, spec)
-            .map_err(|e| format!("cannot record to {}: {e}", path.display()))?;
+        let mut writer = match hound::WavWriter::create(&path, spec) {
+            Ok(w) => w,
+            Err(source) => return Err(RecorderError::Create { path, source }),
+        };
         let (prod, mut cons): (RecordTap, HeapCons<f32>) =
             HeapRb::<f32>::new((2.0 * sample_rate as f64 * seconds) as usize).split();
         let stop = Arc::new(AtomicBool::new(false));
@@ -47,7 +74,7 @@ impl Recorder {
                     let done = s.load(Ordering::Acquire);
                     let n = cons.pop_slice(&mut buf);
                     for v in &buf[..n] {
-                        writer.write_sample(*v).map_err(|e| e.to_string())?;
+                        writer.write_sample(*v)?;
                     }
                     frames += n as u64 / 2;
                     if n == 0 {
@@ -57,10 +84,9 @@ impl Recorder {
                         std::thread::sleep(Duration::from_millis(5));
                     }
                 }
-                writer.finalize().map_err(|e| e.to_string())?;
+                writer.finalize()?;
                 Ok(frames)
-            })
-            .map_err(|e| e.to_string())?;
+            })?;
         Ok((
             Self {
                 handle: Some(handle),
@@ -71,11 +97,10 @@ impl Recorder {
     }
 
     /// Drains what is left, finalises the file; returns the frames written.
-    pub fn finish(mut self) -> Result<u64, String> {
+    pub fn finish(mut self) -> Result<u64, RecorderError> {
         self.stop.store(true, Ordering::Release);
-        self.handle.take().map_or(Ok(0), |h| {
-            h.join()
-                .map_err(|_| "recorder thread panicked".to_string())?
-        })
+        self.handle
+            .take()
+            .map_or(Ok(0), |h| h.join().map_err(|_| RecorderError::Panicked)?)
     }
 }

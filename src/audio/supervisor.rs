@@ -13,7 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::stats::SharedStats;
-use super::{open_cpal, open_null, start_cpal, AudioKind, DeviceHealth, Home, OpenAudio, Returned};
+use super::{
+    open_cpal, open_null, start_cpal, AudioError, AudioKind, DeviceHealth, Home, OpenAudio,
+    Returned,
+};
 
 /// How often a lost device is tried again.
 pub const RETRY_PERIOD: Duration = Duration::from_secs(2);
@@ -175,17 +178,18 @@ impl AudioSupervisor {
     }
 
     /// Opens the device again; on success the null back-end hands over.
-    fn try_reopen(&mut self) -> Result<(), String> {
+    fn try_reopen(&mut self) -> Result<(), AudioError> {
         let r = self.request.clone();
         let (device, config, name) = open_cpal(r.kind, r.name.as_deref(), r.sample_rate, r.block)?;
         if config.sample_rate != r.sample_rate {
-            return Err(format!(
-                "{name} runs at {} Hz, the engine at {} Hz",
-                config.sample_rate, r.sample_rate
-            ));
+            return Err(AudioError::RateMismatch {
+                device: name,
+                device_rate: config.sample_rate,
+                engine_rate: r.sample_rate,
+            });
         }
         let Some(returned) = self.stop_current() else {
-            return Err("the null back-end did not hand its ring back".into());
+            return Err(AudioError::RingNotReturned);
         };
         self.health.take_fault();
         match start_cpal(

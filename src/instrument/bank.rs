@@ -7,7 +7,19 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use thiserror::Error;
+
 use super::{Instrument, InstrumentError};
+
+/// Why the bank refuses a request.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum BankError {
+    /// A name that is empty, has a path separator, `..` or characters
+    /// outside `A-Z a-z 0-9 _ - .`: it could leave the instruments folder.
+    #[error("`{0}` is not an instrument name (path outside the instruments folder)")]
+    NotAName(String),
+}
 
 /// Instruments resident in memory, in bank order.
 #[derive(Debug, Default, Clone)]
@@ -70,7 +82,7 @@ impl Bank {
 
     /// Path of instrument `name` inside the bank folder. Refuses names that
     /// would leave the folder.
-    pub fn path_for(&self, name: &str) -> Result<PathBuf, String> {
+    pub fn path_for(&self, name: &str) -> Result<PathBuf, BankError> {
         if name.is_empty()
             || name.contains(['/', '\\'])
             || name.contains("..")
@@ -78,9 +90,7 @@ impl Bank {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
         {
-            return Err(format!(
-                "`{name}` is not an instrument name (path outside the instruments folder)"
-            ));
+            return Err(BankError::NotAName(name.to_string()));
         }
         let file = if name.ends_with(".json") {
             name.to_string()

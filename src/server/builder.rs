@@ -20,7 +20,7 @@ use super::options::ServeOptions;
 use super::router::{Router, RouterConfig};
 use crate::audio::stats::SharedStats;
 use crate::audio::supervisor::{AudioSupervisor, DeviceRequest};
-use crate::audio::{self, recorder::Recorder, AudioKind, DeviceHealth};
+use crate::audio::{self, recorder::Recorder, AudioError, AudioKind, DeviceHealth};
 use crate::control::reply::EngineKind;
 use crate::engine::command::{EngineEvent, Timed};
 use crate::engine::priority::{self, RealtimePriority};
@@ -147,7 +147,7 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
 
     let (recorder, tap) = match &opts.record {
         Some(p) => {
-            let (r, t) = Recorder::start(p.clone(), rate, 4.0).map_err(ServeError::Audio)?;
+            let (r, t) = Recorder::start(p.clone(), rate, 4.0).map_err(ServeError::Recorder)?;
             (Some(r), Some(t))
         }
         None => (None, None),
@@ -362,12 +362,13 @@ fn start_gpu(
     Ok(g)
 }
 
-/// Logs what real-time scheduling the threads got.
+/// Logs what real-time scheduling the threads got (each refusal is the
+/// reason its promotion gave).
 fn log_priorities(
     rt: Option<RealtimePriority>,
-    engine: Option<Result<(), String>>,
-    workers: Option<Result<usize, String>>,
-    audio: Option<Result<bool, String>>,
+    engine: Option<Result<(), impl std::fmt::Display>>,
+    workers: Option<Result<usize, impl std::fmt::Display>>,
+    audio: Option<Result<bool, AudioError>>,
 ) {
     match (rt, engine, workers, audio) {
         (Some(p), Some(Ok(())), Some(Ok(workers)), Some(Ok(clock))) => tracing::info!(
@@ -381,9 +382,9 @@ fn log_priorities(
         ),
         (Some(_), e, w, a) => {
             let why = [
-                e.and_then(|r| r.err()),
-                w.and_then(|r| r.err()),
-                a.and_then(|r| r.err()),
+                e.and_then(|r| r.err()).map(|e| e.to_string()),
+                w.and_then(|r| r.err()).map(|e| e.to_string()),
+                a.and_then(|r| r.err()).map(|e| e.to_string()),
             ]
             .into_iter()
             .flatten()

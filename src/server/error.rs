@@ -7,7 +7,9 @@ use thiserror::Error;
 /// A failure that stops `serve` from starting. Each variant's message says
 /// what failed; its cause, when there is one, is its
 /// [`source`](std::error::Error::source) (the CLI prints both, as
-/// `what: cause`).
+/// `what: cause`). `Audio`, `Recorder` and `MidiMap` hold errors whose
+/// messages name their cause already: they print them whole and do not
+/// chain to them, so the CLI does not print the cause twice.
 #[derive(Debug, Error)]
 pub enum ServeError {
     /// The instruments folder cannot be read.
@@ -29,9 +31,12 @@ pub enum ServeError {
     /// The socket or a thread could not be set up.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    /// The audio device (or the recorder) cannot start.
+    /// The audio device cannot start.
     #[error("{0}")]
-    Audio(String),
+    Audio(crate::audio::AudioError),
+    /// The recorder (`--record`) cannot start.
+    #[error("{0}")]
+    Recorder(crate::audio::recorder::RecorderError),
     /// `--engine gpu` and the GPU engine cannot start.
     #[error("--engine gpu on {adapter}")]
     Gpu {
@@ -42,5 +47,5 @@ pub enum ServeError {
     },
     /// The MIDI preset cannot be read.
     #[error("{0}")]
-    MidiMap(String),
+    MidiMap(crate::server::midi_map::MidiMapError),
 }

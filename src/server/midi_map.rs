@@ -8,12 +8,75 @@
 //! linear velocity, CC1 → morph (toward the channel's target, if any),
 //! CC74 → strike x, CC64 → sustain.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use thiserror::Error;
 
 use crate::control::midi::VelocityCurve;
 use crate::engine::command::VoiceControl;
+
+/// Why a MIDI preset is refused (the messages name the file and the field).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum MidiMapError {
+    /// The preset file cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The preset file is read but refused.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: Box<MidiMapError>,
+    },
+    /// The text is not JSON.
+    #[error("not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The JSON does not have the preset's fields and types.
+    #[error(transparent)]
+    Fields(serde_json::Error),
+    /// `format` is not `neirosynth-midi-map`.
+    #[error("format is `{0}`, expected `neirosynth-midi-map`")]
+    Format(String),
+    /// A format version this build does not read.
+    #[error("unsupported version {0} (this build reads 1)")]
+    Version(u32),
+    /// A pitch-bend range outside 0..48 semitones.
+    #[error("{what} {value} is outside 0..48 semitones")]
+    BendRange {
+        /// The field.
+        what: &'static str,
+        /// Its value.
+        value: f32,
+    },
+    /// A velocity curve name that does not exist.
+    #[error("unknown velocity curve `{0}` (linear, soft, hard)")]
+    VelocityCurve(String),
+    /// A channel outside 1..16.
+    #[error("channel {0} is not 1..16")]
+    Channel(u8),
+    /// A controller number outside 0..127.
+    #[error("cc {0} is not 0..127")]
+    Controller(u8),
+    /// A controller assigned to a parameter that does not exist.
+    #[error("cc {cc}: unknown param `{param}`")]
+    UnknownParam {
+        /// The controller.
+        cc: u8,
+        /// The parameter named.
+        param: String,
+    },
+    /// A controller's `min` or `max` is not a finite number.
+    #[error("cc {0}: min and max must be numbers")]
+    NotANumber(u8),
+}
 
 /// An instrument named in a preset: by name or bank index.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -171,43 +234,41 @@ fn strip_comments(v: &mut serde_json::Value) {
     }
 }
 
-fn curve(name: &str) -> Result<VelocityCurve, String> {
-    VelocityCurve::from_name(name)
-        .ok_or_else(|| format!("unknown velocity curve `{name}` (linear, soft, hard)"))
+fn curve(name: &str) -> Result<VelocityCurve, MidiMapError> {
+    VelocityCurve::from_name(name).ok_or_else(|| MidiMapError::VelocityCurve(name.to_string()))
 }
 
-fn bend(v: f32, what: &str) -> Result<f32, String> {
-    if v.is_finite() && (0.0..=48.0).contains(&v) {
-        Ok(v)
+fn bend(value: f32, what: &'static str) -> Result<f32, MidiMapError> {
+    if value.is_finite() && (0.0..=48.0).contains(&value) {
+        Ok(value)
     } else {
-        Err(format!("{what} {v} is outside 0..48 semitones"))
+        Err(MidiMapError::BendRange { what, value })
     }
 }
 
 impl MidiMap {
     /// Reads a preset file; errors name the file and the problem.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Self, MidiMapError> {
+        let text = std::fs::read_to_string(path).map_err(|source| MidiMapError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json(&text).map_err(|e| MidiMapError::File {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
     }
 
     /// Parses a preset.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let mut v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Self, MidiMapError> {
+        let mut v: serde_json::Value = serde_json::from_str(text).map_err(MidiMapError::Json)?;
         strip_comments(&mut v);
-        let f: FileMap = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        let f: FileMap = serde_json::from_value(v).map_err(MidiMapError::Fields)?;
         if f.format != "neirosynth-midi-map" {
-            return Err(format!(
-                "format is `{}`, expected `neirosynth-midi-map`",
-                f.format
-            ));
+            return Err(MidiMapError::Format(f.format));
         }
         if f.version != 1 {
-            return Err(format!(
-                "unsupported version {} (this build reads 1)",
-                f.version
-            ));
+            return Err(MidiMapError::Version(f.version));
         }
         let mut map = MidiMap {
             name: f.name,
@@ -223,7 +284,7 @@ impl MidiMap {
         };
         for c in f.channels {
             if !(1..=16).contains(&c.channel) {
-                return Err(format!("channel {} is not 1..16", c.channel));
+                return Err(MidiMapError::Channel(c.channel));
             }
             map.channels[c.channel as usize - 1] = ChannelMap {
                 instrument: c.instrument,
@@ -237,7 +298,7 @@ impl MidiMap {
         }
         for c in f.cc {
             if c.cc > 127 {
-                return Err(format!("cc {} is not 0..127", c.cc));
+                return Err(MidiMapError::Controller(c.cc));
             }
             let param = match c.param.as_str() {
                 "morph" => CcParam::Morph,
@@ -249,7 +310,12 @@ impl MidiMap {
                 "pitch" => CcParam::Voice(VoiceControl::Pitch),
                 "damping" => CcParam::Voice(VoiceControl::Damping),
                 "brightness" => CcParam::Voice(VoiceControl::Brightness),
-                other => return Err(format!("cc {}: unknown param `{other}`", c.cc)),
+                other => {
+                    return Err(MidiMapError::UnknownParam {
+                        cc: c.cc,
+                        param: other.to_string(),
+                    })
+                }
             };
             let (dmin, dmax) = if param == CcParam::Voice(VoiceControl::Pan) {
                 (-1.0, 1.0)
@@ -258,7 +324,7 @@ impl MidiMap {
             };
             let (min, max) = (c.min.unwrap_or(dmin), c.max.unwrap_or(dmax));
             if !min.is_finite() || !max.is_finite() {
-                return Err(format!("cc {}: min and max must be numbers", c.cc));
+                return Err(MidiMapError::NotANumber(c.cc));
             }
             map.cc.push(CcMap {
                 cc: c.cc,
@@ -441,20 +507,24 @@ mod tests {
         assert!(
             MidiMap::from_json(&format!("{base}, \"channels\": [{{\"channel\": 17}}]}}"))
                 .unwrap_err()
+                .to_string()
                 .contains("17")
         );
         assert!(MidiMap::from_json(&format!(
             "{base}, \"cc\": [{{\"cc\": 3, \"param\": \"wah\"}}]}}"
         ))
         .unwrap_err()
+        .to_string()
         .contains("wah"));
         assert!(
             MidiMap::from_json(&format!("{base}, \"velocity_curve\": \"loud\"}}"))
                 .unwrap_err()
+                .to_string()
                 .contains("loud")
         );
         assert!(MidiMap::from_json(r#"{"format": "x", "version": 1}"#)
             .unwrap_err()
+            .to_string()
             .contains("format"));
     }
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use rosc::OscMessage;
 
+use super::error::RouterError;
 use super::state::{Deferred, Output, Router};
 use crate::audio::stats::SharedStats;
 use crate::control::command::{parse_message, Command};
@@ -79,14 +80,14 @@ impl Router {
         let parsed = match parse_message(msg) {
             Ok(p) => p,
             Err(f) => {
-                out.replies.push((to, reply::fail(&f.address, &f.reason)));
+                out.replies.push((to, f.to_reply()));
                 return;
             }
         };
         let address = parsed.command.address();
         match self.route(parsed.command, from, frame, out) {
             Ok(()) => SharedStats::add(&self.stats.clamped, parsed.clamped as u64),
-            Err(reason) => out.replies.push((to, reply::fail(address, &reason))),
+            Err(e) => out.replies.push((to, reply::fail(address, &e.to_string()))),
         }
     }
 
@@ -97,7 +98,7 @@ impl Router {
         from: SocketAddr,
         frame: Option<u64>,
         out: &mut Output,
-    ) -> Result<(), String> {
+    ) -> Result<(), RouterError> {
         match cmd {
             Command::Status
             | Command::Version
@@ -112,7 +113,7 @@ impl Router {
                 self.route_instrument(cmd, to, out)
             }
             Command::Midi(bytes) => {
-                let ev = bytes.parse().map_err(|e| e.to_string())?;
+                let ev = bytes.parse()?;
                 self.midi_event(ev, frame, out)
             }
             _ => self.route_voice(cmd, frame, out),

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::error::RouterError;
 use super::state::{Output, Router};
 use crate::control::command::{Command, VoiceParam};
 use crate::control::reply;
@@ -16,7 +17,7 @@ impl Router {
         cmd: Command,
         to: SocketAddr,
         out: &mut Output,
-    ) -> Result<(), String> {
+    ) -> Result<(), RouterError> {
         match cmd {
             Command::InstList => {
                 out.replies.push((
@@ -44,12 +45,9 @@ impl Router {
             Command::InstLoad { name } | Command::InstReload { name } => {
                 let reload = self.bank.index_of(&name).is_some();
                 let path = self.bank.path_for(&name)?;
-                let inst = Bank::load_file(&path).map_err(|e| e.to_string())?;
+                let inst = Bank::load_file(&path)?;
                 if inst.max_buffer_len() > self.cfg.voice_capacity {
-                    return Err(format!(
-                        "{}: mesh larger than the voice buffers of this server",
-                        inst.name()
-                    ));
+                    return Err(RouterError::MeshTooLarge(inst.name().to_string()));
                 }
                 let n = inst.name().to_string();
                 self.bank.upsert(Arc::new(inst));

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::error::RouterError;
 use super::state::{midi_key, Output, Router};
 use crate::control::midi::{bend_to_semitones, MidiEvent};
 use crate::engine::command::{EngineCommand, VoiceControl};
@@ -16,7 +17,7 @@ impl Router {
         ev: MidiEvent,
         frame: Option<u64>,
         out: &mut Output,
-    ) -> Result<(), String> {
+    ) -> Result<(), RouterError> {
         match ev {
             MidiEvent::NoteOn {
                 channel,
@@ -25,9 +26,12 @@ impl Router {
             } if velocity > 0 => {
                 let bank = &self.bank;
                 let idx = self.midi.instrument_for(channel, |n| bank.index_of(n));
-                let inst = self.bank.instruments.get(idx).cloned().ok_or_else(|| {
-                    format!("channel {}: no instrument at index {idx}", channel + 1)
-                })?;
+                let inst = self.bank.instruments.get(idx).cloned().ok_or(
+                    RouterError::NoChannelInstrument {
+                        channel,
+                        index: idx,
+                    },
+                )?;
                 let vel = self.midi.map.velocity_curve(channel).apply(velocity);
                 let mut req = inst.note_request(note as f64 + self.midi.bend(channel), vel);
                 req.key = midi_key(channel, note);
@@ -149,10 +153,10 @@ impl Router {
                 if (program as usize) < self.bank.instruments.len() {
                     self.midi.set_program(channel, program as usize);
                 } else {
-                    return Err(format!(
-                        "program {program}: the bank has {} instruments",
-                        self.bank.instruments.len()
-                    ));
+                    return Err(RouterError::NoProgram {
+                        program,
+                        count: self.bank.instruments.len(),
+                    });
                 }
             }
             // Clock, transport, active sensing, SysEx …: nothing to play.

@@ -6,13 +6,16 @@
 //! voices it started (until the engine reports their end), the clients that
 //! asked for notifications, and MIDI channel state. One area per file:
 //! `state` (the router and its helpers, engine events), `dispatch`
-//! (message → command → area), `queries`, `instruments`, `voices`, `midi`.
+//! (message → command → area), `queries`, `instruments`, `voices`, `midi`,
+//! `error` (why a command is refused).
 
 mod dispatch;
+mod error;
 mod instruments;
 mod midi;
 mod queries;
 mod state;
 mod voices;
 
+pub use error::RouterError;
 pub use state::{Output, Router, RouterConfig, MAX_REGISTRATIONS};

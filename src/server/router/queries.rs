@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use super::error::RouterError;
 use super::state::{Deferred, Output, Registration, Router, MAX_REGISTRATIONS};
 use crate::control::command::Command;
 use crate::control::reply;
@@ -15,7 +16,7 @@ impl Router {
         from: SocketAddr,
         frame: Option<u64>,
         out: &mut Output,
-    ) -> Result<(), String> {
+    ) -> Result<(), RouterError> {
         let to = self.reply_to(from);
         match cmd {
             Command::Status => match self.defer_at {
@@ -39,9 +40,7 @@ impl Router {
                 self.registrations.retain(|r| r.sender != from);
                 if on {
                     if self.registrations.len() >= MAX_REGISTRATIONS {
-                        return Err(format!(
-                            "{MAX_REGISTRATIONS} clients are registered already; send /notify 0 from one of them"
-                        ));
+                        return Err(RouterError::TooManyClients(MAX_REGISTRATIONS));
                     }
                     self.registrations.push(Registration {
                         sender: from,
@@ -54,7 +53,7 @@ impl Router {
             }
             Command::Quit => {
                 if !self.cfg.allow_quit {
-                    return Err("remote quit is disabled (--no-remote-quit)".into());
+                    return Err(RouterError::QuitDisabled);
                 }
                 out.replies.push((to, reply::done("/quit", None)));
                 out.quit = true;

@@ -17,6 +17,8 @@ use crate::instrument::bank::Bank;
 use crate::instrument::{Instrument, NotePlan};
 use crate::server::midi_map::{MidiMap, MidiState};
 
+use super::error::RouterError;
+
 /// Fixed settings of a router.
 #[derive(Clone, Debug)]
 pub struct RouterConfig {
@@ -180,19 +182,19 @@ impl Router {
         out.commands.push(Timed { frame, command });
     }
 
-    pub(super) fn instrument(&self, r: &InstRef) -> Result<(usize, Arc<Instrument>), String> {
+    pub(super) fn instrument(&self, r: &InstRef) -> Result<(usize, Arc<Instrument>), RouterError> {
         let idx = match r {
             InstRef::Name(n) => self
                 .bank
                 .index_of(n)
-                .ok_or_else(|| format!("unknown instrument `{n}`"))?,
+                .ok_or_else(|| RouterError::UnknownInstrument(n.clone()))?,
             InstRef::Index(i) => {
                 let i = *i as usize;
                 if i >= self.bank.instruments.len() {
-                    return Err(format!(
-                        "no instrument at index {i} (the bank has {})",
-                        self.bank.instruments.len()
-                    ));
+                    return Err(RouterError::NoInstrumentAt {
+                        index: i,
+                        count: self.bank.instruments.len(),
+                    });
                 }
                 i
             }
@@ -200,10 +202,8 @@ impl Router {
         Ok((idx, self.bank.instruments[idx].clone()))
     }
 
-    pub(super) fn known_voice(&self, id: i32) -> Result<&VoiceInfo, String> {
-        self.voices
-            .get(&id)
-            .ok_or_else(|| format!("unknown voice {id}"))
+    pub(super) fn known_voice(&self, id: i32) -> Result<&VoiceInfo, RouterError> {
+        self.voices.get(&id).ok_or(RouterError::UnknownVoice(id))
     }
 
     pub(super) fn allocate_id(&mut self) -> i32 {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::error::RouterError;
 use super::state::{note_key, Output, Router, VoiceInfo};
 use crate::audio::stats::SharedStats;
 use crate::control::command::{Command, VoiceParam};
@@ -18,7 +19,7 @@ impl Router {
         cmd: Command,
         frame: Option<u64>,
         out: &mut Output,
-    ) -> Result<(), String> {
+    ) -> Result<(), RouterError> {
         match cmd {
             Command::NoteOn {
                 inst,
@@ -165,10 +166,13 @@ impl Router {
         channel: Option<u8>,
         frame: Option<u64>,
         out: &mut Output,
-    ) -> Result<i32, String> {
+    ) -> Result<i32, RouterError> {
         let plan = inst
             .plan(req.note, self.cfg.bend_headroom, self.cfg.sample_rate)
-            .map_err(|e| format!("{}: {e}", inst.name()))?;
+            .map_err(|reason| RouterError::Plan {
+                instrument: inst.name().to_string(),
+                reason,
+            })?;
         let id = id.unwrap_or_else(|| self.allocate_id());
         self.voices.insert(
             id,
@@ -199,7 +203,7 @@ impl Router {
         params: &[(VoiceParam, f32)],
         frame: Option<u64>,
         out: &mut Output,
-    ) -> Result<(), String> {
+    ) -> Result<(), RouterError> {
         let info = self.known_voice(id)?;
         for &(p, v) in params {
             let v = v as f64;
@@ -229,18 +233,19 @@ impl Router {
 
     /// Refuses a morph the engine could not run: different mesh at the
     /// voice's level, or a certificate that fails at the target's end.
-    pub(super) fn check_morph(&self, info: &VoiceInfo, target: &Instrument) -> Result<(), String> {
+    pub(super) fn check_morph(
+        &self,
+        info: &VoiceInfo,
+        target: &Instrument,
+    ) -> Result<(), RouterError> {
         let (inst, plan) = (&info.inst, &info.plan);
         if !morph_compatible(inst, target, plan) {
-            return Err(format!(
-                "cannot morph {} into {}: their meshes differ ({}×{} vs {}×{}); morph needs the same mesh size",
-                inst.name(),
-                target.name(),
-                inst.file.mesh.width,
-                inst.file.mesh.height,
-                target.file.mesh.width,
-                target.file.mesh.height
-            ));
+            return Err(RouterError::MorphMeshes {
+                from: inst.name().to_string(),
+                to: target.name().to_string(),
+                from_size: (inst.file.mesh.width, inst.file.mesh.height),
+                to_size: (target.file.mesh.width, target.file.mesh.height),
+            });
         }
         let tp = target.params(
             plan.level,
@@ -255,12 +260,11 @@ impl Router {
             .value
             .max(crate::physics::certificate::Certificate::new(bound, &tp).value);
         if a >= crate::physics::certificate::LIMIT * crate::instrument::PLAN_SAFETY {
-            return Err(format!(
-                "morphing {} into {} at note {} would break the stability certificate",
-                inst.name(),
-                target.name(),
-                info.note
-            ));
+            return Err(RouterError::MorphUnstable {
+                from: inst.name().to_string(),
+                to: target.name().to_string(),
+                note: info.note,
+            });
         }
         Ok(())
     }
