@@ -157,7 +157,7 @@ fn check_layouts(module: &naga::Module) {
         size_of::<VoiceHeader>(),
         &fields!(VoiceHeader; width, height, stride, len, maps, morph_maps, state, cap, out,
             samples, oversample, flip, reset, first_update, n_updates, n_pre, first_window,
-            n_plucks, n_strikes, first_tap, ab, b, pad0, pad1),
+            n_plucks, n_strikes, first_tap, ab, b, bow_node, bow_steps),
     );
     check_struct(
         module,

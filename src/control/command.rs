@@ -609,7 +609,7 @@ impl<'a> Args<'a> {
             Self::reason(
                 index,
                 "shape",
-                format_args!("unknown excitation shape \"{name}\" (strike, pluck or noise)"),
+                format_args!("unknown excitation shape \"{name}\" (strike, pluck, noise or bow)"),
             )
         })
     }
@@ -1288,9 +1288,9 @@ mod tests {
         assert_eq!(
             reason(
                 "/excite",
-                vec![Int(1), Float(0.5), Float(0.5), Float(1.0), s("bow")]
+                vec![Int(1), Float(0.5), Float(0.5), Float(1.0), s("blow")]
             ),
-            "argument 5 (shape): unknown excitation shape \"bow\" (strike, pluck or noise)"
+            "argument 5 (shape): unknown excitation shape \"blow\" (strike, pluck, noise or bow)"
         );
     }
 
