@@ -47,10 +47,10 @@ pub const SQRT_2A: f32 = 14.142136;
 /// constants).
 #[inline(always)]
 pub fn exp_approx(x: f32) -> f32 {
-    let t = x.clamp(-80.0, 1.0) * 1.442695;
+    let t = x.clamp(-80.0, 1.0) * std::f32::consts::LOG2_E; // WGSL: 1.442695f
     let n = t.floor();
-    let f = (t - n) * 0.6931472;
-    // e^f for f in [0, ln 2) (Horner).
+    let f = (t - n) * std::f32::consts::LN_2; // WGSL: 0.6931472f
+                                              // e^f for f in [0, ln 2) (Horner).
     let p = 1.0
         + f * (1.0
             + f * (0.5

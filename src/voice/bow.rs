@@ -10,7 +10,7 @@
 //! velocity unit `V = VELOCITY_UNIT · loudness` (grid units per second; the
 //! voice's loudness keeps the level even across pitch, as for strikes).
 //! `bow_force` (0..1) times the excitation's amplitude sets
-//! `Q = E_p·F·g = FORCE_UNIT·√a·bow_force·amplitude` (see
+//! `F·g = FORCE_UNIT·√a·bow_force·amplitude` (so `Q = E_p·F·g`; see
 //! [`crate::physics::bow`]): the force relative to the mesh's wave
 //! impedance at the node, so a setting plays alike at every pitch.
 //!
