@@ -300,3 +300,32 @@ fn scan() {
         }
     }
 }
+
+/// Prints the render time of a bowed and a struck string note (cost aid).
+#[test]
+#[ignore]
+fn cost() {
+    let inst = string();
+    for shape in [
+        ExciteShape::Strike,
+        ExciteShape::Bow,
+        ExciteShape::Strike,
+        ExciteShape::Bow,
+    ] {
+        let mut request = inst.note_request(55.0, 0.8);
+        request.excite = Some((shape, 0.16, 0.0));
+        let spec = NoteSpec {
+            request,
+            duration: 10.0,
+            release_at: None,
+        };
+        let t = std::time::Instant::now();
+        let buf = render_note(&inst, &spec, RenderSettings::default()).unwrap();
+        let s = t.elapsed().as_secs_f64();
+        eprintln!(
+            "{shape:?}: 10 s in {s:.3} s ({:.0}× real time), level {:.1} dB",
+            10.0 / s,
+            level(&buf, 9.0, 9.5)
+        );
+    }
+}

@@ -7,8 +7,9 @@
 //!
 //! # Scaling
 //! `bow_velocity` (0..1) is the bow velocity `v_B` in the friction's
-//! velocity unit `V = VELOCITY_UNIT · loudness` (grid units per second; the
-//! voice's loudness keeps the level even across pitch, as for strikes).
+//! velocity unit `V = VELOCITY_UNIT · f / f_ref` (grid units per second;
+//! the note's frequency over the instrument's reference keeps the level
+//! even across pitch).
 //! `bow_force` (0..1) times the excitation's amplitude sets
 //! `F·g = FORCE_UNIT·√a·bow_force·amplitude` (so `Q = E_p·F·g`; see
 //! [`crate::physics::bow`]): the force relative to the mesh's wave
@@ -20,8 +21,9 @@
 use crate::physics::body::Layout;
 
 /// Grid units per second of the friction's velocity unit (times the
-/// voice's loudness).
-pub const VELOCITY_UNIT: f32 = 300.0;
+/// note's frequency over the instrument's reference: the bowed string's
+/// displacement goes as `v_B / f`, so the level holds across pitch).
+pub const VELOCITY_UNIT: f32 = 30.0;
 /// The contact strength `Q` of `bow_force · amplitude = 1` on a mesh with
 /// `a = 1`.
 pub const FORCE_UNIT: f32 = 10.0;
@@ -78,7 +80,7 @@ pub struct BowControls {
     pub a: f32,
     /// Time step, seconds.
     pub k: f32,
-    /// The voice's loudness (velocity unit scale).
+    /// The velocity unit's scale: the note's frequency over the reference note's.
     pub loudness: f32,
     /// Mesh steps per control period.
     pub steps: u32,

@@ -519,7 +519,8 @@ impl<M: Mesh> Voice<M> {
                 velocity: self.bow_velocity.current as f32,
                 a: self.params.a as f32,
                 k: self.params.k as f32,
-                loudness: self.loudness,
+                // The strikes' pitch scale, without their per-level correction.
+                loudness: self.loudness / 0.42f32.powi(plan.level as i32),
                 steps: (CONTROL_PERIOD * plan.oversample as usize) as u32,
             });
         }
