@@ -13,14 +13,17 @@
 //
 // Per voice and block the host uploads a header, the coefficient updates
 // of its control ticks, the pickup taps of every output sample, the
-// excitation windows with their per-step forces, and plucks. The kernel:
+// excitation windows with their per-step forces, the bow's steps (node in
+// the header; force, velocity and g per step in `forces`), and plucks. The
+// kernel:
 //   1. clears the state of a voice that (re)started,
 //   2. applies the updates due before the plucks (a start's coefficients),
 //   3. adds the plucks to u and u⁻ and rebuilds the auxiliary field,
 //   4. for every output sample: applies the coefficient updates due at it
 //      (fill_coefficients: morph blend, damping scale, release σ₀), runs
 //      `oversample` steps `u⁺ = C·u − D·u⁻ + E·Σw`, injects the strikes
-//      after each step, and averages the two bilinear pickups over the steps.
+//      after each step, solves the bow at its node (`bow_delta`: it depends
+//      on the state, so it cannot be precomputed), and averages the two bilinear pickups over the steps.
 // The arithmetic follows src/physics/scheme.rs term by term (same order of
 // operations), so the output matches the CPU engine.
 //
@@ -52,8 +55,8 @@ struct VoiceHeader {
     first_tap: u32,
     ab: f32,
     b: f32,
-    pad0: u32,
-    pad1: u32,
+    bow_node: u32,
+    bow_steps: u32,
 }
 
 struct CoefUpdate {
@@ -165,6 +168,52 @@ fn apply_update(h: VoiceHeader, u: CoefUpdate, flip: u32, tid: u32) {
         state[base + 6u * cap + i] = e;
         state[w + i] = u.ab * state[cur + i] - u.b * state[prev + i];
     }
+}
+
+// exp(x) for x ≤ 1 as src/physics/bow.rs exp_approx writes it out (same
+// operations, same literals).
+fn exp_approx(x: f32) -> f32 {
+    let t = clamp(x, -80.0f, 1.0f) * 1.442695f;
+    let n = floor(t);
+    let f = (t - n) * 0.6931472f;
+    let p = 1.0f
+        + f * (1.0f
+            + f * (0.5f
+                + f * (0.16666667f
+                    + f * (0.041666668f
+                        + f * (0.008333334f
+                            + f * (0.0013888889f + f * (0.0001984127f + f * 2.4801588e-5f)))))));
+    return p * bitcast<f32>(u32(i32(n) + 127) << 23u);
+}
+
+// Bilbao's friction characteristic φ(η) = √(2A)·η·exp(−Aη² + 1/2) (A = 100)
+// and its derivative (src/physics/bow.rs friction).
+fn friction(eta: f32) -> vec2<f32> {
+    let a2 = 100.0f * eta * eta;
+    let e = exp_approx(0.5f - a2);
+    return vec2<f32>(14.142136f * eta * e, 14.142136f * e * (1.0f - 2.0f * a2));
+}
+
+// The bow's displacement at its node (src/physics/bow.rs solve): u_free the
+// node's u⁺ without it, u_prev its u⁻, e its E, the step's force, bow
+// velocity and g. Bracketed Newton, fixed iteration count.
+fn bow_delta(u_free: f32, u_prev: f32, e: f32, force: f32, vel: f32, g: f32) -> f32 {
+    let eta_free = (u_free - u_prev) * g - vel;
+    let q = e * force * g;
+    var lo = min(eta_free, 0.0f);
+    var hi = max(eta_free, 0.0f);
+    let d0 = friction(0.0f).y;
+    var eta = eta_free / (1.0f + q * d0);
+    for (var it = 0u; it < 8u; it++) {
+        let fr = friction(eta);
+        let r = eta + q * fr.x - eta_free;
+        lo = select(lo, eta, r < 0.0f);
+        hi = select(eta, hi, r < 0.0f);
+        let next = eta - r / max(1.0f + q * fr.y, 1e-6f);
+        let inside = next >= lo && next <= hi;
+        eta = select(0.5f * (lo + hi), next, inside);
+    }
+    return -e * force * friction(eta).x;
 }
 
 fn tap_read(i: u32, w0: f32, w1: f32, w2: f32, w3: f32, stride: u32, u: u32) -> f32 {
@@ -281,6 +330,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
                         n += dd;
                         wo += ab * dd;
                     }
+                }
+                if p == h.bow_node {
+                    let bs = h.bow_steps + 3u * step;
+                    let dd = bow_delta(n, state[nxt + p], state[base + 6u * cap + p],
+                        forces[bs], forces[bs + 1u], forces[bs + 2u]);
+                    n += dd;
+                    wo += ab * dd;
                 }
                 state[nxt + p] = n;
                 state[wn + p] = wo;

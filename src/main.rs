@@ -127,6 +127,7 @@ enum Shape {
     Strike,
     Pluck,
     Noise,
+    Bow,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -457,6 +458,7 @@ impl From<Shape> for ExciteShape {
             Shape::Strike => ExciteShape::Strike,
             Shape::Pluck => ExciteShape::Pluck,
             Shape::Noise => ExciteShape::Noise,
+            Shape::Bow => ExciteShape::Bow,
         }
     }
 }

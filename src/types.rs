@@ -15,11 +15,13 @@ pub enum ExciteShape {
     Pluck,
     /// A short burst of noise force.
     Noise,
+    /// A friction bow at one node: sustains until the note is released.
+    Bow,
 }
 
 impl ExciteShape {
     /// Every shape.
-    pub const ALL: [ExciteShape; 3] = [Self::Strike, Self::Pluck, Self::Noise];
+    pub const ALL: [ExciteShape; 4] = [Self::Strike, Self::Pluck, Self::Noise, Self::Bow];
 
     /// The shape's name in files and OSC.
     pub fn name(self) -> &'static str {
@@ -27,14 +29,20 @@ impl ExciteShape {
             Self::Strike => "strike",
             Self::Pluck => "pluck",
             Self::Noise => "noise",
+            Self::Bow => "bow",
         }
     }
 
-    /// The shape called `name` (`strike`, `pluck` or `noise`), if any.
+    /// The shape called `name` (`strike`, `pluck`, `noise` or `bow`), if any.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
 }
+
+/// Bow force of a note that names none (normalised 0..1: a normal tone).
+pub const DEFAULT_BOW_FORCE: f32 = 0.3;
+/// Bow velocity of a note that names none (normalised 0..1).
+pub const DEFAULT_BOW_VELOCITY: f32 = 0.3;
 
 /// How a note starts.
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +69,10 @@ pub struct NoteRequest {
     pub contact_scale: f32,
     /// What started the voice (for note-off matching): a caller-chosen key.
     pub key: u64,
+    /// Bow force 0..1 (normalised; scaled by the bow's amplitude).
+    pub bow_force: f32,
+    /// Bow velocity 0..1 (normalised).
+    pub bow_velocity: f32,
 }
 
 impl NoteRequest {
@@ -78,6 +90,8 @@ impl NoteRequest {
             brightness: 0.5,
             contact_scale: 1.0,
             key: 0,
+            bow_force: DEFAULT_BOW_FORCE,
+            bow_velocity: DEFAULT_BOW_VELOCITY,
         }
     }
 }

@@ -64,7 +64,11 @@ fn block_loop_does_not_allocate() {
         if block % 40 == 0 {
             let i = (block / 40) % plans.len();
             let id = engine.allocate_id();
-            let req = NoteRequest::new(40.0 + 5.0 * i as f64, 0.7);
+            let mut req = NoteRequest::new(40.0 + 5.0 * i as f64, 0.7);
+            // Every third voice starts bowed.
+            if i % 3 == 0 {
+                req.excite = Some((ExciteShape::Bow, 0.3, 0.5));
+            }
             let ((old, old_morph), _) = engine.start_voice(id, inst.clone(), plans[i], &req);
             for o in [old, old_morph].into_iter().flatten() {
                 if retired.len() < retired.capacity() {
@@ -77,6 +81,11 @@ fn block_loop_does_not_allocate() {
                 v.set_pickups([0.2, 0.3, 0.8, 0.7]);
                 v.set_damping(2.0);
                 v.excite(ExciteShape::Pluck, 0.4, 0.4, 0.5, 0.2);
+                v.set_bow_force(0.6);
+                v.set_bow_velocity(0.2);
+                if i % 3 == 1 {
+                    v.excite(ExciteShape::Bow, 0.6, 0.4, 0.8, 0.1);
+                }
             }
         }
         if block % 55 == 0 {
@@ -127,6 +136,25 @@ fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument
                 id,
                 param: VoiceControl::Pitch,
                 value: 61.0,
+            },
+        });
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k + 20),
+            command: EngineCommand::Excite {
+                id,
+                shape: ExciteShape::Bow,
+                x: 0.5,
+                y: 0.5,
+                amplitude: 0.7,
+                width: 0.1,
+            },
+        });
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k + 25),
+            command: EngineCommand::Set {
+                id,
+                param: VoiceControl::BowForce,
+                value: 0.5,
             },
         });
         cmds.push_back(Timed {

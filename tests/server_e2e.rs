@@ -152,8 +152,8 @@ fn bad_input_fails_cleanly() {
     c.expect_fail("/voice/set", vec![i(7), s("wobble"), f(0.5)], "wobble");
     c.expect_fail(
         "/excite",
-        vec![i(7), f(0.5), f(0.5), f(0.5), f(0.1), s("bow")],
-        "bow",
+        vec![i(7), f(0.5), f(0.5), f(0.5), f(0.1), s("blow")],
+        "blow",
     );
     c.expect_fail(
         "/inst/load",

@@ -45,11 +45,15 @@ pub enum VoiceParam {
     PickupRy,
     /// `brightness`: excitation brightness, 0 (dull) ..1 (bright).
     Brightness,
+    /// `bow_force`: bow force, 0..1 (0.1–0.5 a normal tone, ~0.02 thin, 1 raucous).
+    BowForce,
+    /// `bow_velocity`: bow velocity, 0..1.
+    BowVelocity,
 }
 
 impl VoiceParam {
     /// Every parameter, in documentation order.
-    pub const ALL: [VoiceParam; 12] = [
+    pub const ALL: [VoiceParam; 14] = [
         Self::Gain,
         Self::Pan,
         Self::Pitch,
@@ -62,6 +66,8 @@ impl VoiceParam {
         Self::PickupRx,
         Self::PickupRy,
         Self::Brightness,
+        Self::BowForce,
+        Self::BowVelocity,
     ];
 
     /// The parameter's OSC name.
@@ -79,6 +85,8 @@ impl VoiceParam {
             Self::PickupRx => "pickup_rx",
             Self::PickupRy => "pickup_ry",
             Self::Brightness => "brightness",
+            Self::BowForce => "bow_force",
+            Self::BowVelocity => "bow_velocity",
         }
     }
 
@@ -101,7 +109,9 @@ impl VoiceParam {
             | Self::PickupLy
             | Self::PickupRx
             | Self::PickupRy
-            | Self::Brightness => UNIT_RANGE,
+            | Self::Brightness
+            | Self::BowForce
+            | Self::BowVelocity => UNIT_RANGE,
         }
     }
 }

@@ -102,6 +102,10 @@ pub enum VoiceControl {
     Morph,
     /// Brightness of later excitations.
     Brightness,
+    /// Bow force 0..1.
+    BowForce,
+    /// Bow velocity 0..1.
+    BowVelocity,
     /// One pickup coordinate: 0 lx, 1 ly, 2 rx, 3 ry.
     Pickup(u8),
 }
@@ -248,6 +252,8 @@ pub fn apply<E: VoiceEngine>(engine: &mut E, cmd: EngineCommand, sink: &mut impl
                         v.set_morph(None, value, None);
                     }
                     VoiceControl::Brightness => v.set_brightness(value as f32),
+                    VoiceControl::BowForce => v.set_bow_force(value),
+                    VoiceControl::BowVelocity => v.set_bow_velocity(value),
                     VoiceControl::Pickup(i) => v.set_pickup_coordinate(i as usize, value),
                 })
             }

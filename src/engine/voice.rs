@@ -12,6 +12,7 @@
 
 use crate::instrument::radiation::RadiationFilter;
 use crate::physics::aligned::AlignedF32;
+use crate::physics::bow::solve as bow_solve;
 use crate::physics::scheme::{
     compute_aux, fill_coefficients, step, step_pair, BodyMaps, Coefficients, DampingControl,
     SchemeParams,
@@ -158,14 +159,17 @@ impl BlockWalk<CpuMesh> for CpuWalk {
         mark.fade_done || mesh.out.end_of_period(mark.exciting, self.hold)
     }
 
-    /// Renders the run's samples into the outputs. While no excitation is
-    /// injecting, mesh steps run in fused pairs ([`step_pair`],
+    /// Renders the run's samples into the outputs. While the bow acts, its
+    /// force is solved at its node after each step (with the strikes'
+    /// forces already in `u⁺`). While no excitation is
+    /// injecting and no bow acts, mesh steps run in fused pairs ([`step_pair`],
     /// bit-identical to single steps).
     #[inline]
     fn run(&mut self, run: Run<'_, CpuMesh>) {
         let Run {
             mesh,
             excitations,
+            bow,
             out: (out_l, out_r),
             mask,
             plan,
@@ -217,7 +221,7 @@ impl BlockWalk<CpuMesh> for CpuWalk {
         };
         while j < n {
             let remaining = (n - j) * m - sub;
-            let exciting = excitations.iter().any(|e| e.is_active());
+            let exciting = excitations.iter().any(|e| e.is_active()) || bow.is_active();
             let (cur, next, wc, wn): (&mut [f32], &mut [f32], &mut [f32], &mut [f32]) = if *flip {
                 (&mut *u1, &mut *u0, &mut *w1, &mut *w0)
             } else {
@@ -229,9 +233,18 @@ impl BlockWalk<CpuMesh> for CpuWalk {
                 emit(next, &mut j, &mut sub, &mut acc);
                 emit(cur, &mut j, &mut sub, &mut acc);
             } else {
+                let bowing = bow.next_step();
+                // u⁻ at the bowed node, before the step writes u⁺ over it.
+                let u_prev = bowing.map_or(0.0, |b| next[b.node]);
                 step(&layout, coef, next, cur, wc, wn);
                 for e in excitations.iter_mut() {
                     e.inject(layout.stride, mask, ab, next, wn);
+                }
+                if let Some(b) = bowing {
+                    let p = b.node;
+                    let (d, _) = bow_solve(next[p], u_prev, coef.e[p], b.force, b.vel, b.g);
+                    next[p] += d;
+                    wn[p] += ab * d;
                 }
                 emit(next, &mut j, &mut sub, &mut acc);
                 *flip = !*flip;

@@ -59,6 +59,8 @@ pub const WINDOW_TAPS: usize = crate::engine::excitation::MAX_WINDOW;
 /// Strike windows one voice can have in a block (the WGSL `MAX_STRIKES`).
 pub const MAX_STRIKES: usize = 4;
 
+/// Floats per step of a bow in the forces (force, velocity, `g`).
+pub const BOW_FLOATS: usize = 3;
 /// Threads per workgroup on a hardware GPU (the WGSL `WG` override's default).
 pub const WORKGROUP_SIZE: u32 = 256;
 
@@ -110,10 +112,11 @@ pub struct VoiceHeader {
     pub ab: f32,
     /// `b` in effect at the block's start.
     pub b: f32,
-    /// Padding.
-    pub pad0: u32,
-    /// Padding.
-    pub pad1: u32,
+    /// Padded index of the bowed node (0: no bow this block).
+    pub bow_node: u32,
+    /// Index in the forces of the bow's steps ([`BOW_FLOATS`] per step:
+    /// force, velocity, `g`).
+    pub bow_steps: u32,
 }
 
 /// A coefficient update (a control tick that moved pitch, damping or morph).

@@ -11,7 +11,7 @@
 //! radiation, gain and pan ramps, silence and fade detection), exactly
 //! where the CPU voice does.
 
-use super::layout::{CoefUpdate, TapPair, VoiceHeader, Window, MAX_STRIKES};
+use super::layout::{CoefUpdate, TapPair, VoiceHeader, Window, BOW_FLOATS, MAX_STRIKES};
 use crate::instrument::radiation::RadiationFilter;
 use crate::physics::scheme::{BodyMaps, DampingControl, SchemeParams};
 use crate::types::ExciteShape;
@@ -37,7 +37,8 @@ pub struct BlockProgram {
     pub taps: Vec<TapPair>,
     /// Pluck and strike windows.
     pub windows: Vec<Window>,
-    /// Strike forces, one per step and window.
+    /// Strike forces, one per step and window; the bows' steps
+    /// ([`BOW_FLOATS`] per step).
     pub forces: Vec<f32>,
 }
 
@@ -50,7 +51,9 @@ impl BlockProgram {
             updates: Vec::with_capacity(voices * updates_per_voice),
             taps: Vec::with_capacity(voices * max_block),
             windows: Vec::with_capacity(voices * (MAX_STRIKES + MAX_EXCITATIONS)),
-            forces: Vec::with_capacity(voices * MAX_STRIKES * max_block * max_oversample),
+            forces: Vec::with_capacity(
+                voices * (MAX_STRIKES + BOW_FLOATS) * max_block * max_oversample,
+            ),
         }
     }
     /// Clears it for the next block (keeps the memory).
@@ -218,7 +221,7 @@ impl GpuVoice {
         let delay = self.delay().min(frames);
         let steps = (frames - delay) * m;
         let fin_tick_pos = self.tick_pos();
-        let (g, excitations) = self.mesh_and_excitations();
+        let (g, excitations, bow) = self.mesh_and_excitations();
         let mut h = VoiceHeader {
             width: layout.width as u32,
             height: layout.height as u32,
@@ -261,11 +264,20 @@ impl GpuVoice {
             }
         }
         h.n_strikes = n_strikes as u32;
+        // The bow's steps (zero force where it lifts inside the block).
+        let bowing = bow.is_active();
+        if bowing {
+            h.bow_node = bow.node() as u32;
+            h.bow_steps = prog.forces.len() as u32;
+            prog.forces
+                .extend(std::iter::repeat_n(0.0, BOW_FLOATS * steps));
+        }
         let mut walk = GpuWalk {
             prog,
             marks,
             strikes: &strike_slots[..n_strikes],
             first_strike: (h.first_window + h.n_plucks) as usize,
+            bow_steps: bowing.then_some(h.bow_steps as usize),
             delay,
             step: 0,
             excited: false,
@@ -371,6 +383,8 @@ struct GpuWalk<'a> {
     strikes: &'a [usize],
     /// Index of the first strike window in `prog.windows`.
     first_strike: usize,
+    /// Index of the bow's steps in `prog.forces`, if it acts this block.
+    bow_steps: Option<usize>,
     /// Frames before the note starts in this block.
     delay: usize,
     /// Mesh steps recorded so far.
@@ -412,6 +426,10 @@ impl BlockWalk<GpuMesh> for GpuWalk<'_> {
                         let base = self.prog.windows[self.first_strike + k].force as usize;
                         self.prog.forces[base + self.step] = f;
                     }
+                }
+                if let (Some(base), Some(b)) = (self.bow_steps, run.bow.next_step()) {
+                    let at = base + BOW_FLOATS * self.step;
+                    self.prog.forces[at..at + BOW_FLOATS].copy_from_slice(&[b.force, b.vel, b.g]);
                 }
                 self.step += 1;
             }

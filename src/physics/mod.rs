@@ -3,6 +3,7 @@
 
 pub mod aligned;
 pub mod body;
+pub mod bow;
 pub mod certificate;
 pub mod kernel;
 pub mod modes;

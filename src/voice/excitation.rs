@@ -1,5 +1,6 @@
 //! Excitations of a running mesh: strike (force pulse), pluck (initial
-//! displacement) and noise burst, each with a raised-cosine spatial window.
+//! displacement) and noise burst, each with a raised-cosine spatial window
+//! (the bow, which sustains, is `super::bow`).
 //!
 //! # Real-time safety
 //! Fixed-size state only; [`Excitation::setup`] and [`Excitation::inject`]
@@ -147,6 +148,8 @@ impl Excitation {
                 self.scale = s;
                 self.active = false;
             }
+            // The bow is the voice's own (`super::bow`), not a slot's.
+            ExciteShape::Bow => self.active = false,
             ExciteShape::Strike | ExciteShape::Noise => {
                 let dur = if shape == ExciteShape::Noise {
                     4.0 * contact_s

@@ -10,6 +10,7 @@
 //!
 //! - `control`: timing constants, life states, smoothed parameters.
 //! - `excitation`: strike, pluck and noise.
+//! - `bow`: the friction bow (its node, force and velocity per step).
 //! - `output`: pickup taps, DC blocker, radiation, gains, end detection.
 //! - `mesh`: the back-end interface.
 //! - `program`: the voice program.
@@ -17,6 +18,7 @@
 //! - `walk`: one block's walk (delay, control ticks, runs of samples), for every back-end.
 //! - `slots`: an engine's voice slots (ids, stealing, master gain, mix), for either engine.
 
+pub mod bow;
 pub mod control;
 pub mod excitation;
 pub mod mesh;

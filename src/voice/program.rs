@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use super::bow::{Bow, BowControls};
 use super::control::{
     velocity_amplitude, Smoothed, VoiceState, CONTROL_PERIOD, FREE_FADE, MAX_EXCITATIONS,
     SMOOTHING_TIME,
@@ -78,6 +79,10 @@ pub struct Voice<M> {
     pub(super) sample_rate: f64,
     params: SchemeParams,
     pub(super) excitations: [Excitation; MAX_EXCITATIONS],
+    /// The friction bow (off unless an excitation of shape `bow` started it).
+    pub(super) bow: Bow,
+    pub(super) bow_force: Smoothed,
+    pub(super) bow_velocity: Smoothed,
     seed: u32,
     pub(super) pitch: Smoothed,
     pub(super) damping: Smoothed,
@@ -141,6 +146,9 @@ impl<M: Mesh> Voice<M> {
                 k: 1.0,
             },
             excitations: [Excitation::default(); MAX_EXCITATIONS],
+            bow: Bow::default(),
+            bow_force: Smoothed::default(),
+            bow_velocity: Smoothed::default(),
             seed: 1,
             pitch: Smoothed::default(),
             damping: Smoothed::at(1.0),
@@ -256,6 +264,9 @@ impl<M: Mesh> Voice<M> {
         self.morph_step = 0.0;
         self.gain = Smoothed::at(req.gain as f64);
         self.pan = Smoothed::at(req.pan as f64);
+        self.bow_force = Smoothed::at(req.bow_force.clamp(0.0, 1.0) as f64);
+        self.bow_velocity = Smoothed::at(req.bow_velocity.clamp(0.0, 1.0) as f64);
+        self.bow = Bow::default();
         let pk = req.pickups.map(|p| p.map(|v| v as f64)).unwrap_or([
             f.pickups.left[0],
             f.pickups.left[1],
@@ -323,6 +334,8 @@ impl<M: Mesh> Voice<M> {
             delay_frames: self.delay,
             damping: self.damping.target as f32,
             brightness: self.brightness,
+            bow_force: self.bow_force.target as f32,
+            bow_velocity: self.bow_velocity.target as f32,
             ..self.request
         };
         Some(Restart {
@@ -344,6 +357,13 @@ impl<M: Mesh> Voice<M> {
         };
         let Some(plan) = self.plan else { return };
         let maps = &inst.levels[plan.level].maps;
+        if shape == ExciteShape::Bow {
+            // The bow is the voice's own: a second bow moves it.
+            self.bow
+                .start(&self.layout, &maps.stiffness, (x, y), amplitude);
+            self.excited = true;
+            return;
+        }
         let slot = self
             .excitations
             .iter()
@@ -383,6 +403,7 @@ impl<M: Mesh> Voice<M> {
         }
         self.state = VoiceState::Released;
         self.held = false;
+        self.bow.lift(self.sample_rate);
         if let Some(spec) = self.instrument.as_ref().map(|i| i.release()) {
             self.release.target = spec.sigma0();
             self.release_ticks_left =
@@ -490,6 +511,19 @@ impl<M: Mesh> Voice<M> {
         self.gain.tick(alpha);
         self.pan.tick(alpha);
         self.pickups.tick(alpha);
+        self.bow_force.tick(alpha);
+        self.bow_velocity.tick(alpha);
+        if let Some(plan) = self.plan {
+            self.bow.tick(&BowControls {
+                force: self.bow_force.current as f32,
+                velocity: self.bow_velocity.current as f32,
+                a: self.params.a as f32,
+                k: self.params.k as f32,
+                // The strikes' pitch scale, without their per-level correction.
+                loudness: self.loudness / 0.42f32.powi(plan.level as i32),
+                steps: (CONTROL_PERIOD * plan.oversample as usize) as u32,
+            });
+        }
         if self.state == VoiceState::Released {
             // The release's time limit: fade out what still sounds.
             match self.release_ticks_left.checked_sub(1) {
@@ -536,9 +570,11 @@ impl<M: Mesh> Voice<M> {
         &mut self.mesh
     }
 
-    /// The mesh back-end and the excitations at once.
-    pub(crate) fn mesh_and_excitations(&mut self) -> (&mut M, &[Excitation; MAX_EXCITATIONS]) {
-        (&mut self.mesh, &self.excitations)
+    /// The mesh back-end, the excitations and the bow at once.
+    pub(crate) fn mesh_and_excitations(
+        &mut self,
+    ) -> (&mut M, &[Excitation; MAX_EXCITATIONS], &Bow) {
+        (&mut self.mesh, &self.excitations, &self.bow)
     }
 
     /// The mesh back-end and the outputs (left, right) at once.
@@ -563,7 +599,7 @@ impl<M: Mesh> Voice<M> {
 
     /// True while an excitation acts.
     pub(crate) fn exciting(&self) -> bool {
-        self.excitations.iter().any(|e| e.is_active())
+        self.excitations.iter().any(|e| e.is_active()) || self.bow.is_active()
     }
 
     /// The pickup taps of sample `pos` of the control period.

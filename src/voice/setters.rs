@@ -1,5 +1,5 @@
 //! The voice's control setters (pitch, damping, gain, pan, brightness,
-//! pickups, morph): each sets a target that the program's control tick
+//! bow force and velocity, pickups, morph): each sets a target that the program's control tick
 //! smooths toward ([`super::program`]).
 //!
 //! # Real-time safety
@@ -36,6 +36,15 @@ impl<M: Mesh> Voice<M> {
     /// Sets the brightness 0..1 of later excitations (contact-time scale).
     pub fn set_brightness(&mut self, b: f32) {
         self.brightness = b.clamp(0.0, 1.0);
+    }
+
+    /// Sets the bow force, 0..1 (normalised; smoothed).
+    pub fn set_bow_force(&mut self, f: f64) {
+        self.bow_force.target = f.clamp(0.0, 1.0);
+    }
+    /// Sets the bow velocity, 0..1 (normalised; smoothed).
+    pub fn set_bow_velocity(&mut self, v: f64) {
+        self.bow_velocity.target = v.clamp(0.0, 1.0);
     }
 
     /// Moves one pickup coordinate (0: lx, 1: ly, 2: rx, 3: ry), smoothly.

@@ -9,6 +9,7 @@
 //! # Real-time safety
 //! No allocation, lock or I/O.
 
+use super::bow::Bow;
 use super::control::{CONTROL_PERIOD, MAX_EXCITATIONS};
 use super::excitation::Excitation;
 use super::mesh::Mesh;
@@ -24,6 +25,8 @@ pub(crate) struct Run<'a, M> {
     pub(crate) mesh: &'a mut M,
     /// The excitations (their forces are injected step by step).
     pub(crate) excitations: &'a mut [Excitation; MAX_EXCITATIONS],
+    /// The bow (its force is solved step by step).
+    pub(crate) bow: &'a mut Bow,
     /// The voice's outputs, left and right (the whole block).
     pub(crate) out: (&'a mut [f32], &'a mut [f32]),
     /// The body mask at the plan's level (its stiffness map).
@@ -113,6 +116,7 @@ impl<M: Mesh> Voice<M> {
         back.run(Run {
             mesh: &mut self.mesh,
             excitations: &mut self.excitations,
+            bow: &mut self.bow,
             out: (&mut self.out_l, &mut self.out_r),
             mask: &inst.levels[plan.level].maps.stiffness,
             plan,

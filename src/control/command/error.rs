@@ -67,7 +67,7 @@ pub enum ArgumentError {
     #[error("unknown parameter \"{0}\"")]
     UnknownParam(String),
     /// An excitation shape that does not exist.
-    #[error("unknown excitation shape \"{0}\" (strike, pluck or noise)")]
+    #[error("unknown excitation shape \"{0}\" (strike, pluck, noise or bow)")]
     UnknownShape(String),
     /// A MIDI byte outside 0..255.
     #[error("must be 0..255")]

@@ -638,9 +638,9 @@ fn unknown_shape_is_refused() {
     assert_eq!(
         reason(
             "/excite",
-            vec![Int(1), Float(0.5), Float(0.5), Float(1.0), s("bow")]
+            vec![Int(1), Float(0.5), Float(0.5), Float(1.0), s("blow")]
         ),
-        "argument 5 (shape): unknown excitation shape \"bow\" (strike, pluck or noise)"
+        "argument 5 (shape): unknown excitation shape \"blow\" (strike, pluck, noise or bow)"
     );
 }
 
