@@ -114,7 +114,8 @@ fn block_loop_does_not_allocate() {
 /// The server's engine-thread step: timed commands applied at their frames
 /// inside blocks, events out through a preallocated sink.
 fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument>) {
-    use neirosynth::engine::command::{pop_due, EngineCommand, EngineEvent, Timed, VoiceControl};
+    use neirosynth::engine::command::{pop_due, EngineCommand, EngineEvent, Timed};
+    use neirosynth::types::VoiceParam;
     use std::collections::VecDeque;
     let base = engine.stats().frames;
     let plan = inst.plan(60.0, 2.0, 48000.0).unwrap();
@@ -134,7 +135,7 @@ fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument
             frame: Some(base + 300 * k + 17),
             command: EngineCommand::Set {
                 id,
-                param: VoiceControl::Pitch,
+                param: VoiceParam::Pitch,
                 value: 61.0,
             },
         });
@@ -153,7 +154,7 @@ fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument
             frame: Some(base + 300 * k + 25),
             command: EngineCommand::Set {
                 id,
-                param: VoiceControl::BowForce,
+                param: VoiceParam::BowForce,
                 value: 0.5,
             },
         });

@@ -1,117 +1,15 @@
-//! Voice parameters and value ranges of the OSC contract: the names
-//! `/voice/new` and `/voice/set` accept, their ranges, and the ranges of the
-//! other arguments. Both [`super::command`] (parsing) and [`super::reply`]
+//! Value ranges of the OSC contract: the voice parameters (their table,
+//! [`VoiceParam`], lives in the bottom layer, [`crate::types`], where the
+//! engine uses it too) and the ranges of the other arguments. Both [`super::command`] (parsing) and [`super::reply`]
 //! (`/inst/info.reply` lists the names) use them.
 
 use std::ops::RangeInclusive;
 
-/// Range of `velocity`, `x`, `y`, pickup positions and morph `t`.
-pub const UNIT_RANGE: RangeInclusive<f32> = 0.0..=1.0;
-/// Range of `note` arguments: MIDI note numbers, fractional allowed.
-pub const NOTE_RANGE: RangeInclusive<f32> = 0.0..=127.0;
-/// Range of linear gains (`/master/gain` and the `gain` parameter).
-pub const GAIN_RANGE: RangeInclusive<f32> = 0.0..=4.0;
+pub use crate::types::{VoiceParam, GAIN_RANGE, NOTE_RANGE, UNIT_RANGE};
+
 /// Range of `/excite` amplitude, on the same scale as velocity.
 pub const AMPLITUDE_RANGE: RangeInclusive<f32> = 0.0..=1.0;
 /// Range of `/excite` width, as a share of the mesh size.
 pub const WIDTH_RANGE: RangeInclusive<f32> = 0.0..=1.0;
 /// Range of `/morph` duration in seconds.
 pub const MORPH_SECONDS_RANGE: RangeInclusive<f32> = 0.0..=3600.0;
-
-/// A voice parameter that `/voice/new` and `/voice/set` can change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VoiceParam {
-    /// `gain`: linear output gain, 0..4.
-    Gain,
-    /// `pan`: stereo position, −1 (left) ..1 (right).
-    Pan,
-    /// `pitch`: the voice's pitch as a MIDI note, 0..127, fractional allowed.
-    Pitch,
-    /// `damping`: scale on the instrument's damping, 0.1..10.
-    Damping,
-    /// `morph`: position between the voice's instrument and its morph target, 0..1.
-    Morph,
-    /// `x`: strike position across the mesh, 0..1.
-    X,
-    /// `y`: strike position down the mesh, 0..1.
-    Y,
-    /// `pickup_lx`: left pickup position across the mesh, 0..1.
-    PickupLx,
-    /// `pickup_ly`: left pickup position down the mesh, 0..1.
-    PickupLy,
-    /// `pickup_rx`: right pickup position across the mesh, 0..1.
-    PickupRx,
-    /// `pickup_ry`: right pickup position down the mesh, 0..1.
-    PickupRy,
-    /// `brightness`: excitation brightness, 0 (dull) ..1 (bright).
-    Brightness,
-    /// `bow_force`: bow force, 0..1 (0.1–0.5 a normal tone, ~0.02 thin, 1 raucous).
-    BowForce,
-    /// `bow_velocity`: bow velocity, 0..1.
-    BowVelocity,
-}
-
-impl VoiceParam {
-    /// Every parameter, in documentation order.
-    pub const ALL: [VoiceParam; 14] = [
-        Self::Gain,
-        Self::Pan,
-        Self::Pitch,
-        Self::Damping,
-        Self::Morph,
-        Self::X,
-        Self::Y,
-        Self::PickupLx,
-        Self::PickupLy,
-        Self::PickupRx,
-        Self::PickupRy,
-        Self::Brightness,
-        Self::BowForce,
-        Self::BowVelocity,
-    ];
-
-    /// The parameter's OSC name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Gain => "gain",
-            Self::Pan => "pan",
-            Self::Pitch => "pitch",
-            Self::Damping => "damping",
-            Self::Morph => "morph",
-            Self::X => "x",
-            Self::Y => "y",
-            Self::PickupLx => "pickup_lx",
-            Self::PickupLy => "pickup_ly",
-            Self::PickupRx => "pickup_rx",
-            Self::PickupRy => "pickup_ry",
-            Self::Brightness => "brightness",
-            Self::BowForce => "bow_force",
-            Self::BowVelocity => "bow_velocity",
-        }
-    }
-
-    /// The parameter called `name` (exact, case-sensitive), if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
-    }
-
-    /// The documented range; values outside it are clamped and counted.
-    pub fn range(self) -> RangeInclusive<f32> {
-        match self {
-            Self::Gain => GAIN_RANGE,
-            Self::Pan => -1.0..=1.0,
-            Self::Pitch => NOTE_RANGE,
-            Self::Damping => 0.1..=10.0,
-            Self::Morph
-            | Self::X
-            | Self::Y
-            | Self::PickupLx
-            | Self::PickupLy
-            | Self::PickupRx
-            | Self::PickupRy
-            | Self::Brightness
-            | Self::BowForce
-            | Self::BowVelocity => UNIT_RANGE,
-        }
-    }
-}

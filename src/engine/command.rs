@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use super::api::VoiceEngine;
 use crate::instrument::{Instrument, NotePlan};
-use crate::types::ExciteShape;
 use crate::types::NoteRequest;
+use crate::types::{ExciteShape, VoiceParam};
 use crate::voice::Retired;
 
 /// One change to the engine.
@@ -43,7 +43,7 @@ pub enum EngineCommand {
         /// Voice id.
         id: i32,
         /// Which parameter.
-        param: VoiceControl,
+        param: VoiceParam,
         /// Its value.
         value: f64,
     },
@@ -85,29 +85,6 @@ pub enum EngineCommand {
     /// Report [`EngineEvent::MarkerReached`] with this token when applied
     /// (`/sync`, and the replies of timetagged commands, wait for it).
     Marker(u64),
-}
-
-/// A voice parameter the engine understands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VoiceControl {
-    /// Gain, linear.
-    Gain,
-    /// Pan −1..1.
-    Pan,
-    /// Pitch as a MIDI note.
-    Pitch,
-    /// Damping scale.
-    Damping,
-    /// Morph amount toward the current target.
-    Morph,
-    /// Brightness of later excitations.
-    Brightness,
-    /// Bow force 0..1.
-    BowForce,
-    /// Bow velocity 0..1.
-    BowVelocity,
-    /// One pickup coordinate: 0 lx, 1 ly, 2 rx, 3 ry.
-    Pickup(u8),
 }
 
 /// A command with the engine frame it applies at (`None`: at once).
@@ -241,21 +218,7 @@ pub fn apply<E: VoiceEngine>(engine: &mut E, cmd: EngineCommand, sink: &mut impl
             EngineCommand::Release(id) => with_voice(this, id, sink, |v| v.release()),
             EngineCommand::Free(id) => with_voice(this, id, sink, |v| v.free()),
             EngineCommand::Set { id, param, value } => {
-                with_voice(this, id, sink, |v| match param {
-                    VoiceControl::Gain => v.set_gain(value),
-                    VoiceControl::Pan => v.set_pan(value),
-                    VoiceControl::Pitch => {
-                        v.set_pitch(value);
-                    }
-                    VoiceControl::Damping => v.set_damping(value),
-                    VoiceControl::Morph => {
-                        v.set_morph(None, value, None);
-                    }
-                    VoiceControl::Brightness => v.set_brightness(value as f32),
-                    VoiceControl::BowForce => v.set_bow_force(value),
-                    VoiceControl::BowVelocity => v.set_bow_velocity(value),
-                    VoiceControl::Pickup(i) => v.set_pickup_coordinate(i as usize, value),
-                })
+                with_voice(this, id, sink, |v| v.set(param, value))
             }
             EngineCommand::Excite {
                 id,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::control::midi::VelocityCurve;
-use crate::engine::command::VoiceControl;
+use crate::types::VoiceParam;
 
 /// Why a MIDI preset is refused (the messages name the file and the field).
 #[derive(Debug, Error)]
@@ -100,7 +100,7 @@ pub enum CcParam {
     /// Sustain pedal.
     Sustain,
     /// A voice parameter of the channel's voices.
-    Voice(VoiceControl),
+    Voice(VoiceParam),
 }
 
 /// One controller assignment.
@@ -302,22 +302,21 @@ impl MidiMap {
             }
             let param = match c.param.as_str() {
                 "morph" => CcParam::Morph,
-                "strike_x" => CcParam::StrikeX,
-                "strike_y" => CcParam::StrikeY,
+                "strike_x" | "x" => CcParam::StrikeX,
+                "strike_y" | "y" => CcParam::StrikeY,
                 "sustain" => CcParam::Sustain,
-                "gain" => CcParam::Voice(VoiceControl::Gain),
-                "pan" => CcParam::Voice(VoiceControl::Pan),
-                "pitch" => CcParam::Voice(VoiceControl::Pitch),
-                "damping" => CcParam::Voice(VoiceControl::Damping),
-                "brightness" => CcParam::Voice(VoiceControl::Brightness),
-                other => {
-                    return Err(MidiMapError::UnknownParam {
-                        cc: c.cc,
-                        param: other.to_string(),
-                    })
-                }
+                // Any other voice parameter, by its one name (`VoiceParam`).
+                other => match VoiceParam::from_name(other) {
+                    Some(p) => CcParam::Voice(p),
+                    None => {
+                        return Err(MidiMapError::UnknownParam {
+                            cc: c.cc,
+                            param: other.to_string(),
+                        })
+                    }
+                },
             };
-            let (dmin, dmax) = if param == CcParam::Voice(VoiceControl::Pan) {
+            let (dmin, dmax) = if param == CcParam::Voice(VoiceParam::Pan) {
                 (-1.0, 1.0)
             } else {
                 (0.0, 1.0)
@@ -498,6 +497,32 @@ mod tests {
         assert_eq!(m.velocity_curve(3), VelocityCurve::Soft);
         assert_eq!(m.controller(74).unwrap().param, CcParam::StrikeX);
         assert_eq!(m.morph_target(10), Some(&InstSel::Name("marimba".into())));
+    }
+
+    /// A controller drives any voice parameter by its one name (the
+    /// `VoiceParam` table), `x`/`y` mean the strike position.
+    #[test]
+    fn controllers_take_every_voice_parameter_name() {
+        let base = r#"{"format": "neirosynth-midi-map", "version": 1"#;
+        for (i, p) in VoiceParam::ALL.into_iter().enumerate() {
+            let m = MidiMap::from_json(&format!(
+                "{base}, \"cc\": [{{\"cc\": {i}, \"param\": \"{}\"}}]}}",
+                p.name()
+            ))
+            .unwrap();
+            let expected = match p {
+                VoiceParam::X => CcParam::StrikeX,
+                VoiceParam::Y => CcParam::StrikeY,
+                VoiceParam::Morph => CcParam::Morph,
+                other => CcParam::Voice(other),
+            };
+            assert_eq!(
+                m.controller(i as u8).unwrap().param,
+                expected,
+                "{}",
+                p.name()
+            );
+        }
     }
 
     /// Bad presets are refused with a reason.

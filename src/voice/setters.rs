@@ -11,8 +11,38 @@ use super::control::{Smoothed, CONTROL_PERIOD};
 use super::mesh::Mesh;
 use super::program::Voice;
 use crate::instrument::Instrument;
+use crate::types::VoiceParam;
 
 impl<M: Mesh> Voice<M> {
+    /// Sets one voice parameter (the one table of them: [`VoiceParam`]) to
+    /// `value`, through its setter below. `x` and `y` place the note's
+    /// first excitation only: a running voice ignores them.
+    pub fn set(&mut self, param: VoiceParam, value: f64) {
+        match param {
+            VoiceParam::Gain => self.set_gain(value),
+            VoiceParam::Pan => self.set_pan(value),
+            VoiceParam::Pitch => {
+                self.set_pitch(value);
+            }
+            VoiceParam::Damping => self.set_damping(value),
+            VoiceParam::Morph => {
+                // Moving along the current target replaces nothing.
+                let _ = self.set_morph(None, value, None);
+            }
+            VoiceParam::Brightness => self.set_brightness(value as f32),
+            VoiceParam::BowForce => self.set_bow_force(value),
+            VoiceParam::BowVelocity => self.set_bow_velocity(value),
+            VoiceParam::PickupLx
+            | VoiceParam::PickupLy
+            | VoiceParam::PickupRx
+            | VoiceParam::PickupRy => {
+                let index = param.pickup_index().unwrap_or(0);
+                self.set_pickup_coordinate(index, value)
+            }
+            VoiceParam::X | VoiceParam::Y => {}
+        }
+    }
+
     /// Sets the pitch (MIDI note), clamped to what the plan certifies; returns true if clamped.
     pub fn set_pitch(&mut self, note: f64) -> bool {
         let max = self.plan.map_or(note, |p| p.max_note);

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use super::error::RouterError;
 use super::state::{midi_key, Output, Router};
 use crate::control::midi::{bend_to_semitones, MidiEvent};
-use crate::engine::command::{EngineCommand, VoiceControl};
+use crate::engine::command::EngineCommand;
 use crate::instrument::Instrument;
 use crate::server::midi_map::{CcParam, InstSel};
+use crate::types::VoiceParam;
 
 impl Router {
     /// Handles a MIDI event (from a port or `/midi`).
@@ -75,7 +76,7 @@ impl Router {
                         frame,
                         EngineCommand::Set {
                             id,
-                            param: VoiceControl::Pitch,
+                            param: VoiceParam::Pitch,
                             value,
                         },
                     );
@@ -120,7 +121,7 @@ impl Router {
                     CcParam::StrikeY => self.midi.set_strike_y(channel, v as f32),
                     CcParam::Voice(param) => {
                         for id in channel_voices {
-                            let value = if param == VoiceControl::Pitch {
+                            let value = if param == VoiceParam::Pitch {
                                 v.min(self.voices[&id].plan.max_note)
                             } else {
                                 v
@@ -143,7 +144,7 @@ impl Router {
                         frame,
                         EngineCommand::Set {
                             id,
-                            param: VoiceControl::Gain,
+                            param: VoiceParam::Gain,
                             value: g,
                         },
                     );

@@ -8,7 +8,7 @@ use super::error::RouterError;
 use super::state::{note_key, Output, Router, VoiceInfo};
 use crate::audio::stats::SharedStats;
 use crate::control::command::{Command, VoiceParam};
-use crate::engine::command::{EngineCommand, VoiceControl};
+use crate::engine::command::EngineCommand;
 use crate::engine::voice::{morph_compatible, NoteRequest};
 use crate::instrument::Instrument;
 
@@ -86,7 +86,7 @@ impl Router {
                         frame,
                         EngineCommand::Set {
                             id,
-                            param: VoiceControl::Morph,
+                            param: VoiceParam::Morph,
                             value: t as f64,
                         },
                     );
@@ -209,27 +209,20 @@ impl Router {
         let info = self.known_voice(id)?;
         for &(p, v) in params {
             let v = v as f64;
-            let (param, value) = match p {
-                VoiceParam::Gain => (VoiceControl::Gain, v),
-                VoiceParam::Pan => (VoiceControl::Pan, v),
-                VoiceParam::Pitch => {
-                    if v > info.plan.max_note {
-                        SharedStats::add(&self.stats.clamped, 1);
-                    }
-                    (VoiceControl::Pitch, v.min(info.plan.max_note))
-                }
-                VoiceParam::Damping => (VoiceControl::Damping, v),
-                VoiceParam::Morph => (VoiceControl::Morph, v),
-                VoiceParam::Brightness => (VoiceControl::Brightness, v),
-                VoiceParam::BowForce => (VoiceControl::BowForce, v),
-                VoiceParam::BowVelocity => (VoiceControl::BowVelocity, v),
-                VoiceParam::PickupLx => (VoiceControl::Pickup(0), v),
-                VoiceParam::PickupLy => (VoiceControl::Pickup(1), v),
-                VoiceParam::PickupRx => (VoiceControl::Pickup(2), v),
-                VoiceParam::PickupRy => (VoiceControl::Pickup(3), v),
-                // Strike position of a running voice: the next /excite names its own.
-                VoiceParam::X | VoiceParam::Y => continue,
+            // Strike position of a running voice: the next /excite names its own.
+            if !p.acts_on_running_voice() {
+                continue;
+            }
+            // Pitch beyond what the voice's plan certifies is clamped and counted.
+            if p == VoiceParam::Pitch && v > info.plan.max_note {
+                SharedStats::add(&self.stats.clamped, 1);
+            }
+            let value = if p == VoiceParam::Pitch {
+                v.min(info.plan.max_note)
+            } else {
+                v
             };
+            let param = p;
             Self::push(out, frame, EngineCommand::Set { id, param, value });
         }
         Ok(())
