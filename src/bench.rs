@@ -2,7 +2,7 @@
 //!
 //! Renders a uniform N×N membrane voice (σ₀ and σ₁ non-zero, so every
 //! term of the scheme runs) at a note the full mesh plays at one step per
-//! sample, in 256-frame blocks through [`crate::engine::Engine`], and
+//! sample, in 256-frame blocks through [`crate::engine::CpuEngine`], and
 //! reports voices × (audio seconds / wall seconds).
 
 use std::sync::Arc;

@@ -13,7 +13,7 @@
 //! listed violation no longer exists, so the list only ever shrinks.
 //!
 //! What counts as a dependency of a file (comments, string and character
-//! literals are blanked first, so doc links such as [`crate::engine::Engine`]
+//! literals are blanked first, so doc links such as [`crate::engine::CpuEngine`]
 //! and paths in strings are not dependencies):
 //!
 //! - every path of a `use` item (`use`, `pub use`, `pub(crate) use`, groups

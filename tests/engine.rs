@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
+use neirosynth::engine::{CpuEngine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
 
@@ -29,7 +29,7 @@ fn perform_with(block: usize, threads: usize, frames: usize, fused: bool) -> (Ve
     cfg.max_block = block;
     cfg.threads = threads;
     cfg.max_voices = 4;
-    let mut e = Engine::new(cfg);
+    let mut e = CpuEngine::new(cfg);
     for v in e.voices_mut() {
         v.set_fused_steps(fused);
     }
@@ -106,7 +106,7 @@ fn voices_end_when_inaudible() {
     let inst = small();
     let mut cfg = EngineConfig::new(inst.max_buffer_len());
     cfg.threads = 1;
-    let mut e = Engine::new(cfg);
+    let mut e = CpuEngine::new(cfg);
     let plan = inst.plan(60.0, 0.0, 48000.0).unwrap();
     e.start_voice(7, inst.clone(), plan, &NoteRequest::new(60.0, 1.0));
     e.voice_mut(7).unwrap().release();
@@ -131,7 +131,7 @@ fn stealing_takes_the_oldest_voice() {
     let mut cfg = EngineConfig::new(inst.max_buffer_len());
     cfg.threads = 1;
     cfg.max_voices = 2;
-    let mut e = Engine::new(cfg);
+    let mut e = CpuEngine::new(cfg);
     let plan = inst.plan(60.0, 0.0, 48000.0).unwrap();
     let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
     for id in 1..=3 {
@@ -157,7 +157,7 @@ fn stealing_does_not_click() {
     cfg.threads = 1;
     cfg.max_voices = 1;
     cfg.max_block = 64;
-    let mut e = Engine::new(cfg);
+    let mut e = CpuEngine::new(cfg);
     let plan = inst.plan(50.0, 0.0, 48000.0).unwrap();
     let (mut l, mut r) = (vec![0.0; 64], vec![0.0; 64]);
     e.start_voice(1, inst.clone(), plan, &NoteRequest::new(50.0, 1.0));

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
+use neirosynth::engine::{CpuEngine, EngineConfig, VoiceEngine};
 use neirosynth::gpu::layout::{CoefUpdate, TapPair, VoiceHeader, Window, SHADERS, SHADER_FILES};
 use neirosynth::gpu::{bank_floats, GpuContext, GpuEngine};
 use neirosynth::instrument::bank::Bank;
@@ -279,7 +279,7 @@ fn cfg_for(s: &Script) -> EngineConfig {
 }
 
 fn run_cpu(s: &Script) -> Vec<f32> {
-    let mut e = Engine::new(cfg_for(s));
+    let mut e = CpuEngine::new(cfg_for(s));
     for (i, n) in s.notes.iter().enumerate() {
         let plan = n.inst.plan(n.note, 2.0, 48000.0).unwrap();
         e.start_voice(i as i32 + 1, n.inst.clone(), plan, &n.req);
@@ -658,7 +658,7 @@ fn gpu_failure_hands_voices_to_the_cpu_engine() {
         "silence after the loss"
     );
 
-    let mut cpu = Engine::new(cfg);
+    let mut cpu = CpuEngine::new(cfg);
     let mut events = Vec::new();
     let restarted = g.hand_over(&mut cpu, &mut events);
     assert_eq!(restarted, 1);
@@ -676,7 +676,7 @@ fn gpu_failure_hands_voices_to_the_cpu_engine() {
     );
     // It restarted with its controls: the same note started afresh at
     // gain 0.5 and pitch 85 on the CPU renders the same.
-    let mut reference = Engine::new(cfg);
+    let mut reference = CpuEngine::new(cfg);
     let plan = tom.plan(84.0, 2.0, 48000.0).unwrap();
     let mut req = NoteRequest::new(85.0, 0.7);
     req.gain = 0.5;

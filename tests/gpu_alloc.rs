@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use neirosynth::engine::command::EngineEvent;
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
+use neirosynth::engine::{CpuEngine, EngineConfig, VoiceEngine};
 use neirosynth::gpu::{bank_floats, GpuContext, GpuEngine};
 use neirosynth::instrument::Instrument;
 
@@ -129,7 +129,7 @@ fn gpu_block_loop_allocations() {
     );
 
     // The failover path on the engine thread allocates nothing.
-    let mut cpu = Engine::new(cfg);
+    let mut cpu = CpuEngine::new(cfg);
     let mut events: Vec<EngineEvent> = Vec::with_capacity(64);
     g.simulate_failure_after(0);
     g.process(&mut l, &mut r);

@@ -126,7 +126,7 @@ fn save_and_reload_round_trips() {
 /// own parameters otherwise as filed.
 #[test]
 fn kan_shapes_notes() {
-    use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
+    use neirosynth::engine::{CpuEngine, EngineConfig, VoiceEngine};
     use neirosynth::instrument::kan::KanSpec;
     let plain = Instrument::load(&fixture("good_small.json")).unwrap();
     let mut file = plain.file.clone();
@@ -137,7 +137,7 @@ fn kan_shapes_notes() {
     let shaped = Instrument::from_file(file, "shaped").unwrap();
     let render = |inst: Instrument| {
         let inst = std::sync::Arc::new(inst);
-        let mut e = Engine::new(EngineConfig::new(inst.max_buffer_len()));
+        let mut e = CpuEngine::new(EngineConfig::new(inst.max_buffer_len()));
         let req = inst.note_request(60.0, 0.8);
         let plan = inst.plan(req.note, 2.0, 48000.0).unwrap();
         e.start_voice(1, inst.clone(), plan, &req);

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{ApplyCommands, Engine, EngineConfig, VoiceEngine};
+use neirosynth::engine::{ApplyCommands, CpuEngine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
 
@@ -50,7 +50,7 @@ fn block_loop_does_not_allocate() {
     let mut cfg = EngineConfig::new(inst.max_buffer_len());
     cfg.threads = 2;
     cfg.max_voices = 6;
-    let mut engine = Engine::new(cfg);
+    let mut engine = CpuEngine::new(cfg);
     // Plans are made on the control side, before the window.
     let plans: Vec<_> = (0..12)
         .map(|i| inst.plan(40.0 + 5.0 * i as f64, 2.0, 48000.0).unwrap())
@@ -113,7 +113,7 @@ fn block_loop_does_not_allocate() {
 
 /// The server's engine-thread step: timed commands applied at their frames
 /// inside blocks, events out through a preallocated sink.
-fn scheduled_commands_do_not_allocate(engine: &mut Engine, inst: &Arc<Instrument>) {
+fn scheduled_commands_do_not_allocate(engine: &mut CpuEngine, inst: &Arc<Instrument>) {
     use neirosynth::engine::command::{pop_due, EngineCommand, EngineEvent, Timed};
     use neirosynth::types::VoiceParam;
     use std::collections::VecDeque;

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use neirosynth::engine::{Engine, EngineConfig, VoiceEngine};
+use neirosynth::engine::{CpuEngine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::bank::Bank;
 use neirosynth::instrument::{Instrument, ReleaseSpec, MAX_RELEASE_LIMIT, RELEASE_LIMIT};
 
@@ -29,7 +29,7 @@ fn play(
     let mut cfg = EngineConfig::new(inst.max_buffer_len());
     cfg.threads = 1;
     cfg.max_block = BLOCK;
-    let mut e = Engine::new(cfg);
+    let mut e = CpuEngine::new(cfg);
     let plan = inst.plan(note, 0.0, RATE).unwrap();
     let mut req = inst.note_request(note, 1.0);
     req.gain *= gain;

@@ -1,4 +1,4 @@
-//! The engine interface both engines implement (CPU: [`super::Engine`],
+//! The engine interface both engines implement (CPU: [`super::CpuEngine`],
 //! GPU: [`crate::gpu::GpuEngine`]), so commands, offline rendering, scores
 //! and the benchmark run on either, and the state they share
 //! ([`EngineCore`]). Commands reach them through

@@ -2,12 +2,12 @@
 //! parallel over the machine's cores, mixed to stereo.
 //!
 //! # Lifecycle
-//! 1. [`Engine::new`] allocates everything: voice slots sized for the
+//! 1. [`CpuEngine::new`] allocates everything: voice slots sized for the
 //!    largest mesh, mix buffers, worker threads.
 //! 2. Control code plans notes ([`crate::instrument::Instrument::plan`]:
 //!    certificate, level, oversampling) *off* the real-time thread.
 //! 3. [`VoiceEngine::start_voice`], [`VoiceEngine::voice_mut`] and
-//!    [`Engine::process`] are real-time safe: no allocation, lock, log or
+//!    [`CpuEngine::process`] are real-time safe: no allocation, lock, log or
 //!    I/O. Instruments replaced in a voice are handed back to the caller to
 //!    be dropped elsewhere.
 //!
@@ -47,14 +47,14 @@ struct VoicesPtr(*mut Voice);
 // SAFETY: each worker only touches the voice at an index it claimed.
 unsafe impl Sync for VoicesPtr {}
 
-/// The voice engine.
-pub struct Engine {
+/// The CPU engine: the voice slots rendered in parallel on a worker pool.
+pub struct CpuEngine {
     core: EngineCore<CpuMesh>,
     active: Vec<usize>,
     pool: WorkerPool,
 }
 
-impl Engine {
+impl CpuEngine {
     /// Builds the engine (allocates; not real-time).
     pub fn new(cfg: EngineConfig) -> Self {
         // Resolve the kernel's instruction set now (CPU feature detection,
@@ -85,7 +85,7 @@ impl Engine {
     }
 }
 
-impl VoiceEngine for Engine {
+impl VoiceEngine for CpuEngine {
     type Mesh = CpuMesh;
     fn core(&self) -> &EngineCore<CpuMesh> {
         &self.core

@@ -1,4 +1,4 @@
-//! The GPU engine: the same voices as [`crate::engine::Engine`], with every
+//! The GPU engine: the same voices as [`crate::engine::CpuEngine`], with every
 //! mesh on the GPU.
 //!
 //! # Lifecycle
@@ -47,7 +47,7 @@ use super::layout::{
 use super::voice::{BlockProgram, Finish, GpuMesh, GpuVoice};
 use crate::engine::api::{EngineCore, VoiceEngine};
 use crate::engine::command::{EngineEvent, EventSink};
-use crate::engine::{Engine, EngineConfig, Retired, STEAL_FADE_SLOTS};
+use crate::engine::{CpuEngine, EngineConfig, Retired, STEAL_FADE_SLOTS};
 use crate::instrument::{Instrument, NotePlan, MAX_OVERSAMPLE};
 use crate::voice::program::PeriodMark;
 use crate::voice::{apply_master_ramp, mix_into, Slots, MAX_EXCITATIONS};
@@ -526,7 +526,7 @@ impl GpuEngine {
     /// # Real-time safety
     /// No allocation, lock or I/O (instruments are `Arc`s; instruments
     /// `cpu` lets go of are emitted as [`EngineEvent::Retired`]).
-    pub fn hand_over(&mut self, cpu: &mut Engine, sink: &mut impl EventSink) -> usize {
+    pub fn hand_over(&mut self, cpu: &mut CpuEngine, sink: &mut impl EventSink) -> usize {
         cpu.stats_mut().frames = self.core.stats.frames;
         cpu.stats_mut().stolen = self.core.stats.stolen;
         cpu.set_master_gain(self.core.slots.master_gain_target());
@@ -567,7 +567,7 @@ impl VoiceEngine for GpuEngine {
         &mut self.core
     }
     /// Renders `left.len()` frames (≤ `max_block`), as
-    /// [`crate::engine::Engine::process`] (`latency_frames` later with
+    /// [`crate::engine::CpuEngine::process`] (`latency_frames` later with
     /// double-buffered readback). After a GPU failure it renders silence
     /// (see [`failure`](Self::failure)).
     ///

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::error::RenderError;
 use crate::engine::api::VoiceEngine;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::{CpuEngine, EngineConfig};
 use crate::gpu::{bank_floats, EngineSpec, GpuEngine};
 use crate::instrument::Instrument;
 
@@ -30,7 +30,7 @@ pub fn run_offline<J: OfflineJob>(
     job: J,
 ) -> Result<J::Output, RenderError> {
     match spec {
-        EngineSpec::Cpu => Ok(job.run(&mut Engine::new(cfg), false)),
+        EngineSpec::Cpu => Ok(job.run(&mut CpuEngine::new(cfg), false)),
         EngineSpec::Gpu(ctx) => {
             let mut e = GpuEngine::new((**ctx).clone(), cfg, bank_floats(instruments))?;
             for i in instruments {

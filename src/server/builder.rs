@@ -24,7 +24,7 @@ use crate::audio::{self, recorder::Recorder, AudioError, AudioKind, DeviceHealth
 use crate::control::reply::EngineKind;
 use crate::engine::command::{EngineEvent, Timed};
 use crate::engine::priority::{self, RealtimePriority};
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::{CpuEngine, EngineConfig};
 use crate::gpu::{EngineSpec, GpuContext, GpuEngine, GpuError};
 use crate::instrument::bank::Bank;
 
@@ -111,7 +111,7 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
     if opts.threads > 0 {
         ecfg.threads = opts.threads;
     }
-    let engine = Engine::new(ecfg);
+    let engine = CpuEngine::new(ecfg);
     let gpu = match &opts.engine {
         EngineSpec::Cpu => None,
         EngineSpec::Gpu(ctx) => {

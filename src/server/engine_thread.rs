@@ -18,7 +18,7 @@ use ringbuf::{HeapCons, HeapProd};
 
 use crate::audio::stats::SharedStats;
 use crate::engine::command::{pop_due, EngineEvent, EventSink, Timed};
-use crate::engine::{ApplyCommands, Engine, VoiceEngine};
+use crate::engine::{ApplyCommands, CpuEngine, VoiceEngine};
 use crate::gpu::GpuEngine;
 use crate::instrument::Instrument;
 
@@ -109,7 +109,7 @@ pub struct FailedGpu {
 pub struct EngineThread {
     /// The CPU engine: it renders when `gpu` is `None` and takes over the
     /// voices when the GPU fails.
-    pub engine: Engine,
+    pub engine: CpuEngine,
     /// The GPU engine, when it renders.
     pub gpu: Option<Box<GpuEngine>>,
     /// Where a failed GPU engine goes (capacity 1).
