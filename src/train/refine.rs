@@ -65,9 +65,9 @@ impl RefineContext<'_> {
 /// A refinement method: takes the analysis fit and returns a better model.
 ///
 /// The hook for the adjoint: implement `refine` with
-/// [`Problem::render_aligned`] and [`SpectralLoss::value_and_grad`] (which
+/// [`Problem::render_aligned`] and [`SpectralLoss::value_and_grad`](crate::train::loss::SpectralLoss::value_and_grad) (which
 /// gives `dL/dy`), run the scheme's adjoint to get `dL/d(maps)`, step the
-/// maps, keep them certified with [`fit::certify`], and call
+/// maps, keep them certified with [`fit::certify`](crate::train::fit::certify), and call
 /// [`RefineContext::improved`] on each better model.
 pub trait Refiner {
     /// Name (as `--mode`).

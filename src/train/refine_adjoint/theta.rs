@@ -42,7 +42,7 @@ pub fn theta_of(model: &FitModel) -> Result<Vec<f64>, TrainError> {
 }
 
 /// The model with parameters θ on `base` (body nodes' maps, σ₁, strike),
-/// certified ([`fit::certify`]), and its validated instrument.
+/// certified ([`fit::certify`](crate::train::fit::certify)), and its validated instrument.
 pub fn model_of(base: &FitModel, theta: &[f64]) -> Result<(FitModel, Arc<Instrument>), TrainError> {
     let mut m = base.clone();
     let f = &mut m.file;
