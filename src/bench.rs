@@ -12,7 +12,7 @@ use crate::engine::api::VoiceEngine;
 use crate::engine::EngineConfig;
 use crate::gpu::EngineSpec;
 use crate::instrument::format::*;
-use crate::instrument::Instrument;
+use crate::instrument::{Instrument, InstrumentError};
 use crate::physics::body::Boundary;
 use crate::render::{run_offline, OfflineJob, RenderError};
 use crate::types::NoteRequest;
@@ -51,7 +51,7 @@ pub struct BenchResult {
 }
 
 /// A uniform square membrane of side `n` for benchmarking.
-pub fn bench_instrument(n: usize) -> Result<Arc<Instrument>, String> {
+pub fn bench_instrument(n: usize) -> Result<Arc<Instrument>, InstrumentError> {
     let file = InstrumentFile {
         format: FORMAT_TAG.into(),
         version: FORMAT_VERSION,
@@ -95,9 +95,7 @@ pub fn bench_instrument(n: usize) -> Result<Arc<Instrument>, String> {
         radiation: None,
         level_curve: None,
     };
-    Instrument::from_file(file, "bench")
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
+    Instrument::from_file(file, "bench").map(Arc::new)
 }
 
 /// Runs one measurement on the CPU engine.
@@ -239,9 +237,9 @@ pub fn run_adjoint(
     repeats: usize,
 ) -> Result<AdjointBenchResult, crate::train::adjoint::AdjointError> {
     use crate::physics::body::Body;
-    use crate::train::adjoint::{Checkpointing, Model, Params, StrikeParams};
+    use crate::train::adjoint::{AdjointModel, Checkpointing, Params, StrikeParams};
     let k = 1.0 / 48000.0;
-    let model = Model::<f32>::new(
+    let model = AdjointModel::<f32>::new(
         Body::rectangle(mesh, mesh, Boundary::FIXED),
         k,
         (0.3, 0.7),
@@ -304,4 +302,132 @@ pub fn thread_cpu_s() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
     Some(ns * 1e-9)
+}
+
+/// `neirosynth bench` on `engine`: measures `inst` and hands each line of
+/// the report to `out` as it is known (the last one is the contract's
+/// `voices_realtime=<float> mesh=<N> engine=<cpu|gpu>`).
+pub fn report(
+    inst: &Arc<Instrument>,
+    s: BenchSettings,
+    engine: &EngineSpec,
+    out: &mut dyn FnMut(String),
+) -> Result<(), RenderError> {
+    if let EngineSpec::Gpu(ctx) = engine {
+        return report_gpu(inst, s, ctx, engine, out);
+    }
+    let mesh = s.mesh;
+    out(format!(
+        "engine: cpu, kernel: {}, mesh {mesh}×{mesh}, 48 kHz, 256-frame blocks",
+        crate::physics::simd::simd_name()
+    ));
+    let single = run(
+        inst,
+        BenchSettings {
+            threads: 1,
+            voices: if s.voices == 0 { 4 } else { s.voices },
+            ..s
+        },
+    );
+    out(format!(
+        "one thread:  {:.2} voices in real time ({:.2} G node updates/s)",
+        single.voices_realtime,
+        single.node_rate / 1e9
+    ));
+    let all = run(inst, s);
+    out(format!(
+        "{} threads:   {:.2} voices in real time ({:.2} per thread, {} voices rendered)",
+        all.threads,
+        all.voices_realtime,
+        all.voices_realtime / all.threads as f64,
+        all.voices
+    ));
+    out(format!(
+        "voices_realtime={:.2} mesh={mesh} engine=cpu",
+        all.voices_realtime
+    ));
+    Ok(())
+}
+
+/// [`report`] on the GPU engine (`ctx` is `engine`'s device).
+fn report_gpu(
+    inst: &Arc<Instrument>,
+    s: BenchSettings,
+    ctx: &crate::gpu::GpuContext,
+    engine: &EngineSpec,
+    out: &mut dyn FnMut(String),
+) -> Result<(), RenderError> {
+    let mesh = s.mesh;
+    let s = BenchSettings {
+        voices: if s.voices == 0 { 4 } else { s.voices },
+        ..s
+    };
+    out(format!(
+        "engine: gpu on {}, mesh {mesh}×{mesh}, 48 kHz, 256-frame blocks",
+        ctx.adapter
+    ));
+    if ctx.adapter.is_software() {
+        out("(software adapter: a correctness run, not a GPU measurement)".into());
+    }
+    let r = run_on(inst, s, engine)?;
+    out(format!(
+        "{:.2} voices in real time ({:.3} G node updates/s, {} voices rendered)",
+        r.voices_realtime,
+        r.node_rate / 1e9,
+        r.voices
+    ));
+    out(format!(
+        "block round trip: median {:.3} ms, p99 {:.3} ms (a 256-frame block is {:.3} ms of audio)",
+        r.block_ms_p50,
+        r.block_ms_p99,
+        256.0 / 48.0
+    ));
+    out(format!(
+        "voices_realtime={:.2} mesh={mesh} engine=gpu block_ms_p50={:.3} block_ms_p99={:.3}",
+        r.voices_realtime, r.block_ms_p50, r.block_ms_p99
+    ));
+    Ok(())
+}
+
+/// `neirosynth bench --adjoint`: times one taped forward and adjoint
+/// backward pass ([`run_adjoint`], best of 3; `threads` 0 means 2, at most
+/// 2) and hands each line of the report to `out`.
+pub fn report_adjoint(
+    mesh: usize,
+    seconds: f64,
+    threads: usize,
+    out: &mut dyn FnMut(String),
+) -> Result<(), crate::train::adjoint::AdjointError> {
+    let threads = if threads == 0 { 2 } else { threads.min(2) };
+    let r = run_adjoint(mesh, seconds, threads, 3)?;
+    out(format!(
+        "adjoint: mesh {mesh}×{mesh}, {seconds} s at 48 kHz ({} steps, f32, kernel {}), backward on {} thread(s), checkpoints every {} steps",
+        r.steps,
+        crate::physics::simd::simd_name(),
+        r.threads,
+        r.segment
+    ));
+    out(format!(
+        "forward {:.3} s, backward {:.3} s, total {:.3} s per iteration; adjoint memory {:.2} MB",
+        r.forward_s,
+        r.backward_s,
+        r.forward_s + r.backward_s,
+        r.memory_bytes as f64 / 1e6
+    ));
+    if let (Some(f), Some(b)) = (r.forward_cpu_s, r.backward_cpu_s) {
+        // With two threads the recompute thread repeats the forward
+        // pass alongside the adjoint thread (about `f` of CPU).
+        let idle = if r.threads >= 2 { f + b.max(f) } else { f + b };
+        out(format!(
+            "CPU time on the calling thread: forward {f:.3} s, backward {b:.3} s; on {} idle core(s) an iteration would take about {idle:.3} s",
+            r.threads
+        ));
+    }
+    out(format!(
+        "adjoint_iteration_s={:.3} memory_mb={:.2} mesh={mesh} seconds={seconds} threads={}",
+        r.forward_s + r.backward_s,
+        r.memory_bytes as f64 / 1e6,
+        r.threads
+    ));
+    Ok(())
 }

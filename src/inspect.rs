@@ -124,7 +124,7 @@ pub fn report(inst: &Instrument, sample_rate: f64) -> String {
 }
 
 /// Writes a PNG of the maps side by side (stiffness, σ₀, mask), 4× enlarged.
-pub fn write_png(inst: &Instrument, path: &Path) -> Result<(), String> {
+pub fn write_png(inst: &Instrument, path: &Path) -> Result<(), PngError> {
     let lv = &inst.levels[0];
     let body = &lv.maps.body;
     let (w, h) = (body.width, body.height.max(8));
@@ -168,14 +168,33 @@ pub fn write_png(inst: &Instrument, path: &Path) -> Result<(), String> {
     write_rgb_png(path, width, height, &img)
 }
 
+/// Why a PNG cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PngError {
+    /// The file cannot be created.
+    #[error("{}: {reason}", path.display())]
+    Create {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: std::io::Error,
+    },
+    /// The image cannot be encoded or written.
+    #[error(transparent)]
+    Encode(#[from] png::EncodingError),
+}
+
 /// Writes an 8-bit RGB image (`width × height`, row-major, 3 bytes per pixel) as a PNG.
-pub fn write_rgb_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<(), String> {
-    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn write_rgb_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<(), PngError> {
+    let file = std::fs::File::create(path).map_err(|reason| PngError::Create {
+        path: path.to_path_buf(),
+        reason,
+    })?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width, height);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    let mut wr = enc.write_header().map_err(|e| e.to_string())?;
-    wr.write_image_data(rgb).map_err(|e| e.to_string())
+    let mut wr = enc.write_header()?;
+    Ok(wr.write_image_data(rgb)?)
 }
 
 fn gray(v: f32) -> [u8; 3] {

@@ -4,13 +4,13 @@
 //! library as explicit options. Errors are reported here, with context
 //! (`anyhow`): exit code 2 for bad input ([`Usage`]), 1 for a failure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use neirosynth::gpu::{EngineSpec, GpuContext};
+use neirosynth::gpu::{EngineChoice, EngineSpec};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::lookup::{find_instrument, instruments_dir};
 use neirosynth::instrument::Instrument;
@@ -315,36 +315,8 @@ struct TrainArgs {
     instruments: Option<PathBuf>,
 }
 
-/// Progress of a training run on stderr: phases as lines, refinement as a bar.
-struct TrainProgress {
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl neirosynth::train::Observer for TrainProgress {
-    fn phase(&mut self, message: &str) {
-        match &self.bar {
-            Some(b) => b.println(message),
-            None => eprintln!("{message}"),
-        }
-    }
-    fn iteration(&mut self, iteration: usize, loss: f64, best: f64) {
-        let b = self.bar.get_or_insert_with(|| {
-            let b = indicatif::ProgressBar::new(0);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            b
-        });
-        b.set_position(iteration as u64);
-        b.set_message(format!("loss {loss:.4} best {best:.4}"));
-    }
-}
-
 fn train(a: TrainArgs) -> Result<()> {
+    use neirosynth::train::progress::{ProgressBar, Summary};
     use neirosynth::train::{Mode, TrainOptions};
     let mode = match a.mode {
         ModeArg::Adjoint => Mode::Adjoint,
@@ -374,40 +346,22 @@ fn train(a: TrainArgs) -> Result<()> {
     let s = stop.clone();
     ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed))
         .context("cannot install the signal handler")?;
-    let mut progress = TrainProgress { bar: None };
+    let mut progress = ProgressBar::new();
     let result = neirosynth::train::train(&opts, &mut progress, &stop);
-    if let Some(b) = &progress.bar {
-        b.finish_and_clear();
-    }
+    progress.finish();
     // The training error's message already names its cause.
-    let out = result.map_err(|e| {
+    let outcome = result.map_err(|e| {
         if e.is_usage() {
             bad(e.to_string())
         } else {
             anyhow!("{e}")
         }
     })?;
-    for (m, t) in out.metrics.iter().zip(&opts.targets) {
-        eprintln!(
-            "{}: play note {:.2}, log-mel {:.2} dB, partials {} cents, MR-STFT {:.3}",
-            t.display(),
-            out.model.play_notes[opts.targets.iter().position(|x| x == t).unwrap_or(0)],
-            m.logmel_l1_db,
-            m.partials_cents.map_or("-".into(), |c| format!("{c:.1}")),
-            m.mrstft
-        );
-    }
-    eprintln!(
-        "{} {} in {:.1} s (report: {})",
-        if out.interrupted {
-            "interrupted: best so far saved to"
-        } else {
-            "wrote"
-        },
-        opts.out.display(),
-        out.seconds,
-        out.report_dir.display()
-    );
+    let summary = Summary {
+        opts: &opts,
+        outcome: &outcome,
+    };
+    eprint!("{summary}");
     Ok(())
 }
 
@@ -463,47 +417,6 @@ impl From<Shape> for ExciteShape {
     }
 }
 
-/// `render --score`.
-fn render_score(
-    a: &RenderArgs,
-    path: &Path,
-    engine: &EngineSpec,
-    level: OutputLevel,
-) -> Result<()> {
-    use neirosynth::score::{render_score_on, Score, ScoreSettings};
-    let bytes =
-        std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
-    let score = Score::parse(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let dir = instruments_dir(a.instruments.clone());
-    let (bank, errors) = neirosynth::instrument::bank::Bank::load_dir(&dir)
-        .map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
-    for e in errors {
-        tracing::warn!("instrument refused: {e}");
-    }
-    let settings = ScoreSettings {
-        sample_rate: 48000,
-        block: 256,
-        voices: 64,
-        threads: 1,
-    };
-    let (mut buf, report) = render_score_on(bank, &score, a.duration, settings, engine)?;
-    level
-        .apply(&mut buf)
-        .with_context(|| path.display().to_string())?;
-    for (t, addr, args) in report.replies.iter().filter(|r| r.1 == "/fail") {
-        tracing::warn!("at {t:.3} s: {addr} {args}");
-    }
-    buf.write_wav_as(&a.out, a.format.into())
-        .with_context(|| format!("cannot write {}", a.out.display()))?;
-    eprintln!(
-        "wrote {} ({} events, {:.2} s)",
-        a.out.display(),
-        score.events.len(),
-        buf.left.len() as f64 / 48000.0
-    );
-    Ok(())
-}
-
 /// `render`: one note, or a score.
 fn render(a: RenderArgs) -> Result<()> {
     if let Some(n) = a.normalize {
@@ -526,8 +439,25 @@ fn render(a: RenderArgs) -> Result<()> {
         }
     }
     let engine = open_engine(a.engine)?;
-    if let Some(score) = &a.score {
-        return render_score(&a, score, &engine, level);
+    if let Some(path) = &a.score {
+        use neirosynth::score::{render_score_file, ScoreFileOptions};
+        let dir = instruments_dir(a.instruments.clone());
+        let opts = ScoreFileOptions {
+            instruments: &dir,
+            duration: a.duration,
+            level,
+            out: &a.out,
+            format: a.format.into(),
+        };
+        let summary = render_score_file(path, &opts, &engine).map_err(|e| {
+            if e.is_usage() {
+                bad(e.to_string())
+            } else {
+                e.into()
+            }
+        })?;
+        eprintln!("{summary}");
+        return Ok(());
     }
     let instrument = a.instrument.clone().unwrap_or_default();
     let note = a.note.unwrap_or(f64::NAN);
@@ -634,7 +564,8 @@ fn inspect(a: InspectArgs) -> Result<()> {
     let inst = load_instrument(&a.instrument, a.instruments)?;
     print!("{}", neirosynth::inspect::report(&inst, 48000.0));
     if let Some(p) = a.png {
-        neirosynth::inspect::write_png(&inst, &p).map_err(|e| anyhow!(e))?;
+        // The message names the cause; no chain.
+        neirosynth::inspect::write_png(&inst, &p).map_err(|e| anyhow!("{e}"))?;
         println!("maps written to {}", p.display());
     }
     Ok(())
@@ -655,10 +586,13 @@ fn bench(a: BenchArgs) -> Result<()> {
         use neirosynth::physics::kernel::{limit_simd, SimdLevel};
         limit_simd(SimdLevel::Baseline);
     }
+    let mut print = |line: String| println!("{line}");
     if a.adjoint {
-        return bench_adjoint(mesh, seconds, a.threads);
+        return Ok(neirosynth::bench::report_adjoint(
+            mesh, seconds, a.threads, &mut print,
+        )?);
     }
-    let inst = neirosynth::bench::bench_instrument(mesh).map_err(|e| anyhow!(e))?;
+    let inst = neirosynth::bench::bench_instrument(mesh)?;
     let settings = neirosynth::bench::BenchSettings {
         mesh,
         voices: a.voices,
@@ -667,150 +601,19 @@ fn bench(a: BenchArgs) -> Result<()> {
         block: 256,
     };
     let engine = open_engine(a.engine)?;
-    if let EngineSpec::Gpu(ctx) = &engine {
-        return bench_gpu(&inst, settings, ctx, &engine);
-    }
-    println!(
-        "engine: cpu, kernel: {}, mesh {mesh}×{mesh}, 48 kHz, 256-frame blocks",
-        neirosynth::physics::simd::simd_name()
-    );
-    let single = neirosynth::bench::run(
-        &inst,
-        neirosynth::bench::BenchSettings {
-            threads: 1,
-            voices: if a.voices == 0 { 4 } else { a.voices },
-            ..settings
-        },
-    );
-    println!(
-        "one thread:  {:.2} voices in real time ({:.2} G node updates/s)",
-        single.voices_realtime,
-        single.node_rate / 1e9
-    );
-    let all = neirosynth::bench::run(&inst, settings);
-    println!(
-        "{} threads:   {:.2} voices in real time ({:.2} per thread, {} voices rendered)",
-        all.threads,
-        all.voices_realtime,
-        all.voices_realtime / all.threads as f64,
-        all.voices
-    );
-    println!(
-        "voices_realtime={:.2} mesh={mesh} engine=cpu",
-        all.voices_realtime
-    );
-    Ok(())
+    Ok(neirosynth::bench::report(
+        &inst, settings, &engine, &mut print,
+    )?)
 }
 
-/// `bench --adjoint`: one taped forward and adjoint backward pass.
-fn bench_adjoint(mesh: usize, seconds: f64, threads: usize) -> Result<()> {
-    let threads = if threads == 0 { 2 } else { threads.min(2) };
-    let r = neirosynth::bench::run_adjoint(mesh, seconds, threads, 3).map_err(|e| anyhow!(e))?;
-    println!(
-        "adjoint: mesh {mesh}×{mesh}, {seconds} s at 48 kHz ({} steps, f32, kernel {}), backward on {} thread(s), checkpoints every {} steps",
-        r.steps,
-        neirosynth::physics::simd::simd_name(),
-        r.threads,
-        r.segment
-    );
-    println!(
-        "forward {:.3} s, backward {:.3} s, total {:.3} s per iteration; adjoint memory {:.2} MB",
-        r.forward_s,
-        r.backward_s,
-        r.forward_s + r.backward_s,
-        r.memory_bytes as f64 / 1e6
-    );
-    if let (Some(f), Some(b)) = (r.forward_cpu_s, r.backward_cpu_s) {
-        // With two threads the recompute thread repeats the forward
-        // pass alongside the adjoint thread (about `f` of CPU).
-        let idle = if r.threads >= 2 { f + b.max(f) } else { f + b };
-        println!(
-            "CPU time on the calling thread: forward {f:.3} s, backward {b:.3} s; on {} idle core(s) an iteration would take about {idle:.3} s",
-            r.threads
-        );
-    }
-    println!(
-        "adjoint_iteration_s={:.3} memory_mb={:.2} mesh={mesh} seconds={seconds} threads={}",
-        r.forward_s + r.backward_s,
-        r.memory_bytes as f64 / 1e6,
-        r.threads
-    );
-    Ok(())
-}
-
-/// Opens the engine `--engine` asks for, logging the choice, the
-/// adapter and any fallback.
+/// Opens the engine `--engine` asks for (the library logs the choice).
 fn open_engine(arg: EngineArg) -> Result<EngineSpec> {
-    match arg {
-        EngineArg::Cpu => Ok(EngineSpec::Cpu),
-        EngineArg::Gpu => match GpuContext::new(true) {
-            Ok(ctx) => {
-                if ctx.adapter.is_software() {
-                    tracing::warn!(
-                        "engine gpu on a software adapter: {} (correct, far from real time)",
-                        ctx.adapter
-                    );
-                } else {
-                    tracing::info!("engine gpu on {}", ctx.adapter);
-                }
-                Ok(EngineSpec::Gpu(Box::new(ctx)))
-            }
-            Err(e) => Err(anyhow!("--engine gpu: {e}")),
-        },
-        EngineArg::Auto => match GpuContext::new(false) {
-            Ok(ctx) => {
-                tracing::info!("engine auto: GPU engine on {}", ctx.adapter);
-                Ok(EngineSpec::Gpu(Box::new(ctx)))
-            }
-            Err(e) => {
-                tracing::info!("engine auto: {e}; using the CPU engine");
-                Ok(EngineSpec::Cpu)
-            }
-        },
-    }
-}
-
-/// `bench --engine gpu`.
-fn bench_gpu(
-    inst: &std::sync::Arc<neirosynth::instrument::Instrument>,
-    settings: neirosynth::bench::BenchSettings,
-    ctx: &GpuContext,
-    engine: &EngineSpec,
-) -> Result<()> {
-    let mesh = settings.mesh;
-    let settings = neirosynth::bench::BenchSettings {
-        voices: if settings.voices == 0 {
-            4
-        } else {
-            settings.voices
-        },
-        ..settings
+    let choice = match arg {
+        EngineArg::Auto => EngineChoice::Auto,
+        EngineArg::Cpu => EngineChoice::Cpu,
+        EngineArg::Gpu => EngineChoice::Gpu,
     };
-    println!(
-        "engine: gpu on {}, mesh {mesh}×{mesh}, 48 kHz, 256-frame blocks",
-        ctx.adapter
-    );
-    if ctx.adapter.is_software() {
-        println!("(software adapter: a correctness run, not a GPU measurement)");
-    }
-    let r = neirosynth::bench::run_on(inst, settings, engine)?;
-    println!(
-        "{:.2} voices in real time ({:.3} G node updates/s, {} voices rendered)",
-        r.voices_realtime,
-        r.node_rate / 1e9,
-        r.voices
-    );
-    println!(
-        "block round trip: median {:.3} ms, p99 {:.3} ms (a 256-frame block is {:.3} ms of audio)",
-        r.block_ms_p50,
-        r.block_ms_p99,
-        256.0 / 48.0
-    );
-    println!(
-        "voices_realtime={:.2} mesh={mesh} engine=gpu block_ms_p50={:.3} block_ms_p99={:.3}",
-        r.voices_realtime, r.block_ms_p50, r.block_ms_p99
-    );
-    Ok(())
+    EngineSpec::open(choice).map_err(|e| anyhow!("--engine gpu: {e}"))
 }
 
 /// What `main` runs: one subcommand.

@@ -28,6 +28,7 @@
 //! (NTP format: seconds since 0, not since 1900).
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use rosc::{OscMessage, OscPacket, OscType};
 use serde::Deserialize;
@@ -39,7 +40,9 @@ use crate::engine::command::{pop_due, EngineEvent, Timed};
 use crate::engine::EngineConfig;
 use crate::gpu::EngineSpec;
 use crate::instrument::bank::Bank;
-use crate::render::{run_offline, OfflineJob, RenderError, StereoBuffer};
+use crate::render::{
+    run_offline, OfflineJob, OutputLevel, RenderError, SampleFormat, StereoBuffer,
+};
 use crate::server::midi_map::MidiMap;
 use crate::server::router::{Output, Router, RouterConfig};
 
@@ -262,12 +265,171 @@ pub struct ScoreSettings {
     pub threads: usize,
 }
 
+impl ScoreSettings {
+    /// As `neirosynth render --score` renders: 48 kHz, 256-frame blocks,
+    /// 64 voices, one engine thread.
+    pub const RENDER: Self = Self {
+        sample_rate: 48000,
+        block: 256,
+        voices: 64,
+        threads: 1,
+    };
+}
+
 /// What a score render produced besides audio: the replies it would have
 /// sent (notably `/fail`s, with the event time).
 #[derive(Debug, Default)]
 pub struct ScoreReport {
     /// (time, reply address, reply arguments as text).
     pub replies: Vec<(f64, String, String)>,
+}
+
+/// Why `neirosynth render --score` failed: the file or the instruments
+/// folder is refused (bad input, see [`ScoreFileError::is_usage`]), or the
+/// render or the WAV failed. The messages are the CLI's.
+#[derive(Debug, Error)]
+pub enum ScoreFileError {
+    /// The score file cannot be read.
+    #[error("cannot read {}: {reason}", path.display())]
+    Read {
+        /// The score file.
+        path: PathBuf,
+        /// Why.
+        reason: std::io::Error,
+    },
+    /// The score file is not a valid score.
+    #[error("{}: {reason}", path.display())]
+    Parse {
+        /// The score file.
+        path: PathBuf,
+        /// Why.
+        reason: ScoreError,
+    },
+    /// The instruments folder cannot be read.
+    #[error("cannot read {}: {reason}", dir.display())]
+    Bank {
+        /// The instruments folder.
+        dir: PathBuf,
+        /// Why.
+        reason: std::io::Error,
+    },
+    /// The engine could not render the score.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The output level cannot be applied (named by the score file).
+    #[error("{}", path.display())]
+    Level {
+        /// The score file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: RenderError,
+    },
+    /// The WAV cannot be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: hound::Error,
+    },
+}
+
+impl ScoreFileError {
+    /// True for bad input (the score file or the instruments folder).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Self::Read { .. } | Self::Parse { .. } | Self::Bank { .. }
+        )
+    }
+}
+
+/// What `neirosynth render --score` is told besides the score file.
+#[derive(Clone, Copy, Debug)]
+pub struct ScoreFileOptions<'a> {
+    /// The instruments folder (the bank the score plays).
+    pub instruments: &'a Path,
+    /// Length in seconds (default: the score's own).
+    pub duration: Option<f64>,
+    /// Output level (normalisation or gain).
+    pub level: OutputLevel,
+    /// The WAV to write.
+    pub out: &'a Path,
+    /// Its sample format.
+    pub format: SampleFormat,
+}
+
+/// What `neirosynth render --score` wrote; its Display is the CLI's line.
+#[derive(Clone, Debug)]
+pub struct ScoreFileSummary {
+    /// The WAV written.
+    pub out: PathBuf,
+    /// Events in the score.
+    pub events: usize,
+    /// Seconds rendered.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for ScoreFileSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "wrote {} ({} events, {:.2} s)",
+            self.out.display(),
+            self.events,
+            self.seconds
+        )
+    }
+}
+
+/// `neirosynth render --score`: reads and parses the score file at `path`,
+/// loads the bank (refused instruments are logged), renders on `engine` at
+/// [`ScoreSettings::RENDER`], applies the level, logs the score's `/fail`
+/// replies and writes the WAV.
+pub fn render_score_file(
+    path: &Path,
+    opts: &ScoreFileOptions<'_>,
+    engine: &EngineSpec,
+) -> Result<ScoreFileSummary, ScoreFileError> {
+    let bytes = std::fs::read(path).map_err(|reason| ScoreFileError::Read {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let score = Score::parse(&bytes).map_err(|reason| ScoreFileError::Parse {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let dir = opts.instruments;
+    let (bank, errors) = Bank::load_dir(dir).map_err(|reason| ScoreFileError::Bank {
+        dir: dir.to_path_buf(),
+        reason,
+    })?;
+    for e in errors {
+        tracing::warn!("instrument refused: {e}");
+    }
+    let settings = ScoreSettings::RENDER;
+    let (mut buf, report) = render_score_on(bank, &score, opts.duration, settings, engine)?;
+    opts.level
+        .apply(&mut buf)
+        .map_err(|source| ScoreFileError::Level {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    for (t, addr, args) in report.replies.iter().filter(|r| r.1 == "/fail") {
+        tracing::warn!("at {t:.3} s: {addr} {args}");
+    }
+    buf.write_wav_as(opts.out, opts.format)
+        .map_err(|source| ScoreFileError::Write {
+            path: opts.out.to_path_buf(),
+            source,
+        })?;
+    Ok(ScoreFileSummary {
+        out: opts.out.to_path_buf(),
+        events: score.events.len(),
+        seconds: buf.left.len() as f64 / settings.sample_rate as f64,
+    })
 }
 
 /// Renders `score` with `bank` for `duration` seconds (default: the

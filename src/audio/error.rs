@@ -58,6 +58,6 @@ pub enum AudioError {
     RingNotReturned,
     /// A thread cannot get real-time scheduling (the reason
     /// `engine::priority` gives).
-    #[error("{0}")]
-    Priority(String),
+    #[error(transparent)]
+    Priority(#[from] crate::engine::priority::PriorityError),
 }

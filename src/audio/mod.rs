@@ -179,7 +179,7 @@ impl OpenAudio {
         match &self._keep {
             Keep::Null(h, _) => crate::engine::priority::promote(h, priority)
                 .map(|_| true)
-                .map_err(AudioError::Priority),
+                .map_err(AudioError::from),
             _ => Ok(false),
         }
     }

@@ -35,6 +35,7 @@ pub use api::{EngineCore, VoiceEngine};
 pub use command::ApplyCommands;
 pub use config::{EngineConfig, EngineStats};
 use pool::WorkerPool;
+use priority::PriorityError;
 use voice::{CpuMesh, Voice};
 
 /// Extra voice slots where stolen voices fade out (5 ms) without a click.
@@ -75,12 +76,12 @@ impl CpuEngine {
     /// Puts the voice worker threads under `SCHED_FIFO` at `priority`;
     /// returns how many there are. (The caller promotes the thread that
     /// runs [`process`](Self::process).)
-    pub fn promote_workers(&self, priority: i32) -> Result<usize, String> {
+    pub fn promote_workers(&self, priority: i32) -> Result<usize, PriorityError> {
         self.pool.promote(priority)
     }
 
     /// Pins voice worker `i` to CPU `first + i` (modulo the CPUs present).
-    pub fn pin_workers(&self, first: usize) -> Result<(), String> {
+    pub fn pin_workers(&self, first: usize) -> Result<(), PriorityError> {
         self.pool.pin(first)
     }
 }

@@ -85,7 +85,7 @@ impl WorkerPool {
 
     /// Puts every worker under `SCHED_FIFO` at `priority` (see
     /// [`super::priority`]). Returns how many workers there are.
-    pub fn promote(&self, priority: i32) -> Result<usize, String> {
+    pub fn promote(&self, priority: i32) -> Result<usize, super::priority::PriorityError> {
         for h in &self.handles {
             super::priority::promote(h, priority)?;
         }
@@ -93,7 +93,7 @@ impl WorkerPool {
     }
 
     /// Pins worker `i` to CPU `first + i` (modulo the CPUs present).
-    pub fn pin(&self, first: usize) -> Result<(), String> {
+    pub fn pin(&self, first: usize) -> Result<(), super::priority::PriorityError> {
         for (i, h) in self.handles.iter().enumerate() {
             super::priority::pin(h, first + i)?;
         }

@@ -7,6 +7,21 @@
 //! its priority (no CAP_SYS_NICE, no `rtprio` limit) the threads stay at
 //! normal priority and the server says so once.
 
+/// Why a thread cannot be promoted or pinned.
+#[derive(Debug, thiserror::Error)]
+pub enum PriorityError {
+    /// The system refused (no CAP_SYS_NICE, no `rtprio` limit, a CPU not
+    /// allowed): its error.
+    #[error(transparent)]
+    Os(std::io::Error),
+    /// Real-time scheduling is not set up on this platform.
+    #[error("real-time scheduling is only set up on Linux")]
+    PriorityUnsupported,
+    /// Thread pinning is not set up on this platform.
+    #[error("thread pinning is only set up on Linux")]
+    PinUnsupported,
+}
+
 /// Scheduling priorities of the server's threads (`SCHED_FIFO`, 1..=99):
 /// the audio clock above the engine, the engine above everything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +48,7 @@ impl RealtimePriority {
 ///
 /// Called from the control thread right after the thread starts (a system
 /// call; never from a real-time loop).
-pub fn promote<T>(handle: &std::thread::JoinHandle<T>, priority: i32) -> Result<(), String> {
+pub fn promote<T>(handle: &std::thread::JoinHandle<T>, priority: i32) -> Result<(), PriorityError> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::thread::JoinHandleExt;
@@ -47,13 +62,13 @@ pub fn promote<T>(handle: &std::thread::JoinHandle<T>, priority: i32) -> Result<
         if rc == 0 {
             Ok(())
         } else {
-            Err(std::io::Error::from_raw_os_error(rc).to_string())
+            Err(PriorityError::Os(std::io::Error::from_raw_os_error(rc)))
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (handle, priority);
-        Err("real-time scheduling is only set up on Linux".into())
+        Err(PriorityError::PriorityUnsupported)
     }
 }
 
@@ -61,7 +76,7 @@ pub fn promote<T>(handle: &std::thread::JoinHandle<T>, priority: i32) -> Result<
 ///
 /// Render threads at the same real-time priority must not share a core: a
 /// thread spinning at the block barrier would keep its partner waiting.
-pub fn pin<T>(handle: &std::thread::JoinHandle<T>, cpu: usize) -> Result<(), String> {
+pub fn pin<T>(handle: &std::thread::JoinHandle<T>, cpu: usize) -> Result<(), PriorityError> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::thread::JoinHandleExt;
@@ -80,12 +95,12 @@ pub fn pin<T>(handle: &std::thread::JoinHandle<T>, cpu: usize) -> Result<(), Str
         if rc == 0 {
             Ok(())
         } else {
-            Err(std::io::Error::from_raw_os_error(rc).to_string())
+            Err(PriorityError::Os(std::io::Error::from_raw_os_error(rc)))
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (handle, cpu);
-        Err("thread pinning is only set up on Linux".into())
+        Err(PriorityError::PinUnsupported)
     }
 }

@@ -44,7 +44,48 @@ impl std::fmt::Debug for EngineSpec {
     }
 }
 
+/// The engine a run asks for (`--engine`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// A hardware GPU when there is one, else the CPU engine.
+    Auto,
+    /// The CPU engine.
+    Cpu,
+    /// The GPU engine on any adapter, software ones included.
+    Gpu,
+}
+
 impl EngineSpec {
+    /// Opens the engine `choice` asks for, logging the choice, the adapter
+    /// and any fallback; the error says why `Gpu` found no adapter.
+    pub fn open(choice: EngineChoice) -> Result<Self, GpuError> {
+        match choice {
+            EngineChoice::Cpu => Ok(Self::Cpu),
+            EngineChoice::Gpu => {
+                let ctx = GpuContext::new(true)?;
+                if ctx.adapter.is_software() {
+                    tracing::warn!(
+                        "engine gpu on a software adapter: {} (correct, far from real time)",
+                        ctx.adapter
+                    );
+                } else {
+                    tracing::info!("engine gpu on {}", ctx.adapter);
+                }
+                Ok(Self::Gpu(Box::new(ctx)))
+            }
+            EngineChoice::Auto => match GpuContext::new(false) {
+                Ok(ctx) => {
+                    tracing::info!("engine auto: GPU engine on {}", ctx.adapter);
+                    Ok(Self::Gpu(Box::new(ctx)))
+                }
+                Err(e) => {
+                    tracing::info!("engine auto: {e}; using the CPU engine");
+                    Ok(Self::Cpu)
+                }
+            },
+        }
+    }
+
     /// `cpu` or `gpu`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -210,23 +210,24 @@ impl MapData {
     }
 
     /// Decodes to `n` f32 values; the error says what is wrong.
-    pub fn decode_f32(&self, n: usize) -> Result<Vec<f32>, String> {
+    pub fn decode_f32(&self, n: usize) -> Result<Vec<f32>, MapDecodeError> {
         match self {
             Self::Constant(v) => Ok(vec![*v as f32; n]),
             Self::Encoded { encoding, data } => {
                 if encoding != "f32le-base64" {
-                    return Err(format!(
-                        "unknown encoding `{encoding}` (expected `f32le-base64`)"
-                    ));
+                    return Err(MapDecodeError::Encoding {
+                        found: encoding.clone(),
+                        expected: "f32le-base64",
+                    });
                 }
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(data)
-                    .map_err(|e| format!("invalid base64: {e}"))?;
+                    .map_err(MapDecodeError::Base64)?;
                 if bytes.len() != 4 * n {
-                    return Err(format!(
-                        "has {} values, the mesh needs {n}",
-                        bytes.len() as f64 / 4.0
-                    ));
+                    return Err(MapDecodeError::Count {
+                        values: bytes.len() as f64 / 4.0,
+                        needed: n,
+                    });
                 }
                 Ok(bytes
                     .chunks_exact(4)
@@ -237,25 +238,29 @@ impl MapData {
     }
 
     /// Decodes to `n` bytes; the error says what is wrong.
-    pub fn decode_u8(&self, n: usize) -> Result<Vec<u8>, String> {
+    pub fn decode_u8(&self, n: usize) -> Result<Vec<u8>, MapDecodeError> {
         match self {
             Self::Constant(v) => {
                 if v.fract() != 0.0 || !(0.0..=255.0).contains(v) {
-                    return Err(format!("constant {v} is not a node kind (0, 1 or 2)"));
+                    return Err(MapDecodeError::Constant(*v));
                 }
                 Ok(vec![*v as u8; n])
             }
             Self::Encoded { encoding, data } => {
                 if encoding != "u8-base64" {
-                    return Err(format!(
-                        "unknown encoding `{encoding}` (expected `u8-base64`)"
-                    ));
+                    return Err(MapDecodeError::Encoding {
+                        found: encoding.clone(),
+                        expected: "u8-base64",
+                    });
                 }
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(data)
-                    .map_err(|e| format!("invalid base64: {e}"))?;
+                    .map_err(MapDecodeError::Base64)?;
                 if bytes.len() != n {
-                    return Err(format!("has {} values, the mesh needs {n}", bytes.len()));
+                    return Err(MapDecodeError::Count {
+                        values: bytes.len() as f64,
+                        needed: n,
+                    });
                 }
                 Ok(bytes)
             }
@@ -340,4 +345,31 @@ impl LevelCurve {
         }
         Ok(())
     }
+}
+
+/// Why a map cannot be decoded ([`MapData::decode_f32`], [`MapData::decode_u8`]).
+#[derive(Debug, thiserror::Error)]
+pub enum MapDecodeError {
+    /// The encoding is not the one the map needs.
+    #[error("unknown encoding `{found}` (expected `{expected}`)")]
+    Encoding {
+        /// The encoding written.
+        found: String,
+        /// The one expected.
+        expected: &'static str,
+    },
+    /// The data is not base64.
+    #[error("invalid base64: {0}")]
+    Base64(base64::DecodeError),
+    /// The data holds the wrong number of values.
+    #[error("has {values} values, the mesh needs {needed}")]
+    Count {
+        /// Values found (fractional when the bytes do not divide).
+        values: f64,
+        /// Values the mesh needs.
+        needed: usize,
+    },
+    /// A constant mask that is not a node kind.
+    #[error("constant {0} is not a node kind (0, 1 or 2)")]
+    Constant(f64),
 }

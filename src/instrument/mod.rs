@@ -523,7 +523,9 @@ fn decode_body(
 ) -> Result<(Body, Vec<f32>, Vec<f32>), InstrumentError> {
     let (w, h) = (file.mesh.width, file.mesh.height);
     let n = w * h;
-    let size = |field: &'static str| move |r: String| fault(origin, field, r, FaultKind::Size);
+    let size = |field: &'static str| {
+        move |r: format::MapDecodeError| fault(origin, field, r.to_string(), FaultKind::Size)
+    };
     let stiffness = file
         .maps
         .stiffness

@@ -19,7 +19,7 @@ pub enum TrainError {
     Render(String),
     /// An instrument map could not be decoded.
     #[error("instrument map: {0}")]
-    Format(String),
+    Format(crate::instrument::format::MapDecodeError),
     /// Bad options.
     #[error("{0}")]
     Usage(String),

@@ -21,6 +21,8 @@
 //!    target's level, the file plays at this one).
 //! 8. [`report`]: `<out>.report/` with metrics, WAVs and PNGs.
 //!
+//! [`progress`] is what the CLI shows of a run (progress bar, summary).
+//!
 //! [`adjoint`] is the differentiable forward model of one voice on one mesh
 //! level and its exact gradients by the adjoint-state method (reverse-time
 //! pass with checkpointing), plus the certificate projection that keeps
@@ -40,6 +42,7 @@ pub mod loss;
 pub mod multinote;
 pub mod output;
 pub mod problem;
+pub mod progress;
 pub mod radiation;
 pub mod refine;
 pub mod refine_adjoint;

@@ -24,7 +24,7 @@ use super::fit::{BodyMatch, FitModel, VELOCITY};
 use super::loss::{self, Metrics, N_MELS};
 use super::problem::Problem;
 use super::target::SAMPLE_RATE;
-use crate::inspect::{write_png, write_rgb_png};
+use crate::inspect::{write_png, write_rgb_png, PngError};
 use crate::render::{render_note_cpu, NoteSpec, RenderSettings};
 
 /// Facts about the run written into `metrics.json`.
@@ -51,10 +51,10 @@ pub struct RunInfo<'a> {
     pub play_level: &'a super::level::PlayLevel,
 }
 
-fn io(path: &Path) -> impl Fn(String) -> TrainError + '_ {
+fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> TrainError + '_ {
     move |reason| TrainError::Io {
         path: path.to_path_buf(),
-        reason,
+        reason: reason.to_string(),
     }
 }
 
@@ -92,7 +92,7 @@ pub fn write(
         let buf = render_note_cpu(&inst, &spec, RenderSettings::default())
             .map_err(|e| TrainError::Render(e.to_string()))?;
         let p = dir.join(format!("result{suffix}.wav"));
-        buf.write_wav(&p).map_err(|e| io(&p)(e.to_string()))?;
+        buf.write_wav(&p).map_err(io(&p))?;
         let p = dir.join(format!("target{suffix}.wav"));
         write_mono(&p, &t.target.samples).map_err(io(&p))?;
         let mono: Vec<f64> = buf
@@ -166,18 +166,18 @@ pub fn write(
     Ok(metrics)
 }
 
-fn write_mono(path: &Path, x: &[f32]) -> Result<(), String> {
+fn write_mono(path: &Path, x: &[f32]) -> Result<(), hound::Error> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: SAMPLE_RATE,
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
-    let mut w = hound::WavWriter::create(path, spec).map_err(|e| e.to_string())?;
+    let mut w = hound::WavWriter::create(path, spec)?;
     for &v in x {
-        w.write_sample(v).map_err(|e| e.to_string())?;
+        w.write_sample(v)?;
     }
-    w.finalize().map_err(|e| e.to_string())
+    w.finalize()
 }
 
 /// A dark-to-bright colour ramp for 0..1.
@@ -190,7 +190,7 @@ fn heat(v: f64) -> [u8; 3] {
 }
 
 /// Log-mel spectrograms of `target` (top) and `result` (bottom), 2 px per band.
-fn spectrogram_png(path: &Path, target: &[f64], result: &[f64]) -> Result<(), String> {
+fn spectrogram_png(path: &Path, target: &[f64], result: &[f64]) -> Result<(), PngError> {
     let (ft, t) = loss::logmel_db(target);
     let (fr, r) = loss::logmel_db(result);
     let top = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -218,7 +218,7 @@ fn spectrogram_png(path: &Path, target: &[f64], result: &[f64]) -> Result<(), St
 }
 
 /// The best loss against the iteration, as a step line on a white canvas.
-fn loss_png(path: &Path, history: &[(usize, f64)]) -> Result<(), String> {
+fn loss_png(path: &Path, history: &[(usize, f64)]) -> Result<(), PngError> {
     let (w, h, m) = (640usize, 320usize, 20usize);
     let mut img = vec![255u8; w * h * 3];
     let mut put = |x: usize, y: usize, c: [u8; 3]| {

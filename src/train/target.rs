@@ -97,9 +97,26 @@ pub enum TargetError {
         path: PathBuf,
         /// The file's sample rate.
         rate: u32,
-        /// Rubato's reason.
-        reason: String,
+        /// Why.
+        reason: ResampleError,
     },
+}
+
+/// Why [`resample`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResampleError {
+    /// The file declares a rate of 0 Hz.
+    #[error("the file declares a sample rate of 0")]
+    ZeroRate,
+    /// Rubato cannot resample between these rates.
+    #[error(transparent)]
+    Construction(#[from] rubato::ResamplerConstructionError),
+    /// The input buffer does not have the size rubato expects.
+    #[error(transparent)]
+    Size(#[from] rubato::audioadapter_buffers::SizeError),
+    /// Rubato failed while resampling.
+    #[error(transparent)]
+    Process(#[from] rubato::ResampleError),
 }
 
 /// Where a target's note number came from.
@@ -394,12 +411,12 @@ pub fn read_wav_mono(path: &Path) -> Result<(Vec<f32>, u32, u16), TargetError> {
 /// Resamples mono `x` from `rate` Hz to [`SAMPLE_RATE`] (rubato's FFT
 /// resampler; the output is aligned with the input and has
 /// `len · 48000 / rate` samples).
-pub fn resample(x: &[f32], rate: u32) -> Result<Vec<f32>, String> {
+pub fn resample(x: &[f32], rate: u32) -> Result<Vec<f32>, ResampleError> {
     if rate == SAMPLE_RATE {
         return Ok(x.to_vec());
     }
     if rate == 0 {
-        return Err("the file declares a sample rate of 0".into());
+        return Err(ResampleError::ZeroRate);
     }
     let mut r = Fft::<f32>::new(
         rate as usize,
@@ -407,13 +424,10 @@ pub fn resample(x: &[f32], rate: u32) -> Result<Vec<f32>, String> {
         1024,
         1,
         FixedSync::Input,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let data = [x.to_vec()];
-    let input = SequentialSliceOfVecs::new(&data, 1, x.len()).map_err(|e| e.to_string())?;
-    let out = r
-        .process_all(&input, x.len(), None)
-        .map_err(|e| e.to_string())?;
+    let input = SequentialSliceOfVecs::new(&data, 1, x.len())?;
+    let out = r.process_all(&input, x.len(), None)?;
     Ok(out.take_data())
 }
 

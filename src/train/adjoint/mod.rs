@@ -83,9 +83,6 @@ mod update;
 /// for finite-difference checks): the kernel's.
 pub use crate::physics::kernel::Real;
 pub use model::AdjointModel;
-/// The adjoint model's former name, kept while `bench.rs` (another
-/// owner's file) still imports it; new code names [`AdjointModel`].
-pub type Model<T> = AdjointModel<T>;
 pub use params::{
     AdjointError, Bounds, Checkpointing, Coefs, Gradients, Params, StrikeParams, Tape,
 };
