@@ -94,7 +94,7 @@ fn nothing_passes_the_ceiling() {
     let square = |period: usize| -> Vec<f32> {
         (0..n)
             .map(|i| {
-                if (i / (period / 2)) % 2 == 0 {
+                if (i / (period / 2)).is_multiple_of(2) {
                     1.0
                 } else {
                     -1.0
