@@ -106,7 +106,7 @@ struct ServeArgs {
     /// 5 more); 0 keeps normal scheduling. Refused priorities only warn.
     #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(0..=94))]
     rt_priority: u8,
-    /// The master limiter on the output: on (default: a 1.6 ms look-ahead,
+    /// The master limiter on the output: on (default: a 1.8 ms delay (1.5 ms look-ahead),
     /// 4x-oversampled true-peak limiter, ceiling -0.3 dBFS) or off.
     #[arg(long, value_enum, default_value = "on")]
     limiter: Switch,
