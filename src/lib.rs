@@ -14,6 +14,8 @@
 //!   chain) that both engines run on their mesh back-ends.
 //! - [`engine`]: the real-time side: the CPU mesh engine, the worker pool.
 //!   No allocation, lock, log or I/O after construction.
+//! - [`master`]: the master section on the mix (the true-peak look-ahead
+//!   limiter the server runs). Real-time safe.
 //! - [`control`]: OSC decoding, typed commands, replies and MIDI parsing
 //!   (network side; allocation is fine there).
 //! - [`render`], [`inspect`], [`mod@bench`]: offline rendering, reports and
@@ -27,6 +29,7 @@ pub mod engine;
 pub mod gpu;
 pub mod inspect;
 pub mod instrument;
+pub mod master;
 pub mod physics;
 pub mod render;
 pub mod score;

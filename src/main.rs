@@ -106,10 +106,22 @@ struct ServeArgs {
     /// 5 more); 0 keeps normal scheduling. Refused priorities only warn.
     #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(0..=94))]
     rt_priority: u8,
+    /// The master limiter on the output: on (default: a 1.8 ms delay (1.5 ms look-ahead),
+    /// 4x-oversampled true-peak limiter, ceiling -0.3 dBFS) or off.
+    #[arg(long, value_enum, default_value = "on")]
+    limiter: Switch,
     /// Testing aid: the GPU engine simulates a device loss after N blocks,
     /// so that the hand-over to the CPU engine can be tried on a sound GPU.
     #[arg(long, value_name = "N")]
     simulate_gpu_failure_after: Option<u64>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -551,6 +563,7 @@ fn serve(a: ServeArgs) -> Result<()> {
         engine: open_engine(a.engine)?,
         require_gpu: a.engine == EngineArg::Gpu,
         simulate_gpu_failure_after: a.simulate_gpu_failure_after,
+        limiter: a.limiter == Switch::On,
     };
     let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let q = quit.clone();

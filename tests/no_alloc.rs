@@ -1,7 +1,8 @@
 //! Real-time safety: the engine's block loop (rendering, voice starts,
 //! parameter changes, excitations, releases, voice ends, worker threads)
 //! performs no heap allocation or deallocation. A counting global allocator
-//! counts every allocation in the process while the window is open.
+//! counts every allocation in the process while the window is open. The
+//! master limiter and the voices' circuit breaker run inside the window.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -12,6 +13,7 @@ use neirosynth::engine::voice::NoteRequest;
 use neirosynth::engine::{ApplyCommands, CpuEngine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
+use neirosynth::master::Limiter;
 
 struct Counting;
 static WINDOW: AtomicBool = AtomicBool::new(false);
@@ -58,6 +60,8 @@ fn block_loop_does_not_allocate() {
     let mut retired = Vec::with_capacity(64);
     let (mut l, mut r) = (vec![0.0f32; 256], vec![0.0f32; 256]);
     engine.process(&mut l, &mut r);
+    // The server's master limiter runs on every block too.
+    let mut limiter = Limiter::new(48000.0);
 
     WINDOW.store(true, Ordering::SeqCst);
     for block in 0..3000usize {
@@ -98,8 +102,19 @@ fn block_loop_does_not_allocate() {
                 v.free();
             }
         }
+        // Now and then a voice's circuit breaker trips (NaN in its mesh).
+        if block % 500 == 250 {
+            if let Some(v) = engine.voices_mut().iter_mut().find(|v| v.is_active()) {
+                v.simulate_fault();
+            }
+        }
         engine.set_master_gain(if block % 2 == 0 { 0.9 } else { 1.0 });
         engine.process(&mut l, &mut r);
+        // Loud now and then, so the limiter reduces gain and releases.
+        let boost = if block % 300 < 20 { 8.0 } else { 1.0 };
+        l.iter_mut().chain(r.iter_mut()).for_each(|v| *v *= boost);
+        limiter.process(&mut l, &mut r);
+        let _ = (limiter.reduction_db(), limiter.take_peak_reduction_db());
         let _ = engine.ended_voices().count();
     }
     WINDOW.store(false, Ordering::SeqCst);

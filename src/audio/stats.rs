@@ -35,6 +35,13 @@ pub struct SharedStats {
     pub gpu_failovers: AtomicU64,
     /// The GPU adapter the server started on (unset: the CPU engine).
     pub gpu_adapter: OnceLock<String>,
+    /// The master limiter's gain reduction now, dB (f32 bits).
+    limiter_now_bits: AtomicU32,
+    /// The limiter's largest gain reduction since the last `/status`, dB
+    /// (f32 bits; non-negative floats order like their bits).
+    limiter_peak_bits: AtomicU32,
+    /// Voices cut by their circuit breaker (non-finite or runaway output).
+    pub voice_faults: AtomicU64,
     /// Histogram of block render times in tenths of a block (last bucket: ≥ 3).
     block_times: [AtomicU64; BLOCK_TIME_BUCKETS],
 }
@@ -85,6 +92,23 @@ impl SharedStats {
     /// Publishes the longest block render.
     pub fn set_worst_block(&self, v: f32) {
         self.worst_block_bits.store(v.to_bits(), Ordering::Relaxed);
+    }
+    /// Publishes the limiter's gain reduction now and the block's largest
+    /// (dB, ≥ 0).
+    pub fn record_limiter(&self, now_db: f32, block_peak_db: f32) {
+        self.limiter_now_bits
+            .store(now_db.max(0.0).to_bits(), Ordering::Relaxed);
+        self.limiter_peak_bits
+            .fetch_max(block_peak_db.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+    /// The limiter's gain reduction now, dB.
+    pub fn limiter_reduction_db(&self) -> f32 {
+        f32::from_bits(self.limiter_now_bits.load(Ordering::Relaxed))
+    }
+    /// The limiter's largest gain reduction since the last call, dB (the
+    /// next span starts at 0).
+    pub fn take_limiter_peak_db(&self) -> f32 {
+        f32::from_bits(self.limiter_peak_bits.swap(0, Ordering::Relaxed))
     }
     /// Output latency, ms.
     pub fn latency_ms(&self) -> f32 {

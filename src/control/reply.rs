@@ -59,6 +59,13 @@ pub struct StatusFigures {
     pub gpu_failovers: u64,
     /// Extension: the GPU adapter the server started on (empty: none).
     pub gpu_adapter: String,
+    /// Extension: the master limiter's gain reduction now, dB (≥ 0).
+    pub limiter_reduction_db: f32,
+    /// Extension: the limiter's largest gain reduction since the last
+    /// `/status`, dB (≥ 0).
+    pub limiter_peak_reduction_db: f32,
+    /// Extension: voices cut by their circuit breaker since start.
+    pub voice_faults: u64,
 }
 
 /// An `s` argument (NUL bytes, which OSC strings cannot hold, are removed).
@@ -97,7 +104,9 @@ pub fn synced(id: i32) -> OscMessage {
 }
 
 /// `/status.reply` with the twelve figures in the contract's order,
-/// followed by the extensions (GPU failovers:i, GPU adapter:s).
+/// followed by the extensions (GPU failovers:i, GPU adapter:s, limiter
+/// gain reduction now dB:f, its peak since the last `/status` dB:f, voice
+/// faults:i).
 pub fn status_reply(f: &StatusFigures) -> OscMessage {
     message(
         "/status.reply",
@@ -116,6 +125,9 @@ pub fn status_reply(f: &StatusFigures) -> OscMessage {
             OscType::Float(f.output_latency_ms),
             i(f.gpu_failovers),
             s(&f.gpu_adapter),
+            OscType::Float(f.limiter_reduction_db),
+            OscType::Float(f.limiter_peak_reduction_db),
+            i(f.voice_faults),
         ],
     )
 }
@@ -170,6 +182,12 @@ pub fn voice_started(id: i32) -> OscMessage {
 /// `/voice/end <id>`, to notified clients once a released voice is silent.
 pub fn voice_end(id: i32) -> OscMessage {
     message("/voice/end", vec![i(id)])
+}
+
+/// `/voice/fault <id> <reason>`, to notified clients when a voice's
+/// circuit breaker cut it (`non-finite` or `runaway`); `/voice/end` follows.
+pub fn voice_fault(id: i32, reason: &str) -> OscMessage {
+    message("/voice/fault", vec![i(id), s(reason)])
 }
 
 /// Encodes a reply for sending as one datagram.
@@ -259,6 +277,10 @@ mod tests {
         );
         assert_eq!(round_trip(voice_started(5)).addr, "/voice/started");
         assert_eq!(round_trip(voice_end(5)).args, [OscType::Int(5)]);
+        assert_eq!(
+            round_trip(voice_fault(5, "runaway")).args,
+            [OscType::Int(5), st("runaway")]
+        );
     }
 
     /// /status.reply carries the twelve figures in order, saturating wide
@@ -280,6 +302,9 @@ mod tests {
             output_latency_ms: 5.25,
             gpu_failovers: 7,
             gpu_adapter: "NVIDIA H100".into(),
+            limiter_reduction_db: 1.5,
+            limiter_peak_reduction_db: 6.0,
+            voice_faults: 2,
         }));
         assert_eq!(m.addr, "/status.reply");
         use OscType::{Float as F, Int as I};
@@ -299,7 +324,10 @@ mod tests {
                 I(128),
                 F(5.25),
                 I(7),
-                st("NVIDIA H100")
+                st("NVIDIA H100"),
+                F(1.5),
+                F(6.0),
+                I(2)
             ]
         );
     }

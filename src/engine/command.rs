@@ -12,6 +12,7 @@ use super::api::VoiceEngine;
 use crate::instrument::{Instrument, NotePlan};
 use crate::types::NoteRequest;
 use crate::types::{ExciteShape, VoiceParam};
+use crate::voice::output::VoiceFault;
 use crate::voice::Retired;
 
 /// One change to the engine.
@@ -119,6 +120,8 @@ pub enum EngineEvent {
     VoiceStarted(i32),
     /// A voice ended (inaudible, freed or stolen).
     VoiceEnded(i32),
+    /// A voice's circuit breaker cut it (sent just before its `VoiceEnded`).
+    VoiceFault(i32, VoiceFault),
     /// Instruments let go of by the engine, to be dropped off the real-time thread.
     Retired(Arc<Instrument>),
     /// A command named a voice that does not exist (any more).
@@ -309,13 +312,11 @@ fn render_span<E: VoiceEngine>(
     while off < n {
         let m = (n - off).min(engine.config().max_block);
         engine.process(&mut left[off..off + m], &mut right[off..off + m]);
-        for id in engine
-            .voices()
-            .iter()
-            .filter(|v| v.just_ended)
-            .map(|v| v.id)
-        {
-            sink.emit(EngineEvent::VoiceEnded(id));
+        for v in engine.voices().iter().filter(|v| v.just_ended) {
+            if let Some(fault) = v.fault {
+                sink.emit(EngineEvent::VoiceFault(v.id, fault));
+            }
+            sink.emit(EngineEvent::VoiceEnded(v.id));
         }
         off += m;
     }

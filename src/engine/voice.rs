@@ -19,7 +19,7 @@ use crate::physics::scheme::{
 };
 use crate::types::ExciteShape;
 use crate::voice::excitation::Excitation;
-use crate::voice::output::{dc_pole, silence_hold, OutputChain};
+use crate::voice::output::{dc_pole, silence_hold, OutputChain, VoiceFault};
 use crate::voice::program::PeriodMark;
 use crate::voice::walk::{BlockWalk, Run};
 use crate::voice::Mesh;
@@ -94,6 +94,10 @@ impl Mesh for CpuMesh {
         // The auxiliary field depends on a and b: rebuild it from the state.
         let st = split_state(&mut self.state_buf, self.capacity, self.flip);
         compute_aux(&self.coef, st.prev, st.cur, st.w);
+    }
+
+    fn fault(&self) -> Option<VoiceFault> {
+        self.out.fault()
     }
 
     fn excitation_state(&mut self) -> (&mut [f32], &mut [f32]) {

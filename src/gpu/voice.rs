@@ -16,7 +16,7 @@ use crate::instrument::radiation::RadiationFilter;
 use crate::physics::scheme::{BodyMaps, DampingControl, SchemeParams};
 use crate::types::ExciteShape;
 use crate::voice::excitation::Excitation;
-use crate::voice::output::{dc_pole, silence_hold, OutputChain};
+use crate::voice::output::{dc_pole, silence_hold, OutputChain, VoiceFault};
 use crate::voice::program::PeriodMark;
 use crate::voice::walk::{BlockWalk, Run};
 use crate::voice::{Mesh, Voice, CONTROL_PERIOD, MAX_EXCITATIONS};
@@ -159,6 +159,10 @@ impl Mesh for GpuMesh {
         };
         self.coef = u;
         self.pending = Some(u);
+    }
+
+    fn fault(&self) -> Option<VoiceFault> {
+        self.out_side.chain.fault()
     }
 
     fn excitation_state(&mut self) -> (&mut [f32], &mut [f32]) {

@@ -27,6 +27,7 @@ use crate::engine::priority::{self, RealtimePriority};
 use crate::engine::{CpuEngine, EngineConfig};
 use crate::gpu::{EngineSpec, GpuContext, GpuEngine, GpuError};
 use crate::instrument::bank::Bank;
+use crate::master::Limiter;
 
 /// A device opened by cpal, not yet started.
 type CpalDevice = (cpal::Device, cpal::StreamConfig, String);
@@ -136,6 +137,9 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
     // The GPU engine's output lags its input by this many frames
     // (double-buffered readback); 0 on the CPU engine.
     let engine_lag = gpu.as_ref().map_or(0, |g| g.latency_frames());
+    // The master limiter delays the output by its look-ahead.
+    let limiter = opts.limiter.then(|| Limiter::new(rate as f64));
+    let master_lag = limiter.as_ref().map_or(0, Limiter::latency);
     if let Some(g) = &gpu {
         let _ = stats.gpu_adapter.set(g.adapter().name.clone());
     }
@@ -175,6 +179,7 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
         stats: stats.clone(),
         quit: quit.clone(),
         target_frames: ring_target,
+        limiter,
     };
     let rt = (opts.rt_priority > 0).then(|| RealtimePriority::new(opts.rt_priority as i32));
     // Real-time render threads get a core each (the engine thread CPU 0,
@@ -249,7 +254,7 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
         stats.clone(),
         health,
         quit.clone(),
-        ring_target + engine_lag,
+        ring_target + engine_lag + master_lag,
     );
     supervisor.set_null_priority(rt.map(|p| p.audio));
     let latency_frames = supervisor.latency_frames();

@@ -21,6 +21,7 @@ use crate::engine::command::{pop_due, EngineEvent, EventSink, Timed};
 use crate::engine::{ApplyCommands, CpuEngine, VoiceEngine};
 use crate::gpu::GpuEngine;
 use crate::instrument::Instrument;
+use crate::master::Limiter;
 
 /// Commands that can wait in the engine thread for their frame.
 const PENDING_CAPACITY: usize = 16384;
@@ -126,6 +127,8 @@ pub struct EngineThread {
     pub quit: Arc<AtomicBool>,
     /// Frames the ring is kept filled to.
     pub target_frames: usize,
+    /// The master limiter on the mix (`--limiter off`: none).
+    pub limiter: Option<Limiter>,
 }
 
 impl EngineThread {
@@ -201,6 +204,11 @@ impl EngineThread {
             } else {
                 0.9 * load + 0.1 * used
             };
+            if let Some(lim) = &mut self.limiter {
+                lim.process(&mut l, &mut r);
+                let peak = lim.take_peak_reduction_db();
+                self.stats.record_limiter(lim.reduction_db(), peak);
+            }
             for i in 0..block {
                 inter[2 * i] = l[i];
                 inter[2 * i + 1] = r[i];

@@ -66,6 +66,9 @@ pub struct ServeOptions {
     /// `--engine gpu`: a GPU engine that cannot start is an error (with
     /// `auto` the server falls back to the CPU engine).
     pub require_gpu: bool,
+    /// The master limiter (−0.3 dBFS true-peak ceiling) on the output
+    /// (`--limiter on`, the default).
+    pub limiter: bool,
     /// Testing aid (`--simulate-gpu-failure-after N`): the GPU engine
     /// simulates a device loss after this many blocks, so that the
     /// hand-over to the CPU engine can be tested without a faulty GPU.

@@ -11,6 +11,7 @@
 //! Every hook is called on the real-time thread: no allocation, lock or I/O.
 
 use super::excitation::Excitation;
+use super::output::VoiceFault;
 use crate::instrument::radiation::RadiationFilter;
 use crate::physics::scheme::{BodyMaps, DampingControl, SchemeParams};
 use crate::types::ExciteShape;
@@ -39,6 +40,9 @@ pub trait Mesh {
     /// The displacement buffers (current, previous) an excitation's setup
     /// writes into (a pluck displaces them at once).
     fn excitation_state(&mut self) -> (&mut [f32], &mut [f32]);
+
+    /// Why the voice's circuit breaker (its output chain) cut it, if it did.
+    fn fault(&self) -> Option<VoiceFault>;
 
     /// Excitation `e` of `shape` was set up on [`excitation_state`](Self::excitation_state).
     fn excited(&mut self, e: &Excitation, shape: ExciteShape);

@@ -1,7 +1,9 @@
 //! The output side of a voice: pickup taps (bilinear reads that glide over
 //! a control period), and the chain that turns the raw pickup signal into
 //! the voice's samples (DC blocker, radiation filter, gain and pan ramps)
-//! and counts silent periods to end the voice.
+//! and counts silent periods to end the voice, and the voice's circuit
+//! breaker: an output that goes non-finite or runs away past
+//! [`RUNAWAY_BOUND`] cuts the voice ([`VoiceFault`]).
 //!
 //! # Real-time safety
 //! Fixed-size state only; nothing here allocates.
@@ -119,6 +121,32 @@ pub(crate) fn silence_hold(sample_rate: f64) -> u32 {
 /// Gain ramps (left, right) of one control period: (start, end).
 pub(crate) type Gains = ((f32, f32), (f32, f32));
 
+/// A voice output beyond this (linear, +40 dBFS) is a runaway: the circuit
+/// breaker cuts the voice.
+pub const RUNAWAY_BOUND: f32 = 100.0;
+/// Samples of the fade a faulted voice ends with (5 ms at 48 kHz), from its
+/// last good output sample.
+pub const FAULT_FADE: u32 = 240;
+
+/// Why a voice's circuit breaker cut it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoiceFault {
+    /// Its output went NaN or infinite.
+    NonFinite,
+    /// Its output ran away past [`RUNAWAY_BOUND`].
+    Runaway,
+}
+
+impl VoiceFault {
+    /// The reason as `/voice/fault` and the log name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NonFinite => "non-finite",
+            Self::Runaway => "runaway",
+        }
+    }
+}
+
 /// A voice's output chain for one note: raw pickup signal in, the voice's
 /// stereo samples out, with the silence count that ends the voice.
 #[derive(Clone, Copy, Default)]
@@ -127,6 +155,12 @@ pub(crate) struct OutputChain {
     radiation: RadiationFilter,
     peak: f32,
     silent_ticks: u32,
+    /// The circuit breaker tripped (the voice ends after the fade).
+    fault: Option<VoiceFault>,
+    /// The last good output sample (the fade starts from it).
+    last: (f32, f32),
+    /// Samples of the fault's fade left.
+    fade_left: u32,
 }
 
 impl OutputChain {
@@ -146,7 +180,11 @@ impl OutputChain {
     /// At a control-period boundary: counts silent periods (none while an
     /// excitation acts); true once more than `hold` ([`silence_hold`])
     /// periods in a row were silent: the voice ends.
+    /// A tripped circuit breaker ends the voice once its fade is done.
     pub(crate) fn end_of_period(&mut self, exciting: bool, hold: u32) -> bool {
+        if self.fault.is_some() {
+            return self.fade_left == 0;
+        }
         if self.peak < SILENCE && !exciting {
             self.silent_ticks += 1;
         } else {
@@ -171,7 +209,89 @@ impl OutputChain {
         let gl = gain_l.0 + (gain_l.1 - gain_l.0) * t;
         let gr = gain_r.0 + (gain_r.1 - gain_r.0) * t;
         let (ol, or) = (l * gl, rr * gr);
-        self.peak = self.peak.max(ol.abs()).max(or.abs());
-        (ol, or)
+        // The circuit breaker (a NaN fails the comparison too).
+        if self.fault.is_none() && ol.abs() <= RUNAWAY_BOUND && or.abs() <= RUNAWAY_BOUND {
+            self.peak = self.peak.max(ol.abs()).max(or.abs());
+            self.last = (ol, or);
+            return (ol, or);
+        }
+        self.faulted(ol.is_finite() && or.is_finite())
+    }
+
+    /// A faulted sample: the first trips the breaker; each fades the last
+    /// good sample linearly to zero over [`FAULT_FADE`] samples (silence
+    /// at once when there was none).
+    #[cold]
+    fn faulted(&mut self, finite: bool) -> (f32, f32) {
+        if self.fault.is_none() {
+            self.fault = Some(if finite {
+                VoiceFault::Runaway
+            } else {
+                VoiceFault::NonFinite
+            });
+            // Nothing good to fade from: silence at once.
+            self.fade_left = if self.last == (0.0, 0.0) {
+                0
+            } else {
+                FAULT_FADE
+            };
+        }
+        if self.fade_left == 0 {
+            return (0.0, 0.0);
+        }
+        self.fade_left -= 1;
+        let k = self.fade_left as f32 / FAULT_FADE as f32;
+        (self.last.0 * k, self.last.1 * k)
+    }
+
+    /// Why the circuit breaker cut the voice, if it did.
+    pub(crate) fn fault(&self) -> Option<VoiceFault> {
+        self.fault
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GAINS: Gains = ((1.0, 1.0), (1.0, 1.0));
+
+    /// A runaway output trips the breaker: the chain fades the last good
+    /// sample out over [`FAULT_FADE`] samples, then the voice ends.
+    #[test]
+    fn runaway_trips_the_breaker_with_a_fade() {
+        let mut c = OutputChain::default();
+        // r = 0: the DC blocker passes differences; feed a ramp so the
+        // output grows.
+        let mut x = 0.0f32;
+        let mut last_good = (0.0, 0.0);
+        loop {
+            x += 10.0;
+            let (l, r) = c.sample((x, x), 1.0, GAINS, 0.0);
+            if c.fault().is_some() {
+                assert!(l.abs() <= last_good.0 + 1e-6 && r.abs() <= RUNAWAY_BOUND);
+                break;
+            }
+            last_good = (l, r);
+        }
+        assert_eq!(c.fault(), Some(VoiceFault::Runaway));
+        assert!(!c.end_of_period(false, 10), "still fading");
+        let mut prev = f32::MAX;
+        for _ in 0..FAULT_FADE {
+            let (l, _) = c.sample((f32::NAN, f32::NAN), 1.0, GAINS, 0.0);
+            assert!(l.is_finite() && l <= prev);
+            prev = l;
+        }
+        assert_eq!(prev, 0.0);
+        assert!(c.end_of_period(false, 10), "ends after the fade");
+    }
+
+    /// A non-finite first output: silence at once (nothing good to fade).
+    #[test]
+    fn non_finite_cuts_at_once() {
+        let mut c = OutputChain::default();
+        let out = c.sample((f32::INFINITY, 0.0), 0.99, GAINS, 0.0);
+        assert_eq!(out, (0.0, 0.0));
+        assert_eq!(c.fault(), Some(VoiceFault::NonFinite));
     }
 }

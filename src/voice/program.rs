@@ -22,7 +22,7 @@ use super::control::{
 };
 use super::excitation::Excitation;
 use super::mesh::Mesh;
-use super::output::{Gains, Pickups, Tap};
+use super::output::{Gains, Pickups, Tap, VoiceFault};
 use crate::instrument::radiation::RadiationFilter;
 use crate::instrument::{note_to_hz, Instrument, NotePlan};
 use crate::physics::body::Layout;
@@ -67,6 +67,9 @@ pub struct Voice<M> {
     pub started_frame: u64,
     /// Set when the voice ended during the last render (the engine reports it).
     pub just_ended: bool,
+    /// Set when its circuit breaker cut it (with `just_ended`; the engine
+    /// reports it).
+    pub fault: Option<VoiceFault>,
     /// The key it was started with ([`NoteRequest::key`]).
     pub key: u64,
     /// The voice is held by a note-on (cleared by release).
@@ -132,6 +135,7 @@ impl<M: Mesh> Voice<M> {
             started_note: 0.0,
             started_frame: 0,
             just_ended: false,
+            fault: None,
             key: 0,
             held: false,
             instrument: None,
@@ -249,6 +253,7 @@ impl<M: Mesh> Voice<M> {
         self.started_note = req.note;
         self.started_frame = frame;
         self.just_ended = false;
+        self.fault = None;
         self.key = req.key;
         self.held = true;
         self.layout = layout;
@@ -612,6 +617,16 @@ impl<M: Mesh> Voice<M> {
     pub(crate) fn finish(&mut self) {
         self.state = VoiceState::Idle;
         self.just_ended = true;
+        self.fault = self.mesh.fault();
+    }
+
+    /// Testing aid: writes NaN into the voice's mesh state (where an
+    /// excitation's setup writes: the CPU mesh's state), so that its
+    /// circuit breaker can be tested.
+    #[doc(hidden)]
+    pub fn simulate_fault(&mut self) {
+        let (cur, _) = self.mesh.excitation_state();
+        cur.iter_mut().for_each(|v| *v = f32::NAN);
     }
 }
 

@@ -239,6 +239,9 @@ impl Router {
             output_latency_ms: s.latency_ms(),
             gpu_failovers: s.gpu_failovers.load(Ordering::Relaxed),
             gpu_adapter: s.gpu_adapter.get().cloned().unwrap_or_default(),
+            limiter_reduction_db: s.limiter_reduction_db(),
+            limiter_peak_reduction_db: s.take_limiter_peak_db(),
+            voice_faults: s.voice_faults.load(Ordering::Relaxed),
         };
         reply::status_reply(&figures)
     }
@@ -275,6 +278,20 @@ impl Router {
                 if self.voices.remove(&id).is_some() {
                     for n in self.notified() {
                         out.replies.push((n, reply::voice_end(id)));
+                    }
+                }
+            }
+            EngineEvent::VoiceFault(id, fault) => {
+                // Logged here, on the control side (never on the engine thread).
+                SharedStats::add(&self.stats.voice_faults, 1);
+                tracing::warn!(
+                    "voice {id}: circuit breaker tripped ({} output): the voice is cut, the rest plays on",
+                    fault.as_str()
+                );
+                if self.voices.contains_key(&id) {
+                    for n in self.notified() {
+                        out.replies
+                            .push((n, reply::voice_fault(id, fault.as_str())));
                     }
                 }
             }
