@@ -84,6 +84,13 @@ struct ServeArgs {
     /// MIDI preset (channel → instrument, bend range, velocity curve, CC targets).
     #[arg(long)]
     midi_map: Option<PathBuf>,
+    /// MPE zones for controllers that send no MPE Configuration Message:
+    /// `lower` (manager channel 1, members 2–16), `upper` (manager 16,
+    /// members 15–1), `both` (7 members each) or `off`. Default: the MIDI
+    /// preset's `mpe` key, else none until the controller configures them.
+    /// Member notes bend ±48 semitones: raise --bend-headroom for wide up-bends.
+    #[arg(long, value_parser = ["lower", "upper", "both", "off"])]
+    mpe: Option<String>,
     /// Send every reply to this port (on --reply-host or the sender's address).
     #[arg(long)]
     reply_port: Option<u16>,
@@ -554,6 +561,15 @@ fn serve(a: ServeArgs) -> Result<()> {
             n => MidiSelect::Named(n.to_string()),
         },
         midi_map: a.midi_map,
+        mpe: a.mpe.as_deref().map(|z| {
+            let (lower, upper) = match z {
+                "lower" => (15, 0),
+                "upper" => (0, 15),
+                "both" => (7, 7),
+                _ => (0, 0),
+            };
+            neirosynth::server::mpe::Zones { lower, upper }
+        }),
         reply,
         ignore_timetags: a.ignore_timetags,
         horizon: a.horizon,

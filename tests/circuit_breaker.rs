@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use neirosynth::engine::command::{EngineEvent, Timed};
 use neirosynth::engine::voice::NoteRequest;
-use neirosynth::engine::{ApplyCommands, Engine, EngineConfig, VoiceEngine};
+use neirosynth::engine::{ApplyCommands, CpuEngine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::Instrument;
 use neirosynth::voice::output::VoiceFault;
 
@@ -18,20 +18,20 @@ fn instrument() -> Arc<Instrument> {
     Arc::new(Instrument::load(&p).unwrap())
 }
 
-fn engine(inst: &Instrument, voices: usize) -> Engine {
+fn engine(inst: &Instrument, voices: usize) -> CpuEngine {
     let mut cfg = EngineConfig::new(inst.max_buffer_len());
     cfg.threads = 1;
     cfg.max_voices = voices;
-    Engine::new(cfg)
+    CpuEngine::new(cfg)
 }
 
-fn start(e: &mut Engine, inst: &Arc<Instrument>, id: i32, note: f64) {
+fn start(e: &mut CpuEngine, inst: &Arc<Instrument>, id: i32, note: f64) {
     let plan = inst.plan(note, 2.0, 48000.0).unwrap();
     e.start_voice(id, inst.clone(), plan, &NoteRequest::new(note, 0.8));
 }
 
 /// One block through the scheduled path (events out).
-fn block(e: &mut Engine, events: &mut Vec<EngineEvent>) -> (Vec<f32>, Vec<f32>) {
+fn block(e: &mut CpuEngine, events: &mut Vec<EngineEvent>) -> (Vec<f32>, Vec<f32>) {
     let (mut l, mut r) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
     e.process_scheduled(&mut l, &mut r, events, |_| None::<Timed>);
     (l, r)

@@ -277,10 +277,13 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
         },
         voice_capacity: capacity,
     };
-    let midi_map = match &opts.midi_map {
+    let mut midi_map = match &opts.midi_map {
         Some(p) => MidiMap::load(p).map_err(ServeError::MidiMap)?,
         None => MidiMap::default(),
     };
+    if let Some(zones) = opts.mpe {
+        midi_map.mpe.zones = zones;
+    }
     let router = Router::new(bank, router_cfg, stats.clone(), midi_map);
     let midi = MidiInput::start(&opts.midi);
     let clock = Clock::start(

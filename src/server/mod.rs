@@ -6,7 +6,7 @@
 //! cannot start), `builder` (options → running parts), `engine_thread`
 //! (the real-time render loop), `network` (UDP receive, decode, reply),
 //! `clock` (timetags → frames), `midi_input` (MIDI ports), [`runtime`]
-//! (the control loop), [`router`] and [`midi_map`].
+//! (the control loop), [`router`], [`midi_map`] and [`mpe`] (MPE zones).
 
 mod builder;
 mod clock;
@@ -14,6 +14,7 @@ mod engine_thread;
 pub mod error;
 mod midi_input;
 pub mod midi_map;
+pub mod mpe;
 mod network;
 pub mod options;
 pub mod router;

@@ -48,6 +48,9 @@ pub struct ServeOptions {
     pub midi: MidiSelect,
     /// MIDI preset file.
     pub midi_map: Option<PathBuf>,
+    /// `--mpe`: MPE zones in force from the start (overrides the preset's
+    /// `mpe.lower`/`mpe.upper`); `None` keeps the preset's.
+    pub mpe: Option<crate::server::mpe::Zones>,
     /// Fixed reply destination.
     pub reply: Option<SocketAddr>,
     /// Treat every bundle as immediate.

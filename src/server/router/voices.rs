@@ -199,7 +199,8 @@ impl Router {
         Ok(id)
     }
 
-    fn voice_params(
+    /// Sets parameters of a running voice (`/voice/set`; MPE expression).
+    pub(super) fn voice_params(
         &self,
         id: i32,
         params: &[(VoiceParam, f32)],
