@@ -11,15 +11,16 @@
 //!
 //! [`super::fit::set_gain`] matches the render's RMS to the target's at the
 //! training velocity ([`super::fit::VELOCITY`]), which is what the loss and
-//! the report compare. A recording peak-normalised to −1 dBFS, matched in
-//! RMS, leaves an instrument that peaks far above full scale when it is
-//! played hard. [`set_play_level`] renders the instrument at velocity 1 at
-//! every semitone of 24–108 (and on both sides of each mesh level or
-//! oversampling change) and at every trained note, sets the level curve,
-//! and lowers the gain so that the loudest note peaks at [`PLAY_PEAK`]
-//! (−1 dBFS). It never raises the gain. (Before the level curve, the
-//! loudest note of a trained kick drum rang 35 dB above its own note, and
-//! this left it nearly silent where it is played.)
+//! the report compare. [`set_play_level`] then sets the *play level*: the
+//! gain that makes each trained note, played at the recording's velocity
+//! ([`super::fit::VELOCITY`]), peak where its recording peaks (the geometric
+//! mean over the trained notes), so a trained marimba plays as loud as the
+//! marimba it was trained on. Other notes follow the level curve; the
+//! loudest of them may peak above full scale at velocity 1: the server's
+//! master limiter, not a quiet play level, protects against them (`render`
+//! writes float WAVs; `--normalize` or `--gain-db` scale a render). Before
+//! this, the gain was lowered until the loudest note of 24–108 peaked at
+//! −1 dBFS, which left trained notes 5–17 dB below their recordings.
 
 use std::sync::Arc;
 
@@ -29,10 +30,11 @@ use crate::instrument::Instrument;
 use crate::render::{render_note_cpu, NoteSpec, RenderSettings};
 
 use super::error::TrainError;
-use super::fit::FitModel;
+use super::fit::{FitModel, VELOCITY};
 
-/// The loudest sample a trained instrument may play at velocity 1: −1 dBFS.
-pub const PLAY_PEAK: f64 = 0.891_250_938_133_745_6;
+/// Seconds of each trained note rendered to find its peak (a struck note
+/// peaks in its attack; a bowed one may take longer to build up).
+pub const TRAINED_PEAK_SECONDS: f64 = 1.0;
 /// Notes across the playable range 24..108 whose velocity-1 peaks are
 /// measured (with every semitone between them, see [`measure`]).
 pub const PROBE_NOTES: [f64; 9] = [24.0, 36.0, 47.0, 60.0, 66.0, 72.0, 85.0, 96.0, 108.0];
@@ -53,25 +55,38 @@ pub struct NotePeak {
     pub rms: f64,
 }
 
+/// A trained note and the peak of the recording it was trained on.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainedPeak {
+    /// The MIDI note the model plays the recording at.
+    pub note: f64,
+    /// The recording's largest absolute sample.
+    pub recording_peak: f64,
+    /// The render's largest absolute sample (stereo) at the recording's
+    /// velocity, after the level change.
+    pub render_peak: f64,
+}
+
 /// What [`set_play_level`] measured and did (`play_level` in `metrics.json`).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlayLevel {
-    /// The notes whose loudest peak set the level, MIDI notes (24–108).
+    /// The measured range of notes for the level curve and the loudest
+    /// note, MIDI notes (24–108).
     pub range: [f64; 2],
-    /// Largest velocity-1 peak within `range` at the target's level (with
-    /// the level curve).
-    pub peak_before: f64,
+    /// The trained notes: their recordings' and their renders' peaks.
+    pub trained: Vec<TrainedPeak>,
     /// Largest velocity-1 peak over all measured notes, after the level
-    /// change.
+    /// change (may exceed full scale: the limiter holds it).
     pub peak_full_range: f64,
     /// The note of `peak_full_range`.
     pub loudest_note: f64,
     /// The level curve's smallest and largest correction, dB (absent when
     /// no trained note could be measured).
     pub curve_db: Option<[f64; 2]>,
-    /// The gain change, dB (≤ 0; 0 when the instrument was quiet enough).
+    /// The gain change from the RMS-matched fit, dB.
     pub gain_db: f64,
-    /// The measured notes and their peaks and RMS (after the level curve).
+    /// The measured notes and their velocity-1 peaks and RMS (with the level
+    /// curve, before the gain change).
     pub notes: Vec<NotePeak>,
     /// Notes the instrument cannot play (out of range, no stable level, or a
     /// non-finite render): not measured.
@@ -81,33 +96,42 @@ pub struct PlayLevel {
 impl PlayLevel {
     /// A clause for the instrument's description.
     pub fn description(&self) -> String {
-        let (lo, hi) = (self.range[0], self.range[1]);
-        let full = format!(
-            "{:.1} dBFS at note {:.0}, the loudest of 24-108",
-            20.0 * self.peak_full_range.max(1e-12).log10(),
-            self.loudest_note
-        );
-        if self.gain_db < 0.0 {
-            format!(
-                "Level set for play: velocity 1 peaks at -1 dBFS over notes {lo:.0}-{hi:.0} ({:.1} dB from the target's level; {full}).",
-                self.gain_db
-            )
-        } else {
-            format!(
-                "Level as fitted to the target: velocity 1 peaks at {:.1} dBFS over notes {lo:.0}-{hi:.0} ({full}).",
-                20.0 * self.peak_before.max(1e-12).log10()
-            )
-        }
+        let db = |x: f64| 20.0 * x.max(1e-12).log10();
+        let notes: Vec<String> = self
+            .trained
+            .iter()
+            .map(|t| {
+                format!(
+                    "note {:.0} peaks at {:.1} dBFS (recording {:.1} dBFS)",
+                    t.note,
+                    db(t.render_peak),
+                    db(t.recording_peak)
+                )
+            })
+            .collect();
+        format!(
+            "Level set to the recording: at velocity {} {}; velocity 1 peaks at {:.1} dBFS at note {:.0}, the loudest of {:.0}-{:.0}.",
+            VELOCITY,
+            notes.join(", "),
+            db(self.peak_full_range),
+            self.loudest_note,
+            self.range[0],
+            self.range[1]
+        )
     }
 }
 
 /// Where a clause written by [`PlayLevel::description`] starts in
 /// `description`, if it has one.
 pub fn clause_start(description: &str) -> Option<usize> {
-    ["Level set for play:", "Level as fitted to the target:"]
-        .iter()
-        .filter_map(|c| description.find(c))
-        .min()
+    [
+        "Level set to the recording:",
+        "Level set for play:",
+        "Level as fitted to the target:",
+    ]
+    .iter()
+    .filter_map(|c| description.find(c))
+    .min()
 }
 
 /// Velocity-1 stereo peaks of `inst` (its note shaping, default excitation
@@ -204,14 +228,19 @@ pub fn level_curve(notes: &[NotePeak], trained: &[f64]) -> Option<LevelCurve> {
     })
 }
 
-/// Sets the level curve (see [`level_curve`]), then lowers
-/// `model.file.gain` so that no measured note (see [`measure`]) of 24–108
-/// peaks above [`PLAY_PEAK`] at velocity 1.
-pub fn set_play_level(model: &mut FitModel, trained: &[f64]) -> Result<PlayLevel, TrainError> {
+/// Sets the level curve (see [`level_curve`]), then the gain that makes
+/// the trained notes, played at [`VELOCITY`], peak where their recordings
+/// peak (geometric mean over `trained`; `recording_peak` is read, the
+/// rest of each [`TrainedPeak`] is filled in).
+pub fn set_play_level(
+    model: &mut FitModel,
+    trained: &[TrainedPeak],
+) -> Result<PlayLevel, TrainError> {
     model.file.level_curve = None;
     let inst = model.instrument()?;
-    let (mut notes, skipped) = measure(&inst, trained);
-    let curve = level_curve(&notes, trained);
+    let trained_notes: Vec<f64> = trained.iter().map(|t| t.note).collect();
+    let (mut notes, skipped) = measure(&inst, &trained_notes);
+    let curve = level_curve(&notes, &trained_notes);
     if let Some(c) = &curve {
         for (n, d) in notes.iter_mut().zip(&c.db) {
             let g = 10f64.powf(d / 20.0);
@@ -226,26 +255,39 @@ pub fn set_play_level(model: &mut FitModel, trained: &[f64]) -> Result<PlayLevel
             })
     });
     model.file.level_curve = curve;
-    let range = [PROBE_NOTES[0], PROBE_NOTES[PROBE_NOTES.len() - 1]];
-    let peak_before = notes
-        .iter()
-        .filter(|n| n.note >= range[0] - 1e-9 && n.note <= range[1] + 1e-9)
-        .fold(0.0, |m: f64, n| m.max(n.peak));
-    let scale = if peak_before > PLAY_PEAK {
-        PLAY_PEAK / peak_before
+    let inst = model.instrument()?;
+    let mut log_ratio = (0.0, 0usize);
+    let mut measured = Vec::with_capacity(trained.len());
+    for t in trained {
+        let peak = trained_peak(&inst, t.note);
+        if peak > 0.0 && t.recording_peak > 0.0 {
+            log_ratio.0 += (t.recording_peak / peak).ln();
+            log_ratio.1 += 1;
+        }
+        measured.push(TrainedPeak {
+            render_peak: peak,
+            ..*t
+        });
+    }
+    let scale = if log_ratio.1 > 0 {
+        (log_ratio.0 / log_ratio.1 as f64).exp()
     } else {
         1.0
     };
     let before = model.file.gain;
     model.file.gain = (before * scale).clamp(1e-6, 1e6);
     let applied = model.file.gain / before;
+    for t in &mut measured {
+        t.render_peak *= applied;
+    }
+    let range = [PROBE_NOTES[0], PROBE_NOTES[PROBE_NOTES.len() - 1]];
     let loudest = notes
         .iter()
         .max_by(|a, b| a.peak.total_cmp(&b.peak))
         .map_or((0.0, f64::NAN), |n| (n.peak, n.note));
     Ok(PlayLevel {
         range,
-        peak_before,
+        trained: measured,
         peak_full_range: loudest.0 * applied,
         loudest_note: loudest.1,
         gain_db: 20.0 * applied.log10(),
@@ -253,4 +295,18 @@ pub fn set_play_level(model: &mut FitModel, trained: &[f64]) -> Result<PlayLevel
         notes,
         skipped,
     })
+}
+
+/// The stereo peak of `note` on `inst` at [`VELOCITY`] over
+/// [`TRAINED_PEAK_SECONDS`] (0 when it does not render or is not finite).
+fn trained_peak(inst: &Arc<Instrument>, note: f64) -> f64 {
+    let spec = NoteSpec {
+        request: inst.note_request(note, VELOCITY),
+        duration: TRAINED_PEAK_SECONDS,
+        release_at: None,
+    };
+    match render_note_cpu(inst, &spec, RenderSettings::default()) {
+        Ok(b) if b.left.iter().chain(&b.right).all(|v| v.is_finite()) => b.peak() as f64,
+        _ => 0.0,
+    }
 }

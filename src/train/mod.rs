@@ -495,35 +495,47 @@ fn finish_model(
     })
 }
 
-/// Sets the play level (velocity 1 at −1 dBFS over the playing range) and
-/// says so in the model's description.
+/// Sets the play level (each trained note at the recording's velocity
+/// peaks where its recording peaks) and says so in the model's description.
 fn play_level_step(
     problem: &Problem,
     model: &mut FitModel,
     observer: &mut dyn Observer,
 ) -> Result<level::PlayLevel, TrainError> {
-    observer.phase("setting the play level (velocity 1, notes 24-108)");
-    let trained_notes: Vec<f64> = problem
+    observer.phase("setting the play level (trained notes at the recordings' peaks)");
+    let trained: Vec<level::TrainedPeak> = problem
         .targets
         .iter()
-        .map(|t| t.target.note)
-        .chain(model.play_notes.iter().copied())
+        .enumerate()
+        .map(|(i, t)| level::TrainedPeak {
+            note: model.play_notes.get(i).copied().unwrap_or(t.target.note),
+            recording_peak: t
+                .target
+                .samples
+                .iter()
+                .fold(0.0f64, |m, &v| m.max((v as f64).abs())),
+            render_peak: 0.0,
+        })
         .collect();
     let t_level = Instant::now();
-    let play_level = level::set_play_level(model, &trained_notes)?;
+    let play_level = level::set_play_level(model, &trained)?;
     let clause = play_level.description();
     // A model refined `--from` a trained file carries its old clause.
     let own = &model.file.description;
     let own = own[..level::clause_start(own).unwrap_or(own.len())].trim_end();
     model.file.description = format!("{own} {clause}").trim().to_string();
+    let db = |x: f64| 20.0 * x.max(1e-12).log10();
+    let worst = play_level
+        .trained
+        .iter()
+        .map(|t| db(t.render_peak) - db(t.recording_peak))
+        .fold(0.0f64, |m, d| if d.abs() > m.abs() { d } else { m });
     observer.phase(&format!(
-        "play level: velocity 1 peaked at {:.1} dBFS over notes {:.0}-{:.0}, gain {:+.1} dB; \
-         {:.1} dBFS at note {:.0}, the loudest of {} measured ({:.1} s)",
-        20.0 * play_level.peak_before.max(1e-12).log10(),
-        play_level.range[0],
-        play_level.range[1],
+        "play level: gain {:+.1} dB, trained notes within {:.1} dB of their recordings' peaks; \
+         velocity 1 peaks at {:.1} dBFS at note {:.0}, the loudest of {} measured ({:.1} s)",
         play_level.gain_db,
-        20.0 * play_level.peak_full_range.max(1e-12).log10(),
+        worst.abs(),
+        db(play_level.peak_full_range),
         play_level.loudest_note,
         play_level.notes.len(),
         t_level.elapsed().as_secs_f64()
