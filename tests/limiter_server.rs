@@ -3,11 +3,11 @@
 //! above −0.3 dBFS, none non-finite, and the limiter's gain reduction is
 //! reported in `/status` (extensions 15 and 16: now and peak, dB).
 //!
-//! The loudest shipped instrument at velocity 1 is `trained_harp` (measured
-//! at each instrument's reference note, 0.5 s: +3.2 dBFS; its loudest note,
-//! 50, +6.0 dBFS; every hand-designed instrument peaks below −2 dBFS); the
-//! test checks that one voice of it alone passes full scale, so the
-//! limiter has work to do.
+//! The loudest shipped instrument at velocity 1 is `trained_high_tom`
+//! (+16.2 dBFS at note 64, the loudest of 24–108; every hand-designed
+//! instrument peaks below −2 dBFS at its reference note); the test checks
+//! that one voice of it alone passes full scale, so the limiter has work to
+//! do.
 
 mod common;
 
@@ -17,12 +17,11 @@ use std::time::Duration;
 
 use common::server::{f, i, s, Server};
 use neirosynth::instrument::Instrument;
+use neirosynth::master::limiter::CEILING;
 use neirosynth::render::{render_note_cpu, NoteSpec, RenderSettings};
 use rosc::OscType;
 
-const LOUDEST: &str = "trained_harp";
-/// −0.3 dBFS.
-const CEILING: f32 = 0.966_050_9;
+const LOUDEST: &str = "trained_high_tom";
 
 fn float(v: &OscType) -> f32 {
     match v {
@@ -37,14 +36,14 @@ fn thirty_two_loud_voices_never_pass_the_ceiling() {
     // One voice alone is already above full scale.
     let inst = Arc::new(Instrument::load(&file).unwrap());
     let spec = NoteSpec {
-        request: inst.note_request(50.0, 1.0),
+        request: inst.note_request(64.0, 1.0),
         duration: 0.5,
         release_at: None,
     };
     let alone = render_note_cpu(&inst, &spec, RenderSettings::default())
         .unwrap()
         .peak();
-    assert!(alone > 1.0, "{LOUDEST} note 50 alone peaks at {alone}");
+    assert!(alone > 1.0, "{LOUDEST} note 64 alone peaks at {alone}");
 
     let wav = std::env::temp_dir().join(format!("neirosynth-limit32-{}.wav", std::process::id()));
     let mut srv = Server::start(
@@ -55,13 +54,13 @@ fn thirty_two_loud_voices_never_pass_the_ceiling() {
     let mut c = srv.client();
     c.ask("/inst/load", vec![s(LOUDEST)], "/done");
     for k in 0..32 {
-        // Notes 48..63, twice, all at velocity 1, panned across.
+        // Notes 56..71, twice, all at velocity 1, panned across.
         c.send(
             "/voice/new",
             vec![
                 i(100 + k),
                 s(LOUDEST),
-                f(48.0 + (k % 16) as f32),
+                f(56.0 + (k % 16) as f32),
                 f(1.0),
                 s("pan"),
                 f(k as f32 / 15.5 - 1.0),
@@ -84,6 +83,10 @@ fn thirty_two_loud_voices_never_pass_the_ceiling() {
         20.0 * peak.log10()
     );
     assert!(peak > 0.5, "the voices played: peak {peak}");
+    assert!(
+        CEILING as f64 <= 10f64.powf(-0.3 / 20.0),
+        "the ceiling {CEILING} is above −0.3 dBFS"
+    );
     assert!(peak <= CEILING, "recorded peak {peak} above −0.3 dBFS");
     assert!(
         peak_db > 6.0,

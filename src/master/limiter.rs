@@ -32,8 +32,9 @@
 //! [`Limiter::new`] allocates every buffer; [`Limiter::process`] does no
 //! allocation, lock, log or I/O.
 
-/// The ceiling, linear: −0.3 dBFS.
-pub const CEILING: f32 = 0.966_1;
+/// The ceiling, linear: −0.3 dBFS (the largest `f32` not above
+/// `10^(−0.3/20)`).
+pub const CEILING: f32 = 0.966_050_86;
 /// The look-ahead (attack ramp) in seconds.
 pub const LOOKAHEAD_S: f64 = 0.0015;
 /// How long the gain holds after a peak before it releases, seconds (a
