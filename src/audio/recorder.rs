@@ -1,5 +1,11 @@
 //! `--record FILE.wav`: a writer thread that drains the recorder ring into
 //! a 32-bit float stereo WAV (I/O stays off the audio path).
+//!
+//! A write that fails (the disk full, the file system gone) stops the
+//! recording, not the server: the writer logs it at once, keeps draining
+//! the ring (so the audio side never notices), finalises the file as far as
+//! it can (a WAV header for what reached the disk) and reports the error
+//! when the server stops.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,13 +76,22 @@ impl Recorder {
             .spawn(move || {
                 let mut buf = vec![0.0f32; 8192];
                 let mut frames = 0u64;
+                let mut failed: Option<hound::Error> = None;
                 loop {
                     let done = s.load(Ordering::Acquire);
                     let n = cons.pop_slice(&mut buf);
-                    for v in &buf[..n] {
-                        writer.write_sample(*v)?;
+                    if failed.is_none() {
+                        match buf[..n].iter().try_for_each(|v| writer.write_sample(*v)) {
+                            Ok(()) => frames += n as u64 / 2,
+                            Err(e) => {
+                                tracing::error!(
+                                    "recording to {} stopped after {frames} frames: {e}; the server plays on",
+                                    path.display()
+                                );
+                                failed = Some(e);
+                            }
+                        }
                     }
-                    frames += n as u64 / 2;
                     if n == 0 {
                         if done && cons.is_empty() {
                             break;
@@ -84,8 +99,17 @@ impl Recorder {
                         std::thread::sleep(Duration::from_millis(5));
                     }
                 }
-                writer.finalize()?;
-                Ok(frames)
+                match failed {
+                    None => {
+                        writer.finalize()?;
+                        Ok(frames)
+                    }
+                    Some(e) => {
+                        // Best effort: the header of what reached the disk.
+                        let _ = writer.finalize();
+                        Err(RecorderError::Write(e))
+                    }
+                }
             })?;
         Ok((
             Self {
