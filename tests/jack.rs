@@ -125,7 +125,9 @@ fn serves_through_jack_dummy() {
 
 /// The JACK server stops under a running server: it fails over to the null
 /// back-end (voices keep playing and ending, control keeps answering), and
-/// when JACK comes back, it reconnects and plays through JACK again.
+/// when JACK comes back, it reconnects and plays through JACK again. A
+/// voice held across the whole outage is not lost: it is still sounding
+/// afterwards (no `/voice/end` for it on the way) and ends when freed.
 #[test]
 fn survives_the_jack_server_going_away() {
     let _turn = JACK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -142,6 +144,12 @@ fn survives_the_jack_server_going_away() {
         (0..10).any(|_| !client_ports(name).is_empty()),
         "the server is a JACK client"
     );
+    // Held and barely damped: it rings for about a minute.
+    c.send(
+        "/voice/new",
+        vec![i(9), s("small"), f(50.0), f(0.8), s("damping"), f(0.1)],
+    );
+    assert_eq!(int(&c.until("/voice/started").args[0]), 9);
     drop(jackd);
     // Still serving, and the engine's clock still runs (on the null back-end).
     voice_plays_to_its_end(&c, 2);
@@ -153,6 +161,12 @@ fn survives_the_jack_server_going_away() {
     });
     assert!(back, "the server did not reconnect to JACK");
     voice_plays_to_its_end(&c, 3);
+    // Voice 9 lived through it (voice_plays_to_its_end would have seen its
+    // end): the only voice sounding, and it ends when freed.
+    c.sync();
+    assert_eq!(int(&c.status()[0]), 1, "voice 9 is still sounding");
+    c.send("/voice/free", vec![i(9)]);
+    assert_eq!(int(&c.until("/voice/end").args[0]), 9);
     c.send("/quit", vec![]);
     assert_eq!(srv.wait_exit(Duration::from_secs(5)), Some(0));
 }
