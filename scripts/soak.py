@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Soak run: hours of scripted playing against a running server, compressed
+in time (events far denser than a show: a note every few tens of ms, a
+morph every 2 s, a reload every 5 s, a burst of bad packets every second, a
+client arriving and leaving every 3 s), checking what an installation
+needs:
+
+- zero underruns (from /status, start to end),
+- flat memory: the server's resident set (VmRSS) after warm-up and at the
+  end, growth at most --max-rss-growth-mib,
+- every voice ended: each /voice/started has its /voice/end, and /status
+  counts no active voice once playing stops,
+- still answering and a clean exit (/quit → 0).
+
+    python3 scripts/soak.py --bin target/release/neirosynth --seconds 3600 --voices 16
+
+Plays about half of --voices at once (set --voices to the machine's voice
+capacity for the instrument, from `neirosynth bench` or
+scripts/bench_server.py). Instruments: --instruments DIR (default: a
+temporary folder holding two copies of the 16x16 test fixture, `small` and
+`small2`, so morphs and reloads have partners), or the shipped bank with
+--instruments instruments (morph partners are found by mesh size).
+
+The OSC messages are built by python-osc (a client library our users use),
+not by our own encoder. Prints one progress line a minute and a summary;
+--report FILE writes the summary as JSON. Exit status 0 when every check
+passes, 1 otherwise.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build(addr, *args):
+    b = OscMessageBuilder(address=addr)
+    for a in args:
+        b.add_arg(a)
+    return b.build().dgram
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Client:
+    """One UDP socket; replies come back to it."""
+
+    def __init__(self, server):
+        self.server = server
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+
+    def send(self, addr, *args):
+        self.sock.sendto(build(addr, *args), self.server)
+
+    def raw(self, data):
+        self.sock.sendto(data, self.server)
+
+    def drain(self):
+        """Every reply waiting now, parsed."""
+        out = []
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except (BlockingIOError, ConnectionRefusedError):
+                return out
+            try:
+                m = OscMessage(data)
+                out.append((m.address, list(m.params)))
+            except Exception:  # a bundle or something odd: not ours to judge here
+                pass
+
+    def ask(self, addr, args, want, timeout=5.0, keep=None):
+        """Sends and waits for a reply at `want`; other replies go to `keep`."""
+        self.send(addr, *args)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for a, p in self.drain():
+                if a == want:
+                    return p
+                if keep is not None:
+                    keep.append((a, p))
+            time.sleep(0.002)
+        raise TimeoutError(f"no {want} after {addr}")
+
+    def close(self):
+        self.sock.close()
+
+
+def bad_packets(rng):
+    """Malformed or refused input of every kind a client might send."""
+    return [
+        bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 40))),
+        b"/voice/new\0\0,iz\0\0\0\0\0",  # truncated, unknown type tag
+        build("/no/such/address", 1),
+        build("/voice/set", 999999, "pitch", 60.0),  # unknown voice
+        build("/note/on", "no_such_instrument", 60.0, 0.5),
+        build("/voice/set", 1, "gain", float("nan")),
+        build("/note/on", "small", float("inf"), 0.5),
+        build("/morph", 1, "no_such_instrument", 0.5),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "neirosynth"))
+    ap.add_argument("--seconds", type=float, default=600.0)
+    ap.add_argument("--voices", type=int, default=16, help="the server's --voices; about half play at once")
+    ap.add_argument("--instruments", default=None)
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--max-rss-growth-mib", type=float, default=4.0)
+    ap.add_argument("--max-underruns", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--report", default=None)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+
+    tmp = None
+    inst_dir = args.instruments
+    if inst_dir is None:
+        tmp = tempfile.mkdtemp(prefix="neirosynth-soak-")
+        fixture = os.path.join(ROOT, "tests", "fixtures", "good_small.json")
+        shutil.copy(fixture, os.path.join(tmp, "small.json"))
+        with open(fixture) as f:
+            text = f.read().replace('"small"', '"small2"').replace('"stiffness": 1.0', '"stiffness": 0.6')
+        with open(os.path.join(tmp, "small2.json"), "w") as f:
+            f.write(text)
+        inst_dir = tmp
+
+    server = subprocess.Popen(
+        [args.bin, "serve", "--port", "0", "--audio", "null", "--midi", "none",
+         "--voices", str(args.voices), "--instruments", inst_dir, "--log-level", "warn"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = server.stdout.readline().strip()
+    if not line.startswith("listening udp "):
+        print(f"unexpected first line: {line!r}", file=sys.stderr)
+        return 1
+    host, port = line[len("listening udp "):].rsplit(":", 1)
+    addr = (host, int(port))
+    main_client = Client(addr)
+    events = []
+    main_client.ask("/notify", [1], "/done", keep=events)
+
+    names = main_client.ask("/inst/list", [], "/inst/list.reply")[1:]
+    meshes = {}
+    for n in names:
+        info = main_client.ask("/inst/info", [n], "/inst/info.reply")
+        meshes[n] = (info[2], info[3], info[4])  # width, height, reference note
+    partners = {n: [m for m in names if m != n and meshes[m][:2] == meshes[n][:2]] for n in names}
+    playable = names
+
+    status0 = main_client.ask("/status", [], "/status.reply")
+    time.sleep(args.warmup)
+    rss_start = rss_kib(server.pid)
+    rss_max = rss_start
+
+    started, ended = set(), set()
+    releases = []  # (time, id)
+    counts = dict(notes=0, morphs=0, reloads=0, bad_packets=0, clients=0, status_polls=0)
+    next_id = 1
+    target = max(1, args.voices // 2)
+    t0 = time.monotonic()
+    next_morph = next_reload = next_bad = next_client = next_status = next_progress = t0
+    visitors = []  # (leave_time, client)
+
+    def handle(evs):
+        for a, p in evs:
+            if a == "/voice/started":
+                started.add(p[0])
+            elif a == "/voice/end":
+                ended.add(p[0])
+
+    while time.monotonic() - t0 < args.seconds:
+        now = time.monotonic()
+        handle(events)
+        events.clear()
+        handle(main_client.drain())
+        # Notes: keep about half the voices sounding, each held 0.2-2 s.
+        sounding = len(started - ended)
+        if sounding < target:
+            inst = rng.choice(playable)
+            note = meshes[inst][2] + rng.uniform(-7, 7)
+            main_client.send("/voice/new", next_id, inst, float(note), rng.uniform(0.2, 1.0),
+                             "pan", rng.uniform(-1, 1))
+            releases.append((now + rng.uniform(0.2, 2.0), next_id))
+            next_id += 1
+            counts["notes"] += 1
+        due = [r for r in releases if r[0] <= now]
+        for r in due:
+            main_client.send("/voice/release", r[1])
+            releases.remove(r)
+        if now >= next_morph:
+            live = sorted(started - ended)
+            if live:
+                v = rng.choice(live)
+                for inst in rng.sample(playable, len(playable)):
+                    if partners[inst]:
+                        main_client.send("/morph", v, rng.choice(partners[inst]), rng.uniform(0, 1), 0.5)
+                        counts["morphs"] += 1
+                        break
+            next_morph = now + 2.0
+        if now >= next_reload:
+            main_client.send("/inst/reload", rng.choice(playable))
+            counts["reloads"] += 1
+            next_reload = now + 5.0
+        if now >= next_bad:
+            for p in bad_packets(rng):
+                main_client.raw(p)
+                counts["bad_packets"] += 1
+            next_bad = now + 1.0
+        if now >= next_client:
+            c = Client(addr)
+            c.send("/notify", 1)
+            c.send("/note/on", rng.choice(playable), 60.0, 0.3)
+            c.send("/status")
+            visitors.append((now + rng.uniform(0.5, 6.0), c))
+            counts["clients"] += 1
+            next_client = now + 3.0
+        for leave, c in [v for v in visitors if v[0] <= now]:
+            c.close()  # gone without /notify 0: the server must not mind
+            visitors.remove((leave, c))
+        if now >= next_status:
+            st = main_client.ask("/status", [], "/status.reply", keep=events)
+            counts["status_polls"] += 1
+            rss_max = max(rss_max, rss_kib(server.pid))
+            next_status = now + 1.0
+            if now >= next_progress:
+                print(f"{now - t0:7.0f} s: {counts['notes']} notes, {len(started - ended)} sounding, "
+                      f"underruns {st[5] - status0[5]}, RSS {rss_kib(server.pid) / 1024:.1f} MiB", flush=True)
+                next_progress = now + 60.0
+        time.sleep(0.01)
+
+    # Stop playing: release everything; every voice must end by itself
+    # (the release limits: at most 30 s).
+    for _, v in releases:
+        main_client.send("/voice/release", v)
+    for _, c in visitors:
+        c.close()
+    end_wait = time.monotonic() + 40.0
+    st = None
+    while time.monotonic() < end_wait:
+        handle(events)
+        events.clear()
+        handle(main_client.drain())
+        st = main_client.ask("/status", [], "/status.reply", keep=events)
+        if st[0] == 0 and started <= ended:
+            break
+        # Visitors' /note/on voices are not ours to release: release by note.
+        for inst in playable:
+            main_client.send("/note/off", inst, 60.0)
+        time.sleep(0.5)
+    rss_end = rss_kib(server.pid)
+    quit_reply = main_client.ask("/quit", [], "/done")
+    try:
+        code = server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        code = None
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    underruns = st[5] - status0[5]
+    growth_mib = (rss_end - rss_start) / 1024.0
+    summary = dict(
+        seconds=args.seconds, voices=args.voices, **counts,
+        voices_started=len(started), voices_ended=len(ended & started),
+        active_at_end=st[0], underruns=underruns, late=st[6], dropped=st[7],
+        rss_start_mib=rss_start / 1024.0, rss_end_mib=rss_end / 1024.0,
+        rss_max_mib=rss_max / 1024.0, rss_growth_mib=growth_mib,
+        quit=quit_reply, exit_code=code,
+    )
+    failures = []
+    if underruns > args.max_underruns:
+        failures.append(f"{underruns} underruns")
+    if growth_mib > args.max_rss_growth_mib:
+        failures.append(f"resident set grew {growth_mib:.1f} MiB")
+    if st[0] != 0 or not started <= ended:
+        failures.append(f"{st[0]} voices still active, {len(started - ended)} never ended")
+    if counts["notes"] == 0 or len(started) == 0:
+        failures.append("nothing played")
+    if code != 0:
+        failures.append(f"exit code {code}")
+    summary["failures"] = failures
+    print(json.dumps(summary, indent=1))
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(summary, f, indent=1)
+    print("soak: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
