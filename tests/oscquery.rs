@@ -104,11 +104,17 @@ impl Http {
 
 /// `GET target HTTP/1.1` on a plain TCP connection.
 fn get(addr: SocketAddr, target: &str) -> Http {
+    request(addr, "GET", target)
+}
+
+/// `method target HTTP/1.1` (no body) on a plain TCP connection.
+fn request(addr: SocketAddr, method: &str, target: &str) -> Http {
     let mut tcp = TcpStream::connect(addr).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
         tcp,
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -282,6 +288,9 @@ fn tree_lists_every_address_and_every_shipped_instrument() {
     assert_eq!(host["OSC_IP"], "127.0.0.1");
     assert_eq!(get(srv.http, "/no/such/address").status, 404);
     assert_eq!(get(srv.http, "/note?NOT_AN_ATTRIBUTE").status, 400);
+    let post = request(srv.http, "POST", "/note/on");
+    assert_eq!(post.status, 405);
+    assert!(post.body.contains("GET"), "{}", post.body);
 
     // The server still plays what the tree describes.
     let c = Client::new(srv.osc);
@@ -339,4 +348,35 @@ fn curl_reads_the_tree() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&missing.stdout), "404");
+}
+
+/// A port that cannot be bound stops the server with a one-line reason.
+#[test]
+fn a_busy_oscquery_port_is_refused_with_a_reason() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let (good, name) = small();
+    let dir = std::env::temp_dir().join(format!("neirosynth-oscq-busy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(good, dir.join(name)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_neirosynth"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--oscquery-port",
+            &port,
+            "--instruments",
+        ])
+        .arg(&dir)
+        .args(["--audio", "null", "--midi", "none"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot bind oscquery http 127.0.0.1:{port}")),
+        "{err}"
+    );
 }

@@ -19,8 +19,8 @@
 //! - extensions (ignored by tools that do not know them): `/voice/new` and
 //!   `/voice/set` carry `VOICE_PARAMETERS` (name → `TYPE`, `RANGE`,
 //!   `DESCRIPTION`), `/inst/info` carries `INSTRUMENTS` (one object per
-//!   instrument of the bank: `NAME`, `INDEX`, `MESH` [width, height],
-//!   `REFERENCE_NOTE`, `VOICE_PARAMETERS` [names]).
+//!   instrument of the bank: `NAME`, `INDEX`, `MESH` (width, height),
+//!   `REFERENCE_NOTE`, `VOICE_PARAMETERS`: the names).
 
 use std::net::SocketAddr;
 

@@ -42,22 +42,21 @@ fn identity(bank: &Bank) -> impl Iterator<Item = usize> + '_ {
 }
 
 impl OscQueryHttp {
-    /// Binds `bind:port` (0: a free port) and starts serving the tree of
-    /// `bank`, whose OSC socket is `osc`.
-    pub fn start(
-        bind: IpAddr,
-        port: u16,
-        osc: SocketAddr,
-        bank: &Bank,
-    ) -> Result<Self, ServeError> {
-        let addr = format!("{bind}:{port}");
-        let listener = TcpListener::bind((bind, port)).map_err(|source| ServeError::HttpBind {
-            addr: addr.clone(),
+    /// Binds `bind:port` (0: a free port): done before anything else
+    /// starts, so that a busy port stops the server at once.
+    pub fn bind(bind: IpAddr, port: u16) -> Result<TcpListener, ServeError> {
+        TcpListener::bind((bind, port)).map_err(|source| ServeError::HttpBind {
+            addr: format!("{bind}:{port}"),
             source,
-        })?;
+        })
+    }
+
+    /// Starts serving, on `listener`, the tree of `bank`, whose OSC socket
+    /// is `osc`.
+    pub fn start(listener: TcpListener, osc: SocketAddr, bank: &Bank) -> Result<Self, ServeError> {
         let local = listener.local_addr()?;
         let server = Server::from_listener(listener, None).map_err(|e| ServeError::OscQuery {
-            addr,
+            addr: local.to_string(),
             reason: e.to_string(),
         })?;
         let server = Arc::new(server);

@@ -42,14 +42,13 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), ServeError
     // ALSA's own diagnostics go to the log, not in raw lines to stderr.
     #[cfg(target_os = "linux")]
     crate::audio::alsa_messages::route_to_log();
+    let listener = opts
+        .oscquery_port
+        .map(|port| OscQueryHttp::bind(opts.bind, port))
+        .transpose()?;
     let mut parts = build(&opts, &quit)?;
-    let mut http = match opts.oscquery_port {
-        Some(port) => Some(OscQueryHttp::start(
-            opts.bind,
-            port,
-            parts.local,
-            &parts.router.bank,
-        )?),
+    let mut http = match listener {
+        Some(l) => Some(OscQueryHttp::start(l, parts.local, &parts.router.bank)?),
         None => None,
     };
     log_start(&opts, &parts);
