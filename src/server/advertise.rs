@@ -116,10 +116,9 @@ impl Advertiser {
 mod tests {
     use super::*;
 
-    // The responder itself is not started here: mdns-sd joins the mDNS
-    // group on every interface when its daemon starts, which would put
-    // traffic on the machine's network. These are the records it would
-    // announce.
+    // The responder is not started here (mdns-sd joins the mDNS group on
+    // every interface as its daemon starts): tests/mdns.rs runs it in a
+    // private network namespace. These are the records it announces.
     #[test]
     fn registrations_name_the_osc_and_http_ports() {
         let osc: SocketAddr = "127.0.0.1:57130".parse().unwrap();
