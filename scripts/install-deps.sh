@@ -7,12 +7,15 @@
 # clients our users play the server with, so that the tests drive it through
 # them: supercollider-language (sclang, headless: no scsynth or display),
 # puredata-core (pd -nogui) and liblo-tools (oscsend, oscsendfile, oscdump);
+# curl (an OSCQuery client's GET of the server's HTTP tree, tests/oscquery.rs);
+# util-linux and iproute2 (unshare, ip: tests/mdns.rs browses `--advertise`
+# inside a private network namespace, loopback only);
 # python-osc for the Python and TouchDesigner patches' tests, numpy and scipy
 # for the evaluation metric. Under CI (CI=true) a test whose tool is missing
 # fails. Uses sudo when not root.
 set -euo pipefail
 PKGS=(pkg-config libasound2-dev libjack-jackd2-dev jackd2 libvulkan1 mesa-vulkan-drivers
-  supercollider-language puredata-core liblo-tools)
+  supercollider-language puredata-core liblo-tools curl util-linux iproute2)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

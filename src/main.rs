@@ -117,6 +117,18 @@ struct ServeArgs {
     /// 4x-oversampled true-peak limiter, ceiling -0.3 dBFS) or off.
     #[arg(long, value_enum, default_value = "on")]
     limiter: Switch,
+    /// Serve the OSCQuery description (every address, its argument types
+    /// and ranges, the instruments, the voice parameters) over HTTP on this
+    /// port of --bind (0: any free port, printed as `oscquery http
+    /// ADDR:PORT` after the `listening udp` line). Off by default.
+    #[arg(long, value_name = "N")]
+    oscquery_port: Option<u16>,
+    /// Advertise over mDNS/DNS-SD: `_osc._udp` (the OSC port) and, with
+    /// --oscquery-port, `_oscjson._tcp`. With a loopback --bind (the
+    /// default) only on the loopback interface: --bind 0.0.0.0 to be
+    /// found on the network. Off by default.
+    #[arg(long)]
+    advertise: bool,
     /// Testing aid: the GPU engine simulates a device loss after N blocks,
     /// so that the hand-over to the CPU engine can be tried on a sound GPU.
     #[arg(long, value_name = "N")]
@@ -580,6 +592,8 @@ fn serve(a: ServeArgs) -> Result<()> {
         require_gpu: a.engine == EngineArg::Gpu,
         simulate_gpu_failure_after: a.simulate_gpu_failure_after,
         limiter: a.limiter == Switch::On,
+        oscquery_port: a.oscquery_port,
+        advertise: a.advertise,
     };
     let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let q = quit.clone();

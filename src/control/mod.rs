@@ -14,6 +14,8 @@
 //! 3. [`reply`] builds the server's answers, using only the `i`, `f`, `s` and
 //!    `b` argument types that every client can read.
 //! 4. [`midi`] parses MIDI 1.0 channel messages, for `/midi` and MIDI ports.
+//! 5. [`oscquery`] describes every address (types, ranges, the bank's
+//!    instruments) as an OSCQuery tree, for the server's HTTP thread.
 //!
 //! The contract these modules implement is `shared/spec/osc.md`.
 //!
@@ -28,6 +30,7 @@
 pub mod command;
 pub mod midi;
 pub mod osc;
+pub mod oscquery;
 pub mod param;
 pub mod reply;
 

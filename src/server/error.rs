@@ -28,6 +28,22 @@ pub enum ServeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The OSCQuery HTTP port (`--oscquery-port`) cannot be bound.
+    #[error("cannot bind oscquery http {addr}")]
+    HttpBind {
+        /// `address:port` as asked.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The OSCQuery HTTP server cannot start.
+    #[error("cannot start oscquery http on {addr}: {reason}")]
+    OscQuery {
+        /// `address:port` as asked.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
     /// The socket or a thread could not be set up.
     #[error(transparent)]
     Io(#[from] std::io::Error),

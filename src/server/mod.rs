@@ -6,8 +6,10 @@
 //! cannot start), `builder` (options → running parts), `engine_thread`
 //! (the real-time render loop), `network` (UDP receive, decode, reply),
 //! `clock` (timetags → frames), `midi_input` (MIDI ports), [`runtime`]
-//! (the control loop), [`router`], [`midi_map`] and [`mpe`] (MPE zones).
+//! (the control loop), [`router`], [`midi_map`] and [`mpe`] (MPE zones),
+//! `oscquery_http` (the OSCQuery HTTP server) and `advertise` (mDNS).
 
+mod advertise;
 mod builder;
 mod clock;
 mod engine_thread;
@@ -17,6 +19,7 @@ pub mod midi_map;
 pub mod mpe;
 mod network;
 pub mod options;
+mod oscquery_http;
 pub mod router;
 pub mod runtime;
 

@@ -72,6 +72,12 @@ pub struct ServeOptions {
     /// The master limiter (−0.3 dBFS true-peak ceiling) on the output
     /// (`--limiter on`, the default).
     pub limiter: bool,
+    /// `--oscquery-port`: serve the OSCQuery description over HTTP on this
+    /// port of `bind` (0: any free port, printed as `oscquery http
+    /// ADDR:PORT`); `None`: off.
+    pub oscquery_port: Option<u16>,
+    /// `--advertise`: register `_osc._udp` (and `_oscjson._tcp`) over mDNS.
+    pub advertise: bool,
     /// Testing aid (`--simulate-gpu-failure-after N`): the GPU engine
     /// simulates a device loss after this many blocks, so that the
     /// hand-over to the CPU engine can be tested without a faulty GPU.

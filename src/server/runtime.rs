@@ -17,15 +17,21 @@
 //!   the playing voices to the CPU engine (built at start-up for this) and
 //!   hands the dead GPU engine to the network thread, which reports it.
 //! - The audio callback only copies from the ring (see [`crate::audio`]).
+//! - With `--oscquery-port`, an HTTP thread (`oscquery_http`) serves the
+//!   OSCQuery tree; the network thread rebuilds it when the bank changes.
+//!   `--advertise` registers the services over mDNS (`advertise`).
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ringbuf::traits::{Consumer, Producer};
 
+use super::advertise::Advertiser;
 use super::builder::{build, Parts};
 use super::error::ServeError;
 use super::options::ServeOptions;
+use super::oscquery_http::OscQueryHttp;
 use super::router::Output;
 use crate::audio::stats::SharedStats;
 
@@ -36,19 +42,63 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), ServeError
     // ALSA's own diagnostics go to the log, not in raw lines to stderr.
     #[cfg(target_os = "linux")]
     crate::audio::alsa_messages::route_to_log();
+    let listener = opts
+        .oscquery_port
+        .map(|port| OscQueryHttp::bind(opts.bind, port))
+        .transpose()?;
     let mut parts = build(&opts, &quit)?;
+    let mut http = match listener {
+        Some(l) => Some(OscQueryHttp::start(l, parts.local, &parts.router.bank)?),
+        None => None,
+    };
     log_start(&opts, &parts);
     println!("listening udp {}", parts.local);
+    if let Some(h) = &http {
+        println!("oscquery http {}", h.local_addr());
+    }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    control_loop(&mut parts, &quit);
+    let advertiser = opts
+        .advertise
+        .then(|| advertise(&opts, parts.local, http.as_ref()))
+        .flatten();
+    control_loop(&mut parts, &quit, &mut http);
+    if let Some(a) = advertiser {
+        a.close();
+    }
+    if let Some(h) = http {
+        h.close();
+    }
     shut_down(parts, &opts);
     Ok(())
 }
 
+/// `--advertise`: registers the services over mDNS; a failure only warns.
+fn advertise(
+    opts: &ServeOptions,
+    osc: SocketAddr,
+    http: Option<&OscQueryHttp>,
+) -> Option<Advertiser> {
+    let http = http.map(|h| h.local_addr());
+    match Advertiser::start(opts.bind, osc, http) {
+        Ok(a) => {
+            let scope = match opts.bind.is_loopback() {
+                true => " on the loopback interface only (this machine; --bind 0.0.0.0 to be found on the network)",
+                false => "",
+            };
+            tracing::info!("advertising {}{scope}", a.names().join(", "));
+            Some(a)
+        }
+        Err(e) => {
+            tracing::warn!("--advertise: cannot advertise over mDNS ({e}); running without it");
+            None
+        }
+    }
+}
+
 /// The network thread's loop: packets, MIDI, engine events, commands,
 /// replies, the audio device's health and a failed GPU, until `quit`.
-fn control_loop(p: &mut Parts, quit: &AtomicBool) {
+fn control_loop(p: &mut Parts, quit: &AtomicBool, http: &mut Option<OscQueryHttp>) {
     let mut out = Output::default();
     while !quit.load(Ordering::Relaxed) {
         p.network
@@ -62,6 +112,11 @@ fn control_loop(p: &mut Parts, quit: &AtomicBool) {
                 SharedStats::add(&p.stats.dropped, 1);
                 p.router.command_dropped(&t.command);
             }
+        }
+        // Before the replies: a client that heard `/done /inst/load` finds
+        // the instrument in the OSCQuery tree.
+        if let Some(h) = http {
+            h.refresh(&p.router.bank);
         }
         p.network.send_replies(&mut out);
         if out.quit {

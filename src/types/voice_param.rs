@@ -94,6 +94,26 @@ impl VoiceParam {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
+    /// What it does, one line (OSCQuery's DESCRIPTION).
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Gain => "linear output gain",
+            Self::Pan => "stereo position, -1 (left) to 1 (right)",
+            Self::Pitch => "the voice's pitch as a MIDI note, fractional allowed",
+            Self::Damping => "scale on the instrument's damping",
+            Self::Morph => "position between the voice's instrument and its morph target",
+            Self::X => "strike position across the mesh (at /voice/new only)",
+            Self::Y => "strike position down the mesh (at /voice/new only)",
+            Self::PickupLx => "left pickup position across the mesh",
+            Self::PickupLy => "left pickup position down the mesh",
+            Self::PickupRx => "right pickup position across the mesh",
+            Self::PickupRy => "right pickup position down the mesh",
+            Self::Brightness => "excitation brightness, 0 dull to 1 bright",
+            Self::BowForce => "bow force (0.1-0.5 a normal tone)",
+            Self::BowVelocity => "bow velocity",
+        }
+    }
+
     /// The documented range; values outside it are clamped and counted.
     pub fn range(self) -> RangeInclusive<f32> {
         match self {

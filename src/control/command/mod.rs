@@ -16,17 +16,22 @@
 //!
 //! One concept per file: `types` (the address table, [`Command`],
 //! [`InstRef`], [`Parsed`]), `args` (reading arguments by the rules above),
-//! `parse` (address → command), `error` ([`CommandError`], [`Fail`]).
+//! `parse` (address → command), [`signature`] (what each address takes,
+//! for OSCQuery), `error` ([`CommandError`], [`Fail`]).
 
 mod args;
 mod error;
 mod parse;
+pub mod signature;
+#[cfg(test)]
+mod signature_tests;
 #[cfg(test)]
 mod tests;
 mod types;
 
 pub use error::{ArgumentError, CommandError, Fail};
 pub use parse::parse_message;
+pub use signature::{Arg, ArgKind, ParamPairs, Signature};
 pub use types::{
     Address, Command, ExciteShape, InstRef, Parsed, VoiceParam, ADDRESSES, AMPLITUDE_RANGE,
     GAIN_RANGE, MORPH_SECONDS_RANGE, NOTE_RANGE, UNIT_RANGE, WIDTH_RANGE,

@@ -9,11 +9,17 @@ pub use crate::control::param::{
 };
 pub use crate::instrument::format::ExciteShape;
 
+use super::signature::{
+    ParamPairs, Signature, AMPLITUDE, FILE_NAME, GAIN, INST, LX, LY, MIDI, MORPH_SECONDS, MORPH_T,
+    NEW_VOICE_ID, NOTE, ON, REPLY_PORT, RX, RY, SHAPE, SYNC_ID, VELOCITY, VOICE_ID, WIDTH, X, Y,
+};
+
 /// Declares the address table once: [`Address`] (one variant per address,
-/// named like its [`Command`] variant), [`ADDRESSES`] and
-/// [`Command::address`] all come from this one list.
+/// named like its [`Command`] variant), [`ADDRESSES`], [`Command::address`]
+/// and [`Address::signature`] (arguments, types, ranges, description: what
+/// OSCQuery publishes) all come from this one list.
 macro_rules! address_table {
-    ($($variant:ident => $address:literal,)*) => {
+    ($($variant:ident => $address:literal: $signature:expr,)*) => {
         /// Which command an address names: a [`Command`] without its arguments.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Address {
@@ -44,6 +50,13 @@ macro_rules! address_table {
                     _ => None,
                 }
             }
+
+            /// What the address takes (types, ranges) and does.
+            pub fn signature(self) -> Signature {
+                match self {
+                    $(Address::$variant => $signature,)*
+                }
+            }
         }
 
         impl Command {
@@ -58,27 +71,27 @@ macro_rules! address_table {
 }
 
 address_table! {
-    Status => "/status",
-    Version => "/version",
-    Sync => "/sync",
-    Notify => "/notify",
-    Quit => "/quit",
-    InstList => "/inst/list",
-    InstInfo => "/inst/info",
-    InstLoad => "/inst/load",
-    InstReload => "/inst/reload",
-    NoteOn => "/note/on",
-    NoteOff => "/note/off",
-    VoiceNew => "/voice/new",
-    VoiceSet => "/voice/set",
-    VoiceRelease => "/voice/release",
-    VoiceFree => "/voice/free",
-    VoiceFreeAll => "/voice/free_all",
-    Excite => "/excite",
-    Pickup => "/pickup",
-    Morph => "/morph",
-    MasterGain => "/master/gain",
-    Midi => "/midi",
+    Status => "/status": Signature::new(&[], "Answers /status.reply: voices, load, counters, engine, latency."),
+    Version => "/version": Signature::new(&[], "Answers /version.reply <name> <version>."),
+    Sync => "/sync": Signature::new(&[SYNC_ID], "Answers /synced <id> once everything sent before it is applied."),
+    Notify => "/notify": Signature::new(&[ON, REPLY_PORT], "1 [reply port]: send replies and notifications (/voice/started, /voice/end) to the sender or that port; 0 stops."),
+    Quit => "/quit": Signature::new(&[], "Answers /done /quit, then shuts the server down (unless --no-remote-quit)."),
+    InstList => "/inst/list": Signature::new(&[], "Answers /inst/list.reply <count> <name>... in bank order."),
+    InstInfo => "/inst/info": Signature::new(&[INST], "Answers /inst/info.reply <name> <index> <width> <height> <reference note> <param>... <release limit>."),
+    InstLoad => "/inst/load": Signature::new(&[FILE_NAME], "Loads <name> from the instruments folder; answers /done /inst/load <name>."),
+    InstReload => "/inst/reload": Signature::new(&[FILE_NAME], "Reloads <name> from disk; playing voices go on; a broken file is refused and the old version stays."),
+    NoteOn => "/note/on": Signature::new(&[INST, NOTE, VELOCITY], "Starts a voice, like a MIDI note-on (instrument by name or bank index)."),
+    NoteOff => "/note/off": Signature::new(&[INST, NOTE], "Releases the voices /note/on started with that note."),
+    VoiceNew => "/voice/new": Signature::new(&[NEW_VOICE_ID, INST, NOTE, VELOCITY], "Starts a voice with this id (-1: the server picks), then optional param value pairs; notifies /voice/started <id>.").with_params(ParamPairs::Optional),
+    VoiceSet => "/voice/set": Signature::new(&[VOICE_ID], "Changes a running voice smoothly: one or more param value pairs.").with_params(ParamPairs::AtLeastOne),
+    VoiceRelease => "/voice/release": Signature::new(&[VOICE_ID], "Lets the voice ring out; notifies /voice/end <id> once it is silent."),
+    VoiceFree => "/voice/free": Signature::new(&[VOICE_ID], "Stops the voice at once, with a short fade."),
+    VoiceFreeAll => "/voice/free_all": Signature::new(&[], "Stops every voice."),
+    Excite => "/excite": Signature::new(&[VOICE_ID, X, Y, AMPLITUDE, WIDTH, SHAPE], "Excites a running voice at (x, y); width and shape are optional."),
+    Pickup => "/pickup": Signature::new(&[VOICE_ID, LX, LY, RX, RY], "Moves the voice's left and right pickups smoothly."),
+    Morph => "/morph": Signature::new(&[VOICE_ID, INST, MORPH_T, MORPH_SECONDS], "Moves the voice's physics toward the instrument by t, over seconds if given."),
+    MasterGain => "/master/gain": Signature::new(&[GAIN], "Output gain, linear."),
+    Midi => "/midi": Signature::new(&[MIDI], "A MIDI message (OSC m, a blob or 1 to 3 integers), handled like one from a MIDI port."),
 }
 
 /// An instrument, named by its name or by its index in the bank.
