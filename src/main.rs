@@ -117,6 +117,11 @@ struct ServeArgs {
     /// 4x-oversampled true-peak limiter, ceiling -0.3 dBFS) or off.
     #[arg(long, value_enum, default_value = "on")]
     limiter: Switch,
+    /// Folder of presets (/preset/save writes DIR/NAME.json atomically; every
+    /// preset there is loaded at start-up, an unreadable one is reported and
+    /// skipped). Created if missing. Default: presets live in memory only.
+    #[arg(long, value_name = "DIR")]
+    preset_dir: Option<PathBuf>,
     /// Testing aid: the GPU engine simulates a device loss after N blocks,
     /// so that the hand-over to the CPU engine can be tried on a sound GPU.
     #[arg(long, value_name = "N")]
@@ -580,6 +585,7 @@ fn serve(a: ServeArgs) -> Result<()> {
         require_gpu: a.engine == EngineArg::Gpu,
         simulate_gpu_failure_after: a.simulate_gpu_failure_after,
         limiter: a.limiter == Switch::On,
+        preset_dir: a.preset_dir,
     };
     let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let q = quit.clone();

@@ -330,7 +330,7 @@ impl GpuEngine {
         // Take the span out (no allocation: its vectors move back below).
         let mut sp = std::mem::take(&mut self.spans[si]);
         sp.frames = frames;
-        sp.gain = self.core.slots.next_master_ramp();
+        sp.gain = self.core.slots.next_master_ramp(frames);
         sp.live = true;
         sp.submitted = false;
         sp.recs.clear();
@@ -544,6 +544,9 @@ impl GpuEngine {
                     retire(sink, old);
                     if let Some(c) = cut {
                         sink.emit(EngineEvent::VoiceEnded(c));
+                    }
+                    if let Some(cv) = cpu.voice_mut(rs.id) {
+                        cv.set_modulators(rs.mods);
                     }
                     if let (Some((target, t)), Some(cv)) = (rs.morph, cpu.voice_mut(rs.id)) {
                         let old = cv.set_morph(Some(target), t, None);

@@ -6,7 +6,9 @@
 //! cannot start), `builder` (options → running parts), `engine_thread`
 //! (the real-time render loop), `network` (UDP receive, decode, reply),
 //! `clock` (timetags → frames), `midi_input` (MIDI ports), [`runtime`]
-//! (the control loop), [`router`], [`midi_map`] and [`mpe`] (MPE zones).
+//! (the control loop), [`router`], [`midi_map`] and [`mpe`] (MPE zones),
+//! [`preset`] (a preset and the voice controls it stores) and
+//! [`preset_store`] (the presets, in memory and in `--preset-dir`).
 
 mod builder;
 mod clock;
@@ -17,6 +19,8 @@ pub mod midi_map;
 pub mod mpe;
 mod network;
 pub mod options;
+pub mod preset;
+pub mod preset_store;
 pub mod router;
 pub mod runtime;
 

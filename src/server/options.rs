@@ -72,6 +72,9 @@ pub struct ServeOptions {
     /// The master limiter (−0.3 dBFS true-peak ceiling) on the output
     /// (`--limiter on`, the default).
     pub limiter: bool,
+    /// `--preset-dir`: the folder presets are saved to and loaded from at
+    /// start-up; `None` keeps them in memory only.
+    pub preset_dir: Option<PathBuf>,
     /// Testing aid (`--simulate-gpu-failure-after N`): the GPU engine
     /// simulates a device loss after this many blocks, so that the
     /// hand-over to the CPU engine can be tested without a faulty GPU.

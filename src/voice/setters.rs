@@ -18,6 +18,10 @@ impl<M: Mesh> Voice<M> {
     /// `value`, through its setter below. `x` and `y` place the note's
     /// first excitation only: a running voice ignores them.
     pub fn set(&mut self, param: VoiceParam, value: f64) {
+        // A plain set ends a glide in progress (`set_over`).
+        if let Some(s) = self.smoothed_mut(param) {
+            s.step = 0.0;
+        }
         match param {
             VoiceParam::Gain => self.set_gain(value),
             VoiceParam::Pan => self.set_pan(value),
@@ -41,6 +45,42 @@ impl<M: Mesh> Voice<M> {
             }
             VoiceParam::X | VoiceParam::Y => {}
         }
+    }
+
+    /// Sets one voice parameter like [`Voice::set`], but moving linearly
+    /// to it over `seconds` (a preset's interpolated recall). Brightness,
+    /// which only shapes later excitations, is set at once; morph moves
+    /// along its current target ([`Voice::set_morph`]).
+    pub fn set_over(&mut self, param: VoiceParam, value: f64, seconds: f64) {
+        if param == VoiceParam::Morph {
+            let _ = self.set_morph(None, value, Some(seconds));
+            return;
+        }
+        self.set(param, value);
+        let ticks = seconds * self.sample_rate / CONTROL_PERIOD as f64;
+        if let Some(s) = self.smoothed_mut(param) {
+            let target = s.target;
+            s.glide(target, ticks);
+        }
+    }
+
+    /// The smoothed control behind `param`, if it has one.
+    fn smoothed_mut(&mut self, param: VoiceParam) -> Option<&mut Smoothed> {
+        Some(match param {
+            VoiceParam::Gain => &mut self.gain,
+            VoiceParam::Pan => &mut self.pan,
+            VoiceParam::Pitch => &mut self.pitch,
+            VoiceParam::Damping => &mut self.damping,
+            VoiceParam::BowForce => &mut self.bow_force,
+            VoiceParam::BowVelocity => &mut self.bow_velocity,
+            VoiceParam::PickupLx
+            | VoiceParam::PickupLy
+            | VoiceParam::PickupRx
+            | VoiceParam::PickupRy => &mut self.pickups.at[param.pickup_index()?],
+            VoiceParam::Morph | VoiceParam::X | VoiceParam::Y | VoiceParam::Brightness => {
+                return None
+            }
+        })
     }
 
     /// Sets the pitch (MIDI note), clamped to what the plan certifies; returns true if clamped.
@@ -88,6 +128,7 @@ impl<M: Mesh> Voice<M> {
     pub fn set_pickups(&mut self, p: [f64; 4]) {
         for (s, v) in self.pickups.at.iter_mut().zip(p) {
             s.target = v.clamp(0.0, 1.0);
+            s.step = 0.0;
         }
     }
 

@@ -8,6 +8,7 @@ pub use crate::control::param::{
     WIDTH_RANGE,
 };
 pub use crate::instrument::format::ExciteShape;
+pub use crate::types::{ModShape, ModSpec, MAX_MODULATORS, MOD_PHASE_RANGE, MOD_RATE_RANGE};
 
 /// Declares the address table once: [`Address`] (one variant per address,
 /// named like its [`Command`] variant), [`ADDRESSES`] and
@@ -79,6 +80,21 @@ address_table! {
     Morph => "/morph",
     MasterGain => "/master/gain",
     Midi => "/midi",
+    VoiceMod => "/voice/mod",
+    VoiceModClear => "/voice/mod/clear",
+    PresetSave => "/preset/save",
+    PresetRecall => "/preset/recall",
+    PresetList => "/preset/list",
+    PresetDelete => "/preset/delete",
+}
+
+/// What `/preset/recall` applies a preset to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RecallTarget {
+    /// One voice, by id (a number).
+    Voice(i32),
+    /// Every voice of an instrument, by name (a string).
+    Instrument(String),
 }
 
 /// An instrument, named by its name or by its index in the bank.
@@ -223,6 +239,47 @@ pub enum Command {
     /// `/midi ...`: a MIDI message, handled like one from a MIDI port. The
     /// bytes are checked to parse with [`crate::control::midi::parse`].
     Midi(MidiBytes),
+    /// `/voice/mod id param shape rate depth [phase]`: set or replace the
+    /// modulator of one parameter of a voice (an extension).
+    VoiceMod {
+        /// The voice.
+        id: i32,
+        /// The modulator (rate, depth and phase clamped into range).
+        spec: ModSpec,
+    },
+    /// `/voice/mod/clear id [param]`: remove a voice's modulator of
+    /// `param`, or all of them (an extension).
+    VoiceModClear {
+        /// The voice.
+        id: i32,
+        /// The parameter; `None` for every modulator.
+        param: Option<VoiceParam>,
+    },
+    /// `/preset/save name id`: store voice `id`'s controls and the master
+    /// section under `name` (an extension).
+    PresetSave {
+        /// Preset name (letters, digits, `_`, `-`, `.`; never a path).
+        name: String,
+        /// The voice whose controls are stored.
+        id: i32,
+    },
+    /// `/preset/recall name target [seconds]`: apply a preset at once, or
+    /// linearly over `seconds` (an extension).
+    PresetRecall {
+        /// Preset name.
+        name: String,
+        /// One voice or every voice of an instrument.
+        target: RecallTarget,
+        /// [`MORPH_SECONDS_RANGE`]; `None` for at once (smoothed).
+        seconds: Option<f32>,
+    },
+    /// `/preset/list`: answer `/preset/list.reply` (an extension).
+    PresetList,
+    /// `/preset/delete name`: forget a preset, and its file (an extension).
+    PresetDelete {
+        /// Preset name.
+        name: String,
+    },
 }
 
 impl Command {

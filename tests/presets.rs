@@ -1,0 +1,325 @@
+//! Presets: `/preset/save`, `/preset/list`, `/preset/recall`,
+//! `/preset/delete` through the router, kept on disk and read back by a
+//! new router (a server restart), a corrupt file skipped; and a recall
+//! over 1 s rendered on the CPU engine, measured click free.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use neirosynth::control::command::{ModShape, VoiceParam};
+use neirosynth::engine::command::{EngineCommand, EngineEvent};
+use neirosynth::engine::{ApplyCommands, CpuEngine, EngineConfig};
+use neirosynth::instrument::bank::Bank;
+use neirosynth::server::midi_map::MidiMap;
+use neirosynth::server::preset_store::PresetStore;
+use neirosynth::server::router::{Output, Router, RouterConfig};
+use rosc::{OscMessage, OscType};
+
+const RATE: f64 = 48000.0;
+
+fn bank() -> Bank {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments");
+    let inst = Bank::load_file(&dir.join("string.json")).unwrap();
+    Bank {
+        dir,
+        instruments: vec![Arc::new(inst)],
+    }
+}
+
+fn router(presets: PresetStore) -> Router {
+    let cfg = RouterConfig {
+        sample_rate: RATE,
+        block: 256,
+        voices: 8,
+        bend_headroom: 2.0,
+        allow_quit: false,
+        fixed_reply: None,
+        engine: neirosynth::control::reply::EngineKind::Cpu,
+        voice_capacity: 1 << 16,
+    };
+    Router::standalone(bank(), cfg, MidiMap::default()).with_presets(presets)
+}
+
+fn from() -> SocketAddr {
+    "127.0.0.1:9".parse().unwrap()
+}
+
+/// Parses `"/addr arg arg..."` (numbers as floats, like Pd and TouchDesigner send).
+fn osc(text: &str) -> OscMessage {
+    let mut parts = text.split_whitespace();
+    let addr = parts.next().unwrap().to_owned();
+    let args = parts
+        .map(|a| match a.parse::<f32>() {
+            Ok(v) => OscType::Float(v),
+            Err(_) => OscType::String(a.to_owned()),
+        })
+        .collect();
+    OscMessage { addr, args }
+}
+
+/// Routes one message; its replies (address and arguments, as text) and
+/// engine commands.
+fn send(r: &mut Router, text: &str) -> (Vec<String>, Vec<EngineCommand>) {
+    let mut out = Output::default();
+    r.handle(&osc(text), from(), None, &mut out);
+    let replies = out
+        .replies
+        .iter()
+        .map(|(_, m)| {
+            let args: Vec<String> = m
+                .args
+                .iter()
+                .map(|a| match a {
+                    OscType::String(s) => s.clone(),
+                    OscType::Int(i) => i.to_string(),
+                    OscType::Float(f) => f.to_string(),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            format!("{} {}", m.addr, args.join(" ")).trim().to_owned()
+        })
+        .collect();
+    (
+        replies,
+        out.commands.into_iter().map(|t| t.command).collect(),
+    )
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("neirosynth-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Save → list → recall through the router; the preset survives a
+/// restart (a new router over the same folder), a corrupt file there is
+/// reported and skipped, and delete removes the file.
+#[test]
+fn save_list_recall_and_restart_from_disk() {
+    let dir = temp_dir("presets");
+    let (store, skipped) = PresetStore::open(&dir).unwrap();
+    assert!(skipped.is_empty() && store.names().count() == 0);
+    let mut r = router(store);
+    send(&mut r, "/voice/new 5 string 50 0.8 gain 0.5 pan -0.3");
+    send(&mut r, "/voice/set 5 pitch 51.5 damping 2");
+    send(&mut r, "/pickup 5 0.1 0 0.9 0");
+    send(&mut r, "/voice/mod 5 pan triangle 3 0.2");
+    send(&mut r, "/master/gain 0.7");
+    let (replies, _) = send(&mut r, "/preset/save warm 5");
+    assert_eq!(replies, ["/done /preset/save warm"]);
+    assert!(dir.join("warm.json").is_file());
+    assert_eq!(
+        send(&mut r, "/preset/list").0,
+        ["/preset/list.reply 1 warm"]
+    );
+
+    // A restart: a corrupt file beside it is reported and skipped.
+    std::fs::write(dir.join("broken.json"), "{ not json").unwrap();
+    drop(r);
+    let (store, skipped) = PresetStore::open(&dir).unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert!(
+        skipped[0].to_string().contains("broken.json"),
+        "{}",
+        skipped[0]
+    );
+    let mut r = router(store);
+    assert_eq!(
+        send(&mut r, "/preset/list").0,
+        ["/preset/list.reply 1 warm"]
+    );
+
+    send(&mut r, "/voice/new 9 string 45 0.5");
+    let (replies, cmds) = send(&mut r, "/preset/recall warm 9 1.0");
+    assert_eq!(replies, ["/done /preset/recall warm"]);
+    let glide = |p: VoiceParam| {
+        cmds.iter().find_map(|c| match c {
+            EngineCommand::SetOver {
+                id: 9,
+                param,
+                value,
+                seconds,
+            } if *param == p => Some((*value, *seconds)),
+            _ => None,
+        })
+    };
+    assert_eq!(glide(VoiceParam::Gain), Some((0.5, 1.0)));
+    assert!((glide(VoiceParam::Pan).unwrap().0 + 0.3).abs() < 1e-6);
+    assert_eq!(glide(VoiceParam::Damping), Some((2.0, 1.0)));
+    assert!((glide(VoiceParam::PickupLx).unwrap().0 - 0.1).abs() < 1e-6);
+    // Pitch is stored as the bend (51.5 − 50): voice 9 plays 45.
+    assert_eq!(glide(VoiceParam::Pitch), Some((46.5, 1.0)));
+    assert!(cmds.iter().any(|c| matches!(c,
+        EngineCommand::Modulate { id: 9, spec } if spec.param == VoiceParam::Pan
+            && spec.shape == ModShape::Triangle && spec.rate == 3.0)));
+    assert!(cmds.iter().any(|c| matches!(c,
+        EngineCommand::MasterGainOver { gain, seconds } if *gain == 0.7 && *seconds == 1.0)));
+
+    // Every voice of an instrument; at once (smoothed sets).
+    send(&mut r, "/voice/new 10 string 47 0.5");
+    let (replies, cmds) = send(&mut r, "/preset/recall warm string");
+    assert_eq!(replies, ["/done /preset/recall warm"]);
+    for id in [9, 10] {
+        assert!(cmds.iter().any(|c| matches!(c,
+            EngineCommand::Set { id: i, param: VoiceParam::Gain, value } if *i == id && *value == 0.5)));
+    }
+
+    // Refusals change nothing and say why.
+    assert_eq!(
+        send(&mut r, "/preset/recall nope 9").0,
+        ["/fail /preset/recall unknown preset `nope`"]
+    );
+    assert_eq!(
+        send(&mut r, "/preset/recall warm 77").0,
+        ["/fail /preset/recall unknown voice 77"]
+    );
+    assert!(send(&mut r, "/preset/save ../up 9").0[0]
+        .starts_with("/fail /preset/save argument 1 (name)"));
+    for p in ["gain", "pan", "pitch", "damping"] {
+        send(&mut r, &format!("/voice/mod 10 {p} sine 1 0.1"));
+    }
+    assert_eq!(
+        send(&mut r, "/voice/mod 10 morph sine 1 0.1").0,
+        ["/fail /voice/mod voice 10 has 4 modulators already; clear one first (/voice/mod/clear)"]
+    );
+
+    assert_eq!(
+        send(&mut r, "/preset/delete warm").0,
+        ["/done /preset/delete warm"]
+    );
+    assert!(!dir.join("warm.json").exists());
+    assert_eq!(send(&mut r, "/preset/list").0, ["/preset/list.reply 0"]);
+    assert_eq!(
+        send(&mut r, "/preset/delete warm").0,
+        ["/fail /preset/delete unknown preset `warm`"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A router and a CPU engine, rendering what the router sends.
+struct Session {
+    router: Router,
+    engine: CpuEngine,
+    left: Vec<f32>,
+    right: Vec<f32>,
+}
+
+impl Session {
+    fn new() -> Self {
+        let router = router(PresetStore::in_memory());
+        let inst = router.bank.instruments[0].clone();
+        let mut cfg = EngineConfig::new(inst.max_buffer_len());
+        cfg.threads = 1;
+        Self {
+            router,
+            engine: CpuEngine::new(cfg),
+            left: Vec::new(),
+            right: Vec::new(),
+        }
+    }
+    fn send(&mut self, text: &str) -> Vec<String> {
+        let (replies, cmds) = send(&mut self.router, text);
+        let mut ev: Vec<EngineEvent> = Vec::new();
+        for c in cmds {
+            self.engine.apply(c, &mut ev);
+        }
+        replies
+    }
+    fn render(&mut self, seconds: f64) {
+        let n = (seconds * RATE) as usize;
+        let (mut l, mut r) = (vec![0.0f32; 256], vec![0.0f32; 256]);
+        let mut ev: Vec<EngineEvent> = Vec::new();
+        let mut done = 0;
+        while done < n {
+            let m = (n - done).min(256);
+            self.engine
+                .process_scheduled(&mut l[..m], &mut r[..m], &mut ev, |_| None);
+            self.left.extend_from_slice(&l[..m]);
+            self.right.extend_from_slice(&r[..m]);
+            done += m;
+        }
+    }
+}
+
+/// Windows of 64 samples (1.3 ms): a click is a burst of high-frequency
+/// energy in one of them.
+const WIN: usize = 64;
+
+/// Per window of `x[a..b]` (seconds): second-difference energy over
+/// signal energy, the share of the window's energy near Nyquist.
+fn hf_ratio(x: &[f32], a: f64, b: f64) -> Vec<f64> {
+    let (i0, i1) = ((a * RATE) as usize, (b * RATE) as usize);
+    (i0..i1 - WIN)
+        .step_by(WIN)
+        .map(|s| {
+            let w = &x[s..s + WIN];
+            let d2: f64 = (s..s + WIN)
+                .map(|i| (x[i] - 2.0 * x[i - 1] + x[i - 2]) as f64)
+                .map(|v| v * v)
+                .sum();
+            let e: f64 = w.iter().map(|&v| (v as f64).powi(2)).sum();
+            d2 / e.max(1e-30)
+        })
+        .collect()
+}
+
+fn max(x: &[f64]) -> f64 {
+    x.iter().copied().fold(0.0, f64::max)
+}
+
+fn rms(x: &[f32], a: f64, b: f64) -> f64 {
+    let w = &x[(a * RATE) as usize..(b * RATE) as usize];
+    (w.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / w.len() as f64).sqrt()
+}
+
+/// A preset recalled over 1 s on a sounding (bowed) voice glides there:
+/// no window of the recall has more high-frequency energy than the steady
+/// tone at either end (a click would: the same tone with its gain
+/// switched at once, as an unsmoothed recall would, is shown to exceed the
+/// bound), its level moves steadily, and it ends where the preset was.
+#[test]
+fn recall_over_one_second_is_click_free() {
+    let mut s = Session::new();
+    s.send("/voice/new 1 string 45 0.8");
+    s.send("/excite 1 0.12 0 0.8 bow");
+    s.send("/voice/set 1 gain 1 pan -0.5");
+    s.render(1.5);
+    assert_eq!(s.send("/preset/save a 1"), ["/done /preset/save a"]);
+    s.send("/voice/set 1 gain 0.3 pan 0.6 pitch 45.5 damping 1.5");
+    s.render(1.0);
+    assert_eq!(s.send("/preset/recall a 1 1"), ["/done /preset/recall a"]);
+    s.render(1.5);
+
+    let mono: Vec<f32> = s.left.iter().zip(&s.right).map(|(l, r)| l + r).collect();
+    let steady_a = hf_ratio(&mono, 1.0, 1.5);
+    let steady_b = hf_ratio(&mono, 2.0, 2.5);
+    let recall = hf_ratio(&mono, 2.5, 3.6);
+    let bound = 1.5 * max(&steady_a).max(max(&steady_b));
+    // The detector: the steady tone of B with its gain switched at once
+    // from 0.3 to 1 in mid-window (what a recall without interpolation
+    // or smoothing would do).
+    let mut clicked = mono[(2.0 * RATE) as usize..(2.5 * RATE) as usize].to_vec();
+    let mid = clicked.len() / 2 + WIN / 2;
+    clicked[mid..].iter_mut().for_each(|v| *v /= 0.3);
+    let click = max(&hf_ratio(&clicked, 0.0, 0.5));
+    let level = |t: f64| rms(&mono, t, t + 0.1);
+    println!(
+        "HF ratio: steady A {:.2e}, steady B {:.2e}, recall {:.2e} (bound {bound:.2e}); a switched gain {click:.2e}; level B {:.4} → {:.4} {:.4} {:.4} → A {:.4} (A before {:.4})",
+        max(&steady_a),
+        max(&steady_b),
+        max(&recall),
+        level(2.4),
+        level(2.7),
+        level(2.95),
+        level(3.2),
+        level(3.8),
+        level(1.3)
+    );
+    assert!(click > bound, "the detector sees a switched gain");
+    assert!(max(&recall) <= bound, "{} > {bound}", max(&recall));
+    // A glide: the level rises step by step, and ends at A's.
+    let steps = [level(2.4), level(2.7), level(2.95), level(3.2), level(3.8)];
+    assert!(steps.windows(2).all(|w| w[1] > w[0]), "{steps:?}");
+    assert!((level(3.8) / level(1.3) - 1.0).abs() < 0.15);
+}
