@@ -17,12 +17,13 @@
 //! [`FADE_TIME`]; replacing a modulator with another shape (or a new start
 //! phase) cross-fades the two, so setting and clearing never jump either.
 //!
+//! The voice's side (setting, clearing, the tick's offsets) is in
+//! `setters`.
+//!
 //! # Real-time safety
 //! Nothing here allocates, locks or does I/O.
 
-use super::control::{CONTROL_PERIOD, SMOOTHING_TIME};
-use super::mesh::Mesh;
-use super::program::Voice;
+use super::control::SMOOTHING_TIME;
 use crate::types::{ModShape, ModSpec, VoiceParam, MAX_MODULATORS};
 
 /// Modulator slots per voice: the [`MAX_MODULATORS`] running ones and as
@@ -247,10 +248,6 @@ impl Modulators {
             } else {
                 (s.level + fade).min(1.0)
             };
-            if s.leaving && s.level <= 0.0 {
-                *s = Slot::IDLE;
-                continue;
-            }
             s.depth += alpha * (s.spec.depth as f64 - s.depth);
             let edge = (EDGE_TIME * s.spec.rate as f64).min(0.25);
             s.value = s.level * s.depth * wave(s.spec.shape, s.phase, edge, s.noise);
@@ -261,6 +258,10 @@ impl Modulators {
                 rng ^= rng >> 17;
                 rng ^= rng << 5;
                 s.noise = [s.noise[1], rng as f64 / u32::MAX as f64 * 2.0 - 1.0];
+            }
+            // Faded out: its last offset was 0, and it ends.
+            if s.leaving && s.level <= 0.0 {
+                *s = Slot::IDLE;
             }
         }
         self.rng = rng;
@@ -281,56 +282,10 @@ impl Modulators {
     }
 }
 
-impl<M: Mesh> Voice<M> {
-    /// Sets (or replaces) the modulator of `spec.param` (see
-    /// [`Modulators::set`]).
-    pub fn modulate(&mut self, spec: ModSpec) -> Result<(), ModRefusal> {
-        self.mods.set(spec)
-    }
-
-    /// Removes the modulator of `param`, or all of them, with a fade.
-    pub fn unmodulate(&mut self, param: Option<VoiceParam>) {
-        self.mods.clear(param);
-    }
-
-    /// The voice's modulators.
-    pub fn modulators(&self) -> &Modulators {
-        &self.mods
-    }
-
-    /// Replaces the voice's modulators (a restart elsewhere: [`super::Restart`]).
-    pub fn set_modulators(&mut self, mods: Modulators) {
-        self.mods = mods;
-    }
-
-    /// Advances the modulators one control tick; true when pitch, damping
-    /// or morph move (the coefficients must be recomputed).
-    pub(super) fn tick_modulators(&mut self, alpha: f64) -> bool {
-        if self.mods.is_empty() {
-            return false;
-        }
-        self.mods
-            .tick(CONTROL_PERIOD as f64 / self.sample_rate, alpha);
-        [VoiceParam::Pitch, VoiceParam::Damping, VoiceParam::Morph]
-            .into_iter()
-            .any(|p| self.mods.moves(p))
-    }
-
-    /// `base` with `param`'s modulation added, clamped to the parameter's
-    /// range (exactly `base` when nothing modulates it).
-    pub(super) fn modulated(&self, param: VoiceParam, base: f64) -> f64 {
-        let off = self.mods.offset(param);
-        if off == 0.0 {
-            return base;
-        }
-        let r = param.range();
-        (base + off).clamp(*r.start() as f64, *r.end() as f64)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::voice::control::CONTROL_PERIOD;
 
     fn spec(param: VoiceParam, shape: ModShape, rate: f32, depth: f32) -> ModSpec {
         ModSpec {
