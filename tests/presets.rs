@@ -3,6 +3,8 @@
 //! new router (a server restart), a corrupt file skipped; and a recall
 //! over 1 s rendered on the CPU engine, measured click free.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -194,6 +196,38 @@ fn save_list_recall_and_restart_from_disk() {
         send(&mut r, "/preset/delete warm").0,
         ["/fail /preset/delete unknown preset `warm`"]
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The server itself: `serve --preset-dir DIR` saves a preset there,
+/// and a new server on the same folder lists and recalls it (an
+/// unreadable file beside it is skipped, the server runs).
+#[test]
+fn server_keeps_presets_in_its_folder_across_a_restart() {
+    use common::server::{f, i, s, Server};
+    let dir = temp_dir("server-presets");
+    let flag = dir.to_str().unwrap().to_owned();
+    {
+        let srv = Server::start("presets-a", &["--preset-dir", &flag]);
+        let c = srv.client();
+        c.send(
+            "/voice/new",
+            vec![i(3), s("small"), f(50.0), f(0.8), s("gain"), f(0.6)],
+        );
+        let done = c.ask("/preset/save", vec![s("soft"), i(3)], "/done");
+        assert_eq!(done.args, vec![s("/preset/save"), s("soft")]);
+    }
+    assert!(dir.join("soft.json").is_file());
+    std::fs::write(dir.join("junk.json"), "[1, 2").unwrap();
+    let srv = Server::start("presets-b", &["--preset-dir", &flag]);
+    let c = srv.client();
+    let list = c.ask("/preset/list", vec![], "/preset/list.reply");
+    assert_eq!(list.args, vec![i(1), s("soft")]);
+    c.send("/voice/new", vec![i(4), s("small"), f(52.0), f(0.8)]);
+    let done = c.ask("/preset/recall", vec![s("soft"), i(4), f(0.5)], "/done");
+    assert_eq!(done.args, vec![s("/preset/recall"), s("soft")]);
+    c.expect_fail("/preset/recall", vec![s("gone"), i(4)], "unknown preset");
+    drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
