@@ -529,7 +529,12 @@ impl GpuEngine {
     pub fn hand_over(&mut self, cpu: &mut CpuEngine, sink: &mut impl EventSink) -> usize {
         cpu.stats_mut().frames = self.core.stats.frames;
         cpu.stats_mut().stolen = self.core.stats.stolen;
-        cpu.set_master_gain(self.core.slots.master_gain_target());
+        // A master gain glide in progress goes on over the frames it has left.
+        let (target, left) = (
+            self.core.slots.master_gain_target(),
+            self.core.slots.master_frames_left(),
+        );
+        cpu.slots_mut().set_master_gain_over(target, left);
         let mut restarted = 0;
         for v in self
             .core

@@ -74,6 +74,11 @@ impl<M: Mesh> Slots<M> {
         self.master_left = frames;
     }
 
+    /// Frames left of a timed master gain glide (0: none).
+    pub fn master_frames_left(&self) -> u64 {
+        self.master_left
+    }
+
     /// The master gain the engine ramps toward.
     pub fn master_gain_target(&self) -> f32 {
         self.master_target
