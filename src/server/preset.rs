@@ -296,3 +296,50 @@ impl VoiceControls {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A captured preset goes through its JSON and back unchanged; a
+    /// file's values are clamped into range; unknown parameters, another
+    /// version and too many modulators are refused with the reason.
+    #[test]
+    fn json_round_trip_and_refusals() {
+        let mut c = VoiceControls::from_request(&NoteRequest::new(60.0, 0.8), [0.2, 0.3, 0.7, 0.6]);
+        c.track(&EngineCommand::Set {
+            id: 1,
+            param: VoiceParam::Pitch,
+            value: 61.25,
+        });
+        c.track(&EngineCommand::Modulate {
+            id: 1,
+            spec: ModSpec {
+                param: VoiceParam::Pan,
+                shape: ModShape::Saw,
+                rate: 3.0,
+                depth: 0.25,
+                phase: Some(0.5),
+            },
+        });
+        let p = Preset::capture(&c, 60.0, 0.8);
+        assert_eq!(p.bend, 1.25);
+        assert_eq!(p.voice["pickup_ry"], 0.6);
+        assert_eq!(Preset::from_json(&p.to_json(), "p").unwrap(), p);
+        assert_eq!(p.modulators().unwrap(), c.mods);
+
+        let text = |voice: &str, version: u32| {
+            format!(
+                r#"{{"version": {version}, "voice": {{{voice}}}, "bend": 0, "master_gain": 9}}"#
+            )
+        };
+        let clamped = Preset::from_json(&text(r#""gain": 7, "pan": -3"#, 1), "f").unwrap();
+        assert_eq!((clamped.voice["gain"], clamped.voice["pan"]), (4.0, -1.0));
+        assert_eq!(clamped.master_gain, 4.0);
+        let reason = |t: &str| Preset::from_json(t, "f.json").unwrap_err().to_string();
+        assert!(reason(&text(r#""colour": 1"#, 1)).contains("unknown voice parameter \"colour\""));
+        assert!(reason(&text(r#""x": 0.5"#, 1)).contains("unknown voice parameter \"x\""));
+        assert!(reason(&text("", 2)).contains("version 2"));
+        assert!(reason("{").starts_with("f.json: not a preset file"));
+    }
+}
