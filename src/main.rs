@@ -129,6 +129,11 @@ struct ServeArgs {
     /// found on the network. Off by default.
     #[arg(long)]
     advertise: bool,
+    /// Folder of presets (/preset/save writes DIR/NAME.json atomically; every
+    /// preset there is loaded at start-up, an unreadable one is reported and
+    /// skipped). Created if missing. Default: presets live in memory only.
+    #[arg(long, value_name = "DIR")]
+    preset_dir: Option<PathBuf>,
     /// Testing aid: the GPU engine simulates a device loss after N blocks,
     /// so that the hand-over to the CPU engine can be tried on a sound GPU.
     #[arg(long, value_name = "N")]
@@ -594,6 +599,7 @@ fn serve(a: ServeArgs) -> Result<()> {
         limiter: a.limiter == Switch::On,
         oscquery_port: a.oscquery_port,
         advertise: a.advertise,
+        preset_dir: a.preset_dir,
     };
     let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let q = quit.clone();

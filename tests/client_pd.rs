@@ -7,7 +7,8 @@
 //! driver's own `[netreceive -u -b PORT]` with `/notify 1 PORT` (every number
 //! a float, as Pd sends them), and plays through the shipped patch's receive
 //! names: notes on and off, `/voice/new` with id 1000, `/excite`, `/pickup`,
-//! `/morph`, `/voice/set morph`, `/master/gain`, `/sync`, `/status`, a bad
+//! `/morph`, `/voice/set morph`, `/master/gain`, `/voice/mod`,
+//! `/preset/save`, `/voice/mod/clear`, `/preset/recall`, `/sync`, `/status`, a bad
 //! `/voice/set` and `/voice/release`. Each step waits for the reply to the
 //! one before, so the test proves that those replies reach the registered
 //! port and that Pd's `oscparse` reads them: `/synced`, `/voice/started
@@ -116,6 +117,8 @@ fn pd_patch_drives_the_server_headless() {
         "synced 1",
         "voice started 1000",
         "synced 2",
+        "done /preset/save demo",
+        "done /preset/recall demo",
         "voice end 1000",
     ] {
         assert!(

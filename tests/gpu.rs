@@ -19,6 +19,7 @@ use neirosynth::gpu::{bank_floats, GpuContext, GpuEngine};
 use neirosynth::instrument::bank::Bank;
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
+use neirosynth::types::{ModShape, ModSpec, VoiceParam};
 
 use common::tools;
 
@@ -247,6 +248,8 @@ enum Act {
     Release,
     Free,
     BowForce(f64),
+    Modulate(ModSpec),
+    Glide(VoiceParam, f64, f64),
 }
 
 struct Note {
@@ -304,6 +307,8 @@ fn run_cpu(s: &Script) -> Vec<f32> {
                     Act::Release => v.release(),
                     Act::Free => v.free(),
                     Act::BowForce(f) => v.set_bow_force(f),
+                    Act::Modulate(m) => v.modulate(m).unwrap(),
+                    Act::Glide(p, value, sec) => v.set_over(p, value, sec),
                 }
             }
         }
@@ -359,6 +364,8 @@ fn run_gpu(ctx: &GpuContext, s: &Script, wg: bool) -> (Vec<f32>, f64) {
                     Act::Release => v.release(),
                     Act::Free => v.free(),
                     Act::BowForce(f) => v.set_bow_force(f),
+                    Act::Modulate(m) => v.modulate(m).unwrap(),
+                    Act::Glide(p, value, sec) => v.set_over(p, value, sec),
                 }
             }
         }
@@ -512,6 +519,48 @@ fn gpu_equals_cpu_under_control_changes() {
     check(&ctx, "control changes (tom + string)", &s);
     // The same on the global-memory kernel (the one large meshes use).
     check_on(&ctx, "control changes, global-memory kernel", &s, false);
+    let plain = Script {
+        acts: vec![],
+        notes: vec![note(&tom, 60.0, 0.7), note(&string, 52.0, 0.6)],
+        ..s
+    };
+    assert!(rel_l2(&run_cpu(&plain), &run_cpu(&s)) > 0.05);
+}
+
+/// Modulators (every shape, on gains, pan, pitch, damping and a pickup;
+/// one replaced, one cleared) and timed glides run in the voice program,
+/// so both kernels render them as the CPU engine does.
+#[test]
+fn gpu_equals_cpu_with_modulators() {
+    let Some(ctx) = gpu() else { return };
+    let b = bank();
+    let by = |n: &str| b.iter().find(|i| i.name() == n).unwrap().clone();
+    let (tom, string) = (by("tom"), by("string"));
+    let m = |param, shape, rate, depth| {
+        Act::Modulate(ModSpec {
+            param,
+            shape,
+            rate,
+            depth,
+            phase: None,
+        })
+    };
+    let s = Script {
+        notes: vec![note(&tom, 60.0, 0.7), note(&string, 52.0, 0.6)],
+        acts: vec![
+            (0, 1, m(VoiceParam::Pitch, ModShape::Triangle, 30.0, 0.5)),
+            (0, 1, m(VoiceParam::Pan, ModShape::Sine, 40.0, 0.8)),
+            (0, 2, m(VoiceParam::PickupLx, ModShape::Noise, 50.0, 0.2)),
+            (0, 2, m(VoiceParam::Damping, ModShape::Square, 25.0, 1.0)),
+            (300, 2, m(VoiceParam::Gain, ModShape::Saw, 60.0, 0.5)),
+            (300, 1, Act::Glide(VoiceParam::Gain, 0.4, 0.02)),
+            (600, 1, m(VoiceParam::Pan, ModShape::Square, 45.0, 0.5)),
+            (900, 2, Act::Glide(VoiceParam::PickupRx, 0.3, 0.01)),
+        ],
+        frames: 1600,
+        block: 100,
+    };
+    check(&ctx, "modulators and glides (tom + string)", &s);
     let plain = Script {
         acts: vec![],
         notes: vec![note(&tom, 60.0, 0.7), note(&string, 52.0, 0.6)],

@@ -2,7 +2,9 @@
 //! parameter changes, excitations, releases, voice ends, worker threads)
 //! performs no heap allocation or deallocation. A counting global allocator
 //! counts every allocation in the process while the window is open. The
-//! master limiter and the voices' circuit breaker run inside the window.
+//! master limiter and the voices' circuit breaker run inside the window,
+//! and so do modulators (every shape, set, replaced and cleared), timed
+//! glides (a preset's recall) and master gain glides.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -14,6 +16,7 @@ use neirosynth::engine::{ApplyCommands, CpuEngine, EngineConfig, VoiceEngine};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::Instrument;
 use neirosynth::master::Limiter;
+use neirosynth::types::{ModShape, ModSpec, VoiceParam};
 
 struct Counting;
 static WINDOW: AtomicBool = AtomicBool::new(false);
@@ -90,7 +93,45 @@ fn block_loop_does_not_allocate() {
                 if i % 3 == 1 {
                     v.excite(ExciteShape::Bow, 0.6, 0.4, 0.8, 0.1);
                 }
+                // Modulators on four parameters, every shape in turn.
+                for (k, param) in [
+                    VoiceParam::Pan,
+                    VoiceParam::Pitch,
+                    VoiceParam::PickupLx,
+                    VoiceParam::Damping,
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let _ = v.modulate(ModSpec {
+                        param,
+                        shape: ModShape::ALL[(i + k) % ModShape::ALL.len()],
+                        rate: 3.0 + k as f32,
+                        depth: 0.3,
+                        phase: None,
+                    });
+                }
+                // A preset's timed recall.
+                v.set_over(VoiceParam::Gain, 0.8, 0.5);
+                v.set_over(VoiceParam::PickupRy, 0.4, 0.5);
+                v.set_over(VoiceParam::Morph, 0.0, 0.5);
             }
+        }
+        if block % 40 == 20 {
+            for v in engine.voices_mut().iter_mut().filter(|v| v.is_active()) {
+                // Replaced with another shape (a cross-fade), then one cleared.
+                let _ = v.modulate(ModSpec {
+                    param: VoiceParam::Pan,
+                    shape: ModShape::Square,
+                    rate: 7.0,
+                    depth: 0.5,
+                    phase: Some(0.25),
+                });
+                v.unmodulate(Some(VoiceParam::Damping));
+            }
+        }
+        if block % 200 == 100 {
+            engine.set_master_gain_over(0.7, 0.3);
         }
         if block % 55 == 0 {
             for v in engine.voices_mut().iter_mut().take(2) {
@@ -108,7 +149,9 @@ fn block_loop_does_not_allocate() {
                 v.simulate_fault();
             }
         }
-        engine.set_master_gain(if block % 2 == 0 { 0.9 } else { 1.0 });
+        if block % 200 < 100 {
+            engine.set_master_gain(if block % 2 == 0 { 0.9 } else { 1.0 });
+        }
         engine.process(&mut l, &mut r);
         // Loud now and then, so the limiter reduces gain and releases.
         let boost = if block % 300 < 20 { 8.0 } else { 1.0 };
@@ -130,7 +173,6 @@ fn block_loop_does_not_allocate() {
 /// inside blocks, events out through a preallocated sink.
 fn scheduled_commands_do_not_allocate(engine: &mut CpuEngine, inst: &Arc<Instrument>) {
     use neirosynth::engine::command::{pop_due, EngineCommand, EngineEvent, Timed};
-    use neirosynth::types::VoiceParam;
     use std::collections::VecDeque;
     let base = engine.stats().frames;
     let plan = inst.plan(60.0, 2.0, 48000.0).unwrap();
@@ -172,6 +214,39 @@ fn scheduled_commands_do_not_allocate(engine: &mut CpuEngine, inst: &Arc<Instrum
                 param: VoiceParam::BowForce,
                 value: 0.5,
             },
+        });
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k + 30),
+            command: EngineCommand::Modulate {
+                id,
+                spec: ModSpec {
+                    param: VoiceParam::Gain,
+                    shape: ModShape::Noise,
+                    rate: 4.0,
+                    depth: 0.2,
+                    phase: None,
+                },
+            },
+        });
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k + 33),
+            command: EngineCommand::SetOver {
+                id,
+                param: VoiceParam::Pan,
+                value: -0.5,
+                seconds: 1.0,
+            },
+        });
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k + 35),
+            command: EngineCommand::MasterGainOver {
+                gain: 0.8,
+                seconds: 0.5,
+            },
+        });
+        cmds.push_back(Timed {
+            frame: Some(base + 300 * k + 38),
+            command: EngineCommand::Unmodulate { id, param: None },
         });
         cmds.push_back(Timed {
             frame: Some(base + 300 * k + 40),

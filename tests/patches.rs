@@ -53,6 +53,8 @@ fn python_client_demo() {
     );
     assert!(text.contains("active_voices"), "{text}");
     assert!(text.contains("started"), "{text}");
+    // A modulator and a preset saved, recalled over 0.5 s and listed.
+    assert!(text.contains("presets: demo-start"), "{text}");
 }
 
 /// What a program printed, and how it ended (`None`: killed at the timeout).
@@ -193,6 +195,15 @@ fn supercollider_patch_headless() {
     }
 
     assert!(text.contains("neirosynth /done /notify"), "{all}");
+    // The demo's modulator and preset (save, then a recall over 0.5 s).
+    assert!(
+        text.contains("neirosynth /done /preset/save demo-start"),
+        "{all}"
+    );
+    assert!(
+        text.contains("neirosynth /done /preset/recall demo-start"),
+        "{all}"
+    );
     let version = format!(
         "neirosynth version: neirosynth {}",
         env!("CARGO_PKG_VERSION")

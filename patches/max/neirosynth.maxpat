@@ -13,7 +13,7 @@
 			40.0,
 			80.0,
 			1500.0,
-			1150.0
+			1332.0
 		],
 		"bglocked": 0,
 		"openinpresentation": 0,
@@ -2593,6 +2593,192 @@
 					"text": "s ns.send",
 					"id": "obj-146"
 				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						40.0,
+						1132.0,
+						700,
+						20.0
+					],
+					"id": "obj-147",
+					"text": "8) modulators and presets (extensions, docs/osc.md): an LFO on pan and a preset saved; then the LFO cleared and the preset recalled over 1 s"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						40.0,
+						1162.0,
+						24.0,
+						24.0
+					],
+					"id": "obj-148",
+					"outlettype": [
+						"bang"
+					],
+					"parameter_enable": 0
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						68.0,
+						1162.0,
+						200,
+						20.0
+					],
+					"id": "obj-149",
+					"text": "LFO on pan + save preset"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						40.0,
+						1192.0,
+						40.0,
+						22.0
+					],
+					"id": "obj-150",
+					"outlettype": [
+						"int"
+					],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 0,
+					"numoutlets": 1,
+					"patching_rect": [
+						120.0,
+						1162.0,
+						65.0,
+						22.0
+					],
+					"id": "obj-151",
+					"outlettype": [
+						""
+					],
+					"text": "r ns.id"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						40.0,
+						1222.0,
+						330.0,
+						22.0
+					],
+					"id": "obj-152",
+					"outlettype": [
+						""
+					],
+					"text": "/voice/mod $1 pan sine 2. 0.6, /preset/save demo $1"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						400.0,
+						1162.0,
+						24.0,
+						24.0
+					],
+					"id": "obj-153",
+					"outlettype": [
+						"bang"
+					],
+					"parameter_enable": 0
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						428.0,
+						1162.0,
+						220,
+						20.0
+					],
+					"id": "obj-154",
+					"text": "clear LFO + recall preset in 1 s"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						400.0,
+						1192.0,
+						40.0,
+						22.0
+					],
+					"id": "obj-155",
+					"outlettype": [
+						"int"
+					],
+					"text": "i"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						400.0,
+						1222.0,
+						330.0,
+						22.0
+					],
+					"id": "obj-156",
+					"outlettype": [
+						""
+					],
+					"text": "/voice/mod/clear $1, /preset/recall demo $1 1."
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						40.0,
+						1262.0,
+						70.0,
+						22.0
+					],
+					"id": "obj-158",
+					"text": "s ns.send"
+				}
 			}
 		],
 		"lines": [
@@ -4032,6 +4218,102 @@
 					],
 					"destination": [
 						"obj-146",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-148",
+						0
+					],
+					"destination": [
+						"obj-150",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-150",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-150",
+						0
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-158",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-155",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-155",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-155",
+						0
+					],
+					"destination": [
+						"obj-156",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-156",
+						0
+					],
+					"destination": [
+						"obj-158",
 						0
 					]
 				}

@@ -469,6 +469,45 @@ class NeirosynthClient:
     def master_gain(self, gain: float) -> None:
         self.send("/master/gain", float(gain))
 
+    # Modulators and presets (extensions of the contract, docs/osc.md)
+
+    def voice_mod(self, voice_id: int, param: str, shape: str, rate: float,
+                  depth: float, phase: Optional[float] = None) -> None:
+        """/voice/mod: an LFO (sine, triangle, saw, square) or smoothed noise
+        on ``param``; ``depth`` in the parameter's units."""
+        args: List[Arg] = [int(voice_id), str(param), str(shape), float(rate), float(depth)]
+        if phase is not None:
+            args.append(float(phase))
+        self.send("/voice/mod", *args)
+
+    def voice_mod_clear(self, voice_id: int, param: Optional[str] = None) -> None:
+        """/voice/mod/clear: remove one modulator, or all of them."""
+        args: List[Arg] = [int(voice_id)] + ([str(param)] if param else [])
+        self.send("/voice/mod/clear", *args)
+
+    def preset_save(self, name: str, voice_id: int) -> None:
+        """/preset/save: the voice's controls and the master gain, as ``name``."""
+        self.request("/preset/save", str(name), int(voice_id), reply="/done",
+                     match=lambda r: bool(r.args) and r.args[0] == "/preset/save")
+
+    def preset_recall(self, name: str, target: Union[int, str],
+                      seconds: Optional[float] = None) -> None:
+        """/preset/recall on a voice id or every voice of an instrument name,
+        at once or gliding over ``seconds``."""
+        args: List[Arg] = [str(name), target if isinstance(target, str) else int(target)]
+        if seconds is not None:
+            args.append(float(seconds))
+        self.request("/preset/recall", *args, reply="/done",
+                     match=lambda r: bool(r.args) and r.args[0] == "/preset/recall")
+
+    def preset_list(self) -> List[str]:
+        r = self.request("/preset/list", reply="/preset/list.reply")
+        return [str(a) for a in r.args[1:1 + int(r.args[0])]]
+
+    def preset_delete(self, name: str) -> None:
+        self.request("/preset/delete", str(name), reply="/done",
+                     match=lambda r: bool(r.args) and r.args[0] == "/preset/delete")
+
     def midi(self, status: int, data1: Optional[int] = None,
              data2: Optional[int] = None, as_type: str = "ints") -> None:
         """/midi: ``as_type`` "ints" (1-3 'i'), "m" (OSC MIDI) or "blob"."""
@@ -553,6 +592,8 @@ def demo(args: argparse.Namespace) -> int:
     vid = ns.voice_new(-1, inst, 45, 0.9, gain=0.8, pan=0.0)
     print(f"voice {vid} started")
     ns.pickup(vid, 0.2, 0.5, 0.8, 0.5)
+    ns.preset_save("demo-start", vid)          # its controls as they start
+    ns.voice_mod(vid, "pan", "sine", 2.0, 0.6)  # pan swings ±0.6 twice a second
     ns.morph(vid, target, 0.0)                 # set the morph target, t = 0
     ns.checked("/voice/set", vid, "damping", 1.0)  # raises on /fail
     rate = 50.0                                # control frames per second
@@ -579,6 +620,9 @@ def demo(args: argparse.Namespace) -> int:
         if delay > 0:
             time.sleep(delay)
     ns.morph(vid, target, 1.0, 1.5)            # glide to the target over 1.5 s
+    ns.voice_mod_clear(vid, "pan")             # the LFO fades out
+    ns.preset_recall("demo-start", vid, 0.5)   # glide back to the start in 0.5 s
+    print(f"presets: {', '.join(ns.preset_list())}")
     ns.sync()
     for fail in ns.take_fails():
         print(f"server refused: {fail.args}", file=sys.stderr)

@@ -146,6 +146,31 @@ def master_gain(gain):
 	send('/master/gain', float(gain))
 
 
+# Modulators and presets (extensions of the contract, docs/osc.md)
+
+def voice_mod(voice_id, param, shape='sine', rate=2.0, depth=0.5):
+	"""An LFO (sine, triangle, saw, square) or smoothed noise on a parameter."""
+	send('/voice/mod', int(voice_id), str(param), str(shape), float(rate), float(depth))
+
+
+def voice_mod_clear(voice_id, param=None):
+	send('/voice/mod/clear', int(voice_id), *([str(param)] if param else []))
+
+
+def preset_save(name, voice_id=VOICE_ID):
+	send('/preset/save', str(name), int(voice_id))   # /done /preset/save <name>
+
+
+def preset_recall(name, target=VOICE_ID, seconds=0.0):
+	"""On a voice id, or every voice of an instrument name; over `seconds`."""
+	target = str(target) if isinstance(target, str) else int(target)
+	send('/preset/recall', str(name), target, float(seconds))
+
+
+def preset_list():
+	send('/preset/list')           # answered by /preset/list.reply count name...
+
+
 def midi(status_byte, data1=None, data2=None):
 	send('/midi', *[int(b) for b in (status_byte, data1, data2) if b is not None])
 
@@ -164,6 +189,8 @@ def demo_start(voice_id=VOICE_ID):
 	note_on(0, 55, 0.7)            # instrument by bank index
 	voice_new(voice_id, 'drum', 45, 0.9, gain=0.8)
 	pickup(voice_id, 0.2, 0.5, 0.8, 0.5)
+	preset_save('demo-start', voice_id)  # its controls as they start
+	voice_mod(voice_id, 'pan', 'sine', 2.0, 0.6)   # pan swings twice a second
 	morph(voice_id, MORPH_TARGET, 0.0)   # morph target; t follows the 'morph' channel
 	status()
 
@@ -172,6 +199,8 @@ def demo_stop(voice_id=VOICE_ID):
 	note_off('drum', 48)
 	note_off('marimba', 67)
 	note_off(0, 55)
+	voice_mod_clear(voice_id, 'pan')
+	preset_recall('demo-start', voice_id, 0.5)   # glide back over 0.5 s
 	voice_release(voice_id)
 	status()
 
@@ -244,6 +273,6 @@ def onReceiveOSC(dat, rowIndex, message, byteData, timeStamp, address, args, pee
 	elif address == '/fail':
 		print('neirosynth /fail', *args)
 	elif address in ('/done', '/synced', '/version.reply', '/inst/list.reply',
-					'/inst/info.reply'):
+					'/inst/info.reply', '/preset/list.reply'):
 		print('neirosynth', address, *args)
 	return

@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use serde_json::{json, Map, Value};
 
 use crate::control::command::{
-    Address, Arg, ArgKind, ExciteShape, ParamPairs, Signature, VoiceParam,
+    Address, Arg, ArgKind, ExciteShape, ModShape, ParamPairs, Signature, VoiceParam,
 };
 use crate::instrument::bank::Bank;
 
@@ -71,7 +71,21 @@ fn range(kind: &ArgKind, instruments: &[String]) -> Value {
         ArgKind::Shape => {
             json!({ "VALS": ExciteShape::ALL.iter().map(|s| s.name()).collect::<Vec<_>>() })
         }
-        ArgKind::FileName | ArgKind::Midi => Value::Null,
+        ArgKind::ModParam => json!({
+            "VALS": VoiceParam::ALL
+                .iter()
+                .filter(|p| p.acts_on_running_voice())
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+        }),
+        ArgKind::ModShape => {
+            json!({ "VALS": ModShape::ALL.iter().map(|s| s.name()).collect::<Vec<_>>() })
+        }
+        ArgKind::FileName
+        | ArgKind::Midi
+        | ArgKind::ModDepth
+        | ArgKind::PresetName
+        | ArgKind::RecallTarget => Value::Null,
     }
 }
 

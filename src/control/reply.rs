@@ -149,6 +149,18 @@ where
     message("/inst/list.reply", args)
 }
 
+/// `/preset/list.reply <count> <name>...`: the stored presets, sorted by name.
+pub fn preset_list_reply<I>(names: I) -> OscMessage
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let mut args = vec![i(0)];
+    args.extend(names.into_iter().map(|n| s(n.as_ref())));
+    args[0] = i(args.len() - 1);
+    message("/preset/list.reply", args)
+}
+
 /// `/inst/info.reply <name> <index> <mesh width> <mesh height> <reference note>`
 /// followed by the names of the voice parameters the instrument accepts,
 /// then (extension, `f`) the longest a released voice of it rings, seconds.

@@ -132,6 +132,11 @@ pub trait VoiceEngine {
     fn set_master_gain(&mut self, g: f32) {
         self.slots_mut().set_master_gain(g)
     }
+    /// Moves the master gain (linear) to `g` linearly over `seconds`.
+    fn set_master_gain_over(&mut self, g: f32, seconds: f64) {
+        let frames = (seconds.max(0.0) * self.config().sample_rate).round() as u64;
+        self.slots_mut().set_master_gain_over(g, frames)
+    }
     /// Ids of voices that ended during the last [`process`](Self::process).
     fn ended_voices(&self) -> impl Iterator<Item = i32> + '_ {
         self.slots().ended_voices()

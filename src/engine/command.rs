@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::api::VoiceEngine;
 use crate::instrument::{Instrument, NotePlan};
 use crate::types::NoteRequest;
-use crate::types::{ExciteShape, VoiceParam};
+use crate::types::{ExciteShape, ModSpec, VoiceParam};
 use crate::voice::output::VoiceFault;
 use crate::voice::Retired;
 
@@ -48,6 +48,32 @@ pub enum EngineCommand {
         /// Its value.
         value: f64,
     },
+    /// Move one parameter of voice `id` linearly to `value` over `seconds`
+    /// (a preset's interpolated recall).
+    SetOver {
+        /// Voice id.
+        id: i32,
+        /// Which parameter.
+        param: VoiceParam,
+        /// Its value.
+        value: f64,
+        /// Duration of the glide.
+        seconds: f64,
+    },
+    /// Set (or replace) the modulator of `spec.param` on voice `id`.
+    Modulate {
+        /// Voice id.
+        id: i32,
+        /// The modulator.
+        spec: ModSpec,
+    },
+    /// Remove the modulator of `param` (all of them: `None`) from voice `id`.
+    Unmodulate {
+        /// Voice id.
+        id: i32,
+        /// The parameter, or every one.
+        param: Option<VoiceParam>,
+    },
     /// Excite voice `id`.
     Excite {
         /// Voice id.
@@ -83,6 +109,13 @@ pub enum EngineCommand {
     },
     /// Master gain, linear.
     MasterGain(f32),
+    /// Master gain, linear, reached linearly over `seconds`.
+    MasterGainOver {
+        /// Linear gain.
+        gain: f32,
+        /// Duration of the glide.
+        seconds: f64,
+    },
     /// Report [`EngineEvent::MarkerReached`] with this token when applied
     /// (`/sync`, and the replies of timetagged commands, wait for it).
     Marker(u64),
@@ -217,11 +250,27 @@ pub fn apply<E: VoiceEngine>(engine: &mut E, cmd: EngineCommand, sink: &mut impl
                 }
             }
             EngineCommand::MasterGain(g) => this.set_master_gain(g),
+            EngineCommand::MasterGainOver { gain, seconds } => {
+                this.set_master_gain_over(gain, seconds)
+            }
             EngineCommand::Marker(token) => sink.emit(EngineEvent::MarkerReached(token)),
             EngineCommand::Release(id) => with_voice(this, id, sink, |v| v.release()),
             EngineCommand::Free(id) => with_voice(this, id, sink, |v| v.free()),
             EngineCommand::Set { id, param, value } => {
                 with_voice(this, id, sink, |v| v.set(param, value))
+            }
+            EngineCommand::SetOver {
+                id,
+                param,
+                value,
+                seconds,
+            } => with_voice(this, id, sink, |v| v.set_over(param, value, seconds)),
+            // The router refuses what a voice would (a fifth parameter, `x`).
+            EngineCommand::Modulate { id, spec } => with_voice(this, id, sink, |v| {
+                let _ = v.modulate(spec);
+            }),
+            EngineCommand::Unmodulate { id, param } => {
+                with_voice(this, id, sink, |v| v.unmodulate(param))
             }
             EngineCommand::Excite {
                 id,

@@ -128,7 +128,7 @@ impl VoiceEngine for CpuEngine {
         {
             mix_into(left, right, &v.out_l[..frames], &v.out_r[..frames]);
         }
-        apply_master_ramp(left, right, self.core.slots.next_master_ramp());
+        apply_master_ramp(left, right, self.core.slots.next_master_ramp(frames));
         self.core.stats.frames += frames as u64;
     }
 }

@@ -330,7 +330,7 @@ impl GpuEngine {
         // Take the span out (no allocation: its vectors move back below).
         let mut sp = std::mem::take(&mut self.spans[si]);
         sp.frames = frames;
-        sp.gain = self.core.slots.next_master_ramp();
+        sp.gain = self.core.slots.next_master_ramp(frames);
         sp.live = true;
         sp.submitted = false;
         sp.recs.clear();
@@ -529,7 +529,12 @@ impl GpuEngine {
     pub fn hand_over(&mut self, cpu: &mut CpuEngine, sink: &mut impl EventSink) -> usize {
         cpu.stats_mut().frames = self.core.stats.frames;
         cpu.stats_mut().stolen = self.core.stats.stolen;
-        cpu.set_master_gain(self.core.slots.master_gain_target());
+        // A master gain glide in progress goes on over the frames it has left.
+        let (target, left) = (
+            self.core.slots.master_gain_target(),
+            self.core.slots.master_frames_left(),
+        );
+        cpu.slots_mut().set_master_gain_over(target, left);
         let mut restarted = 0;
         for v in self
             .core
@@ -544,6 +549,9 @@ impl GpuEngine {
                     retire(sink, old);
                     if let Some(c) = cut {
                         sink.emit(EngineEvent::VoiceEnded(c));
+                    }
+                    if let Some(cv) = cpu.voice_mut(rs.id) {
+                        cv.set_modulators(rs.mods);
                     }
                     if let (Some((target, t)), Some(cv)) = (rs.morph, cpu.voice_mut(rs.id)) {
                         let old = cv.set_morph(Some(target), t, None);

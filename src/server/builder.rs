@@ -17,6 +17,7 @@ use super::midi_input::MidiInput;
 use super::midi_map::MidiMap;
 use super::network::Network;
 use super::options::ServeOptions;
+use super::preset_store::PresetStore;
 use super::router::{Router, RouterConfig};
 use crate::audio::stats::SharedStats;
 use crate::audio::supervisor::{AudioSupervisor, DeviceRequest};
@@ -284,7 +285,18 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
     if let Some(zones) = opts.mpe {
         midi_map.mpe.zones = zones;
     }
-    let router = Router::new(bank, router_cfg, stats.clone(), midi_map);
+    let presets = match &opts.preset_dir {
+        Some(dir) => {
+            let (store, skipped) = PresetStore::open(dir).map_err(ServeError::Presets)?;
+            for e in skipped {
+                tracing::warn!("preset skipped: {e}");
+            }
+            tracing::info!("presets: {} in {}", store.names().count(), dir.display());
+            store
+        }
+        None => PresetStore::in_memory(),
+    };
+    let router = Router::new(bank, router_cfg, stats.clone(), midi_map).with_presets(presets);
     let midi = MidiInput::start(&opts.midi);
     let clock = Clock::start(
         rate as f64,

@@ -64,4 +64,7 @@ pub enum ServeError {
     /// The MIDI preset cannot be read.
     #[error("{0}")]
     MidiMap(crate::server::midi_map::MidiMapError),
+    /// The preset folder (`--preset-dir`) cannot be created or listed.
+    #[error("--preset-dir: {0}")]
+    Presets(crate::server::preset::PresetError),
 }

@@ -7,7 +7,9 @@
 //! (the real-time render loop), `network` (UDP receive, decode, reply),
 //! `clock` (timetags → frames), `midi_input` (MIDI ports), [`runtime`]
 //! (the control loop), [`router`], [`midi_map`] and [`mpe`] (MPE zones),
-//! `oscquery_http` (the OSCQuery HTTP server) and `advertise` (mDNS).
+//! `oscquery_http` (the OSCQuery HTTP server), `advertise` (mDNS),
+//! [`preset`] (a preset and the voice controls it stores) and
+//! [`preset_store`] (the presets, in memory and in `--preset-dir`).
 
 mod advertise;
 mod builder;
@@ -20,6 +22,8 @@ pub mod mpe;
 mod network;
 pub mod options;
 mod oscquery_http;
+pub mod preset;
+pub mod preset_store;
 pub mod router;
 pub mod runtime;
 

@@ -78,6 +78,9 @@ pub struct ServeOptions {
     pub oscquery_port: Option<u16>,
     /// `--advertise`: register `_osc._udp` (and `_oscjson._tcp`) over mDNS.
     pub advertise: bool,
+    /// `--preset-dir`: the folder presets are saved to and loaded from at
+    /// start-up; `None` keeps them in memory only.
+    pub preset_dir: Option<PathBuf>,
     /// Testing aid (`--simulate-gpu-failure-after N`): the GPU engine
     /// simulates a device loss after this many blocks, so that the
     /// hand-over to the CPU engine can be tested without a faulty GPU.

@@ -2,8 +2,10 @@
 //! the voice (which plays them) and the control side: the bottom layer,
 //! with no dependency on any other module of the crate.
 
+mod modulation;
 mod voice_param;
 
+pub use modulation::{ModShape, ModSpec, MAX_MODULATORS, MOD_PHASE_RANGE, MOD_RATE_RANGE};
 pub use voice_param::{VoiceParam, GAIN_RANGE, NOTE_RANGE, UNIT_RANGE};
 
 use serde::{Deserialize, Serialize};

@@ -34,11 +34,14 @@ pub enum VoiceState {
     Fading,
 }
 
-/// A parameter moving smoothly toward its target.
+/// A parameter moving smoothly toward its target: one-pole, or linearly
+/// by `step` per tick while a timed glide runs (`step > 0`).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Smoothed {
     pub(crate) current: f64,
     pub(crate) target: f64,
+    /// Per-tick step of a linear glide; 0 for one-pole smoothing.
+    pub(crate) step: f64,
 }
 
 impl Smoothed {
@@ -47,12 +50,29 @@ impl Smoothed {
         Self {
             current: v,
             target: v,
+            step: 0.0,
         }
+    }
+    /// Glides linearly to `target` over `ticks` control ticks (at least one).
+    pub(crate) fn glide(&mut self, target: f64, ticks: f64) {
+        self.target = target;
+        self.step = (target - self.current).abs() / ticks.max(1.0);
     }
     /// Advances one tick; returns true when the value changed.
     pub(crate) fn tick(&mut self, alpha: f64) -> bool {
         if self.current == self.target {
+            self.step = 0.0;
             return false;
+        }
+        if self.step > 0.0 {
+            let d = self.target - self.current;
+            if d.abs() <= self.step {
+                self.current = self.target;
+                self.step = 0.0;
+            } else {
+                self.current += self.step.copysign(d);
+            }
+            return true;
         }
         self.current += alpha * (self.target - self.current);
         if (self.target - self.current).abs() <= 1e-6 * self.target.abs().max(1e-3) {

@@ -13,6 +13,7 @@
 //! - `bow`: the friction bow (its node, force and velocity per step).
 //! - `output`: pickup taps, DC blocker, radiation, gains, end detection.
 //! - `mesh`: the back-end interface.
+//! - `modulation`: per-voice modulators (LFOs, smoothed noise) on its parameters.
 //! - `program`: the voice program.
 //! - `setters`: its control setters.
 //! - `walk`: one block's walk (delay, control ticks, runs of samples), for every back-end.
@@ -22,6 +23,7 @@ pub mod bow;
 pub mod control;
 pub mod excitation;
 pub mod mesh;
+pub mod modulation;
 pub mod output;
 pub mod program;
 pub mod setters;
@@ -33,5 +35,6 @@ pub use control::{
     SILENCE_HOLD, SMOOTHING_TIME,
 };
 pub use mesh::Mesh;
+pub use modulation::{ModRefusal, Modulators};
 pub use program::{morph_compatible, Restart, Voice};
 pub use slots::{apply_master_ramp, mix_into, pick_slot, Retired, Slots};

@@ -58,8 +58,10 @@ impl Tap {
 pub(crate) struct Pickups {
     /// Smoothed coordinates.
     pub(crate) at: [Smoothed; 4],
-    /// Coordinates at the start of the period in progress.
+    /// Coordinates (modulation included) at the start of the period in progress.
     pub(crate) from: [f64; 4],
+    /// Coordinates (modulation included) at its end.
+    pub(crate) to: [f64; 4],
 }
 
 impl Pickups {
@@ -68,13 +70,21 @@ impl Pickups {
         Self {
             at: p.map(Smoothed::at),
             from: p,
+            to: p,
         }
     }
-    /// The control tick: the period's ramp starts where the last one ended.
-    pub(crate) fn tick(&mut self, alpha: f64) {
-        for i in 0..4 {
-            self.from[i] = self.at[i].current;
+    /// The control tick: the period's ramp starts where the last one
+    /// ended, and ends at the smoothed coordinates plus `offset` (their
+    /// modulation), kept within 0..1.
+    pub(crate) fn tick(&mut self, alpha: f64, offset: [f64; 4]) {
+        for (i, off) in offset.into_iter().enumerate() {
+            self.from[i] = self.to[i];
             self.at[i].tick(alpha);
+            self.to[i] = if off == 0.0 {
+                self.at[i].current
+            } else {
+                (self.at[i].current + off).clamp(0.0, 1.0)
+            };
         }
     }
     /// The taps of sample `pos` (0..[`CONTROL_PERIOD`]) of the period.
@@ -82,10 +92,10 @@ impl Pickups {
     pub(crate) fn taps(&self, layout: &Layout, pos: usize) -> (Tap, Tap) {
         let t = pos as f64 / CONTROL_PERIOD as f64;
         let lerp = |a: f64, b: f64| a + (b - a) * t;
-        let (p, f) = (&self.at, &self.from);
+        let (p, f) = (&self.to, &self.from);
         (
-            Tap::at(layout, lerp(f[0], p[0].current), lerp(f[1], p[1].current)),
-            Tap::at(layout, lerp(f[2], p[2].current), lerp(f[3], p[3].current)),
+            Tap::at(layout, lerp(f[0], p[0]), lerp(f[1], p[1])),
+            Tap::at(layout, lerp(f[2], p[2]), lerp(f[3], p[3])),
         )
     }
 }

@@ -22,13 +22,14 @@ use super::control::{
 };
 use super::excitation::Excitation;
 use super::mesh::Mesh;
+use super::modulation::Modulators;
 use super::output::{Gains, Pickups, Tap, VoiceFault};
 use crate::instrument::radiation::RadiationFilter;
 use crate::instrument::{note_to_hz, Instrument, NotePlan};
 use crate::physics::body::Layout;
 use crate::physics::certificate::{Certificate, LIMIT};
 use crate::physics::scheme::{DampingControl, SchemeParams};
-use crate::types::{ExciteShape, NoteRequest};
+use crate::types::{ExciteShape, NoteRequest, VoiceParam};
 
 /// What a control-period boundary decided (the output side needs it).
 #[derive(Clone, Copy, Default)]
@@ -53,6 +54,8 @@ pub struct Restart {
     pub req: NoteRequest,
     /// Morph target and amount.
     pub morph: Option<(Arc<Instrument>, f64)>,
+    /// Its modulators, as they run.
+    pub mods: Modulators,
 }
 
 /// A voice slot: the program's state, and the mesh back-end `M`.
@@ -95,6 +98,8 @@ pub struct Voice<M> {
     pub(super) gain: Smoothed,
     pub(super) pan: Smoothed,
     pub(super) pickups: Pickups,
+    /// The modulators (LFOs, smoothed noise) on its parameters.
+    pub(super) mods: Modulators,
     contact_s: f32,
     pub(super) brightness: f32,
     excite_width: f32,
@@ -161,6 +166,7 @@ impl<M: Mesh> Voice<M> {
             gain: Smoothed::at(1.0),
             pan: Smoothed::default(),
             pickups: Pickups::default(),
+            mods: Modulators::default(),
             contact_s: 0.002,
             brightness: 0.5,
             excite_width: 0.1,
@@ -296,6 +302,7 @@ impl<M: Mesh> Voice<M> {
         self.radiation = RadiationFilter::new(f.radiation.as_ref(), sample_rate);
         self.mesh.reset(&self.radiation);
         self.seed = self.seed.wrapping_mul(1664525).wrapping_add(1013904223) ^ id as u32;
+        self.mods.reset(self.seed);
         for e in &mut self.excitations {
             *e = Excitation::default();
         }
@@ -349,6 +356,7 @@ impl<M: Mesh> Voice<M> {
             plan,
             req,
             morph: self.morph_target.clone().map(|t| (t, self.morph.target)),
+            mods: self.mods,
         })
     }
 
@@ -378,7 +386,8 @@ impl<M: Mesh> Voice<M> {
         let (k, loudness, seed) = (self.params.k as f32, self.loudness, self.seed);
         let layout = self.layout;
         // Brightness 0..1 scales the contact time by 2^(1 − 2·brightness).
-        let contact = self.contact_s * (1.0 - 2.0 * self.brightness).exp2();
+        let brightness = self.modulated(VoiceParam::Brightness, self.brightness as f64) as f32;
+        let contact = self.contact_s * (1.0 - 2.0 * brightness).exp2();
         let (cur, prev) = self.mesh.excitation_state();
         let e = &mut self.excitations[slot];
         e.setup(
@@ -426,9 +435,10 @@ impl<M: Mesh> Voice<M> {
     }
 
     fn update_gains(&mut self) {
-        let g =
-            self.gain.current as f32 * self.instrument.as_ref().map_or(1.0, |i| i.file.gain as f32);
-        let theta = (self.pan.current as f32 + 1.0) * std::f32::consts::FRAC_PI_4;
+        let gain = self.modulated(VoiceParam::Gain, self.gain.current);
+        let pan = self.modulated(VoiceParam::Pan, self.pan.current);
+        let g = gain as f32 * self.instrument.as_ref().map_or(1.0, |i| i.file.gain as f32);
+        let theta = (pan as f32 + 1.0) * std::f32::consts::FRAC_PI_4;
         let (l, r) = (
             std::f32::consts::SQRT_2 * theta.cos(),
             std::f32::consts::SQRT_2 * theta.sin(),
@@ -443,14 +453,18 @@ impl<M: Mesh> Voice<M> {
         let (Some(inst), Some(plan)) = (self.instrument.as_ref(), self.plan) else {
             return;
         };
-        let note = self.pitch.current.min(plan.max_note);
+        let note = match self.mods.offset(VoiceParam::Pitch) {
+            0.0 => self.pitch.current.min(plan.max_note),
+            off => (self.pitch.current + off)
+                .clamp(crate::instrument::LOWEST_NOTE - 12.0, plan.max_note),
+        };
         let mut params = inst.params(plan.level, plan.oversample, note, self.sample_rate);
         let level = &inst.levels[plan.level];
         let mut bound = level.bound;
         // Morph: blend the maps and the scalars toward the target at the same level.
         let mut morph = None;
         if let Some(target) = self.morph_target.as_ref() {
-            let t = self.morph.current;
+            let t = self.modulated(VoiceParam::Morph, self.morph.current);
             if t > 0.0 && morph_compatible(inst, target, &plan) {
                 let tl = &target.levels[plan.level];
                 let tp = target.params(plan.level, plan.oversample, note, self.sample_rate);
@@ -471,7 +485,7 @@ impl<M: Mesh> Voice<M> {
             }
         }
         // Keep the certificate: raise damping only as far as it holds.
-        let mut scale = self.damping.current;
+        let mut scale = self.modulated(VoiceParam::Damping, self.damping.current);
         if scale > 1.0 {
             let max_b =
                 (LIMIT * crate::instrument::PLAN_SAFETY - params.kappa_k2) / bound.value - params.a;
@@ -494,7 +508,8 @@ impl<M: Mesh> Voice<M> {
     /// release's time limit and the fade.
     fn control_tick(&mut self) {
         let alpha = 1.0 - (-(CONTROL_PERIOD as f64) / (SMOOTHING_TIME * self.sample_rate)).exp();
-        let mut recompute = self.pitch.tick(alpha);
+        let mut recompute = self.tick_modulators(alpha);
+        recompute |= self.pitch.tick(alpha);
         recompute |= self.damping.tick(alpha);
         recompute |= self.release.tick(alpha);
         if self.morph_step > 0.0 {
@@ -515,13 +530,20 @@ impl<M: Mesh> Voice<M> {
         }
         self.gain.tick(alpha);
         self.pan.tick(alpha);
-        self.pickups.tick(alpha);
+        let off = [
+            VoiceParam::PickupLx,
+            VoiceParam::PickupLy,
+            VoiceParam::PickupRx,
+            VoiceParam::PickupRy,
+        ]
+        .map(|p| self.mods.offset(p));
+        self.pickups.tick(alpha, off);
         self.bow_force.tick(alpha);
         self.bow_velocity.tick(alpha);
         if let Some(plan) = self.plan {
             self.bow.tick(&BowControls {
-                force: self.bow_force.current as f32,
-                velocity: self.bow_velocity.current as f32,
+                force: self.modulated(VoiceParam::BowForce, self.bow_force.current) as f32,
+                velocity: self.modulated(VoiceParam::BowVelocity, self.bow_velocity.current) as f32,
                 a: self.params.a as f32,
                 k: self.params.k as f32,
                 // The strikes' pitch scale, without their per-level correction.

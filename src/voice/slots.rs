@@ -25,6 +25,8 @@ pub struct Slots<M> {
     next_id: i32,
     master_gain: f32,
     master_target: f32,
+    /// Frames left of a timed master gain glide (0: the next block ramps).
+    master_left: u64,
 }
 
 impl<M: Mesh> Slots<M> {
@@ -36,6 +38,7 @@ impl<M: Mesh> Slots<M> {
             next_id: 1,
             master_gain: 1.0,
             master_target: 1.0,
+            master_left: 0,
         }
     }
 
@@ -62,6 +65,18 @@ impl<M: Mesh> Slots<M> {
     /// Sets the master gain (linear), ramped over the next block.
     pub fn set_master_gain(&mut self, g: f32) {
         self.master_target = g.max(0.0);
+        self.master_left = 0;
+    }
+
+    /// Moves the master gain (linear) to `g` linearly over `frames` frames.
+    pub fn set_master_gain_over(&mut self, g: f32, frames: u64) {
+        self.master_target = g.max(0.0);
+        self.master_left = frames;
+    }
+
+    /// Frames left of a timed master gain glide (0: none).
+    pub fn master_frames_left(&self) -> u64 {
+        self.master_left
     }
 
     /// The master gain the engine ramps toward.
@@ -69,12 +84,21 @@ impl<M: Mesh> Slots<M> {
         self.master_target
     }
 
-    /// The master gain ramp of the next block (from, to); the block after
-    /// starts where it ends.
-    pub fn next_master_ramp(&mut self) -> (f32, f32) {
-        let ramp = (self.master_gain, self.master_target);
-        self.master_gain = self.master_target;
-        ramp
+    /// The master gain ramp of the next block of `frames` frames (from,
+    /// to); the block after starts where it ends.
+    pub fn next_master_ramp(&mut self, frames: usize) -> (f32, f32) {
+        let from = self.master_gain;
+        let frames = frames as u64;
+        let to = if self.master_left > frames {
+            let share = frames as f32 / self.master_left as f32;
+            self.master_left -= frames;
+            from + (self.master_target - from) * share
+        } else {
+            self.master_left = 0;
+            self.master_target
+        };
+        self.master_gain = to;
+        (from, to)
     }
 
     /// A fresh voice id (positive, below 2^24).

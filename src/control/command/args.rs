@@ -8,7 +8,10 @@ use std::path::Path;
 use rosc::OscType;
 
 use super::error::{ArgumentError, CommandError};
-use super::types::{ExciteShape, InstRef, VoiceParam};
+use super::types::{
+    ExciteShape, InstRef, ModShape, ModSpec, RecallTarget, VoiceParam, MOD_PHASE_RANGE,
+    MOD_RATE_RANGE,
+};
 use crate::control::midi::{self, MidiBytes};
 
 /// A number read from an OSC argument: exact integers stay exact.
@@ -249,22 +252,106 @@ impl<'a> Args<'a> {
     pub(super) fn params(&mut self) -> Result<Vec<(VoiceParam, f32)>, CommandError> {
         let mut params = Vec::with_capacity(self.remaining() / 2);
         while self.remaining() > 0 {
-            let index = self.next + 1;
-            let (_, arg) = self.arg("param")?;
-            let OscType::String(name) = arg else {
-                return Err(refuse(
-                    index,
-                    "param",
-                    ArgumentError::NotAParamName {
-                        got: type_name(arg),
-                    },
-                ));
-            };
-            let param = VoiceParam::from_name(name)
-                .ok_or_else(|| refuse(index, "param", ArgumentError::UnknownParam(name.clone())))?;
+            let (_, param) = self.param_name()?;
             params.push((param, self.float(param.name(), param.range())?));
         }
         Ok(params)
+    }
+
+    /// A voice parameter by name (not yet its value).
+    fn param_name(&mut self) -> Result<(usize, VoiceParam), CommandError> {
+        let index = self.next + 1;
+        let (_, arg) = self.arg("param")?;
+        let OscType::String(name) = arg else {
+            return Err(refuse(
+                index,
+                "param",
+                ArgumentError::NotAParamName {
+                    got: type_name(arg),
+                },
+            ));
+        };
+        let param = VoiceParam::from_name(name)
+            .ok_or_else(|| refuse(index, "param", ArgumentError::UnknownParam(name.clone())))?;
+        Ok((index, param))
+    }
+
+    /// A parameter a modulator can move (one that acts on a running voice).
+    pub(super) fn modulated_param(&mut self) -> Result<VoiceParam, CommandError> {
+        let (index, param) = self.param_name()?;
+        if !param.acts_on_running_voice() {
+            return Err(refuse(
+                index,
+                "param",
+                ArgumentError::NotModulatable(param.name().to_owned()),
+            ));
+        }
+        Ok(param)
+    }
+
+    /// `/voice/mod`'s `param shape rate depth [phase]`.
+    pub(super) fn mod_spec(&mut self) -> Result<ModSpec, CommandError> {
+        let param = self.modulated_param()?;
+        let index = self.next + 1;
+        let name = self.string("shape")?;
+        let shape = ModShape::from_name(name).ok_or_else(|| {
+            refuse(
+                index,
+                "shape",
+                ArgumentError::UnknownModShape(name.to_owned()),
+            )
+        })?;
+        let rate = self.float("rate", MOD_RATE_RANGE)?;
+        let depth = self.float("depth", ModSpec::depth_range(param))?;
+        let phase = match self.remaining() {
+            0 => None,
+            _ => Some(self.float("phase", MOD_PHASE_RANGE)?),
+        };
+        Ok(ModSpec {
+            param,
+            shape,
+            rate,
+            depth,
+            phase,
+        })
+    }
+
+    /// A preset name: 1 to 64 of `A-Z a-z 0-9 _ - .`, not starting with
+    /// `.` (so it is a plain file name in the preset folder).
+    pub(super) fn preset_name(&mut self) -> Result<String, CommandError> {
+        let index = self.next + 1;
+        let name = self.string("name")?;
+        let ok = (1..=64).contains(&name.len())
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !ok {
+            return Err(refuse(index, "name", ArgumentError::BadPresetName));
+        }
+        Ok(name.to_owned())
+    }
+
+    /// `/preset/recall`'s target: a voice id (number) or an instrument name (string).
+    pub(super) fn recall_target(&mut self) -> Result<RecallTarget, CommandError> {
+        let index = self.next + 1;
+        match self.peek() {
+            Some(OscType::String(name)) if name.is_empty() => {
+                Err(refuse(index, "target", ArgumentError::EmptyName))
+            }
+            Some(OscType::String(name)) => {
+                self.next += 1;
+                Ok(RecallTarget::Instrument(name.clone()))
+            }
+            Some(arg) if !is_numeric(arg) => Err(refuse(
+                index,
+                "target",
+                ArgumentError::NotARecallTarget {
+                    got: type_name(arg),
+                },
+            )),
+            _ => Ok(RecallTarget::Voice(self.i32("target")?)),
+        }
     }
 
     /// An excitation shape by name.

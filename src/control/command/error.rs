@@ -69,6 +69,21 @@ pub enum ArgumentError {
     /// An excitation shape that does not exist.
     #[error("unknown excitation shape \"{0}\" (strike, pluck, noise or bow)")]
     UnknownShape(String),
+    /// A modulator shape that does not exist.
+    #[error("unknown modulator shape \"{0}\" (sine, triangle, saw, square or noise)")]
+    UnknownModShape(String),
+    /// A parameter that only places a note's first strike (`x`, `y`).
+    #[error("parameter \"{0}\" acts only at /voice/new and cannot be modulated")]
+    NotModulatable(String),
+    /// A preset name with characters other than letters, digits, `_`, `-`, `.`.
+    #[error("a preset name is 1 to 64 letters, digits, '_', '-' or '.', not starting with '.'")]
+    BadPresetName,
+    /// A recall target that is neither a voice id nor an instrument name.
+    #[error("expected a voice id or an instrument name, got {got}")]
+    NotARecallTarget {
+        /// The OSC type sent.
+        got: &'static str,
+    },
     /// A MIDI byte outside 0..255.
     #[error("must be 0..255")]
     NotAByte,

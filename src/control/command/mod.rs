@@ -33,6 +33,7 @@ pub use error::{ArgumentError, CommandError, Fail};
 pub use parse::parse_message;
 pub use signature::{Arg, ArgKind, ParamPairs, Signature};
 pub use types::{
-    Address, Command, ExciteShape, InstRef, Parsed, VoiceParam, ADDRESSES, AMPLITUDE_RANGE,
-    GAIN_RANGE, MORPH_SECONDS_RANGE, NOTE_RANGE, UNIT_RANGE, WIDTH_RANGE,
+    Address, Command, ExciteShape, InstRef, ModShape, ModSpec, Parsed, RecallTarget, VoiceParam,
+    ADDRESSES, AMPLITUDE_RANGE, GAIN_RANGE, MAX_MODULATORS, MOD_PHASE_RANGE, MOD_RATE_RANGE,
+    MORPH_SECONDS_RANGE, NOTE_RANGE, UNIT_RANGE, WIDTH_RANGE,
 };

@@ -121,5 +121,32 @@ fn parse_command(address: Address, a: &mut Args) -> Result<Command, CommandError
             gain: a.float("gain", GAIN_RANGE)?,
         },
         Address::Midi => Command::Midi(a.midi()?),
+        Address::VoiceMod => Command::VoiceMod {
+            id: a.i32("id")?,
+            spec: a.mod_spec()?,
+        },
+        Address::VoiceModClear => Command::VoiceModClear {
+            id: a.i32("id")?,
+            param: match a.remaining() {
+                0 => None,
+                _ => Some(a.modulated_param()?),
+            },
+        },
+        Address::PresetSave => Command::PresetSave {
+            name: a.preset_name()?,
+            id: a.i32("id")?,
+        },
+        Address::PresetRecall => Command::PresetRecall {
+            name: a.preset_name()?,
+            target: a.recall_target()?,
+            seconds: match a.remaining() {
+                0 => None,
+                _ => Some(a.float("seconds", MORPH_SECONDS_RANGE)?),
+            },
+        },
+        Address::PresetList => Command::PresetList,
+        Address::PresetDelete => Command::PresetDelete {
+            name: a.preset_name()?,
+        },
     })
 }

@@ -12,6 +12,7 @@ use std::ops::RangeInclusive;
 use crate::control::param::{
     AMPLITUDE_RANGE, GAIN_RANGE, MORPH_SECONDS_RANGE, NOTE_RANGE, UNIT_RANGE, WIDTH_RANGE,
 };
+use crate::types::{MOD_PHASE_RANGE, MOD_RATE_RANGE};
 
 /// What kind of value an argument is.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,15 +34,31 @@ pub enum ArgKind {
     Shape,
     /// A MIDI message (OSC `m`; a blob or 1 to 3 integers are accepted too).
     Midi,
+    /// A voice parameter that acts on a running voice, by name (`/voice/mod`).
+    ModParam,
+    /// A modulator shape by name.
+    ModShape,
+    /// A modulator's depth, in its parameter's units (at most ± the width
+    /// of the parameter's range: the range depends on the parameter).
+    ModDepth,
+    /// A preset name: 1 to 64 of `A-Z a-z 0-9 _ - .`, not starting with `.`.
+    PresetName,
+    /// A voice id (a number) or an instrument name (a string).
+    RecallTarget,
 }
 
 impl ArgKind {
     /// The OSC type tag clients are told to send.
     pub fn tag(&self) -> char {
         match self {
-            Self::Int { .. } => 'i',
-            Self::Float(_) => 'f',
-            Self::Inst | Self::FileName | Self::Shape => 's',
+            Self::Int { .. } | Self::RecallTarget => 'i',
+            Self::Float(_) | Self::ModDepth => 'f',
+            Self::Inst
+            | Self::FileName
+            | Self::Shape
+            | Self::ModParam
+            | Self::ModShape
+            | Self::PresetName => 's',
             Self::Midi => 'm',
         }
     }
@@ -195,3 +212,21 @@ pub const MORPH_SECONDS: Arg = Arg::new("seconds", ArgKind::Float(MORPH_SECONDS_
 pub const GAIN: Arg = Arg::new("gain", ArgKind::Float(GAIN_RANGE));
 /// A MIDI message.
 pub const MIDI: Arg = Arg::new("message", ArgKind::Midi);
+/// The parameter a modulator acts on.
+pub const MOD_PARAM: Arg = Arg::new("param", ArgKind::ModParam);
+/// The parameter a modulator acts on, left out for all of them.
+pub const MOD_PARAM_OPTIONAL: Arg = MOD_PARAM.optional();
+/// A modulator's shape.
+pub const MOD_SHAPE: Arg = Arg::new("shape", ArgKind::ModShape);
+/// A modulator's rate, Hz.
+pub const MOD_RATE: Arg = Arg::new("rate", ArgKind::Float(MOD_RATE_RANGE));
+/// A modulator's depth.
+pub const MOD_DEPTH: Arg = Arg::new("depth", ArgKind::ModDepth);
+/// A modulator's start phase, cycles.
+pub const MOD_PHASE: Arg = Arg::new("phase", ArgKind::Float(MOD_PHASE_RANGE)).optional();
+/// A preset's name.
+pub const PRESET_NAME: Arg = Arg::new("name", ArgKind::PresetName);
+/// What a preset is recalled on.
+pub const RECALL_TARGET: Arg = Arg::new("target", ArgKind::RecallTarget);
+/// How long a recall glides, seconds.
+pub const RECALL_SECONDS: Arg = Arg::new("seconds", ArgKind::Float(MORPH_SECONDS_RANGE)).optional();

@@ -4,7 +4,7 @@
 
 use rosc::{OscMessage, OscMidiMessage, OscType};
 
-use super::{parse_message, Address, ArgKind, ExciteShape, ParamPairs, VoiceParam};
+use super::{parse_message, Address, ArgKind, ExciteShape, ModShape, ParamPairs, VoiceParam};
 
 /// The value of `kind` at its low (`high == false`) or high end.
 fn value(kind: &ArgKind, high: bool) -> OscType {
@@ -16,6 +16,27 @@ fn value(kind: &ArgKind, high: bool) -> OscType {
         ArgKind::Shape => {
             let all = ExciteShape::ALL;
             OscType::String(all[if high { all.len() - 1 } else { 0 }].name().into())
+        }
+        ArgKind::ModParam => {
+            let all: Vec<VoiceParam> = VoiceParam::ALL
+                .into_iter()
+                .filter(|p| p.acts_on_running_voice())
+                .collect();
+            OscType::String(all[if high { all.len() - 1 } else { 0 }].name().into())
+        }
+        ArgKind::ModShape => {
+            let all = ModShape::ALL;
+            OscType::String(all[if high { all.len() - 1 } else { 0 }].name().into())
+        }
+        // In range for every parameter.
+        ArgKind::ModDepth => OscType::Float(if high { 0.01 } else { -0.01 }),
+        ArgKind::PresetName => OscType::String(if high { "warm-pad_2.x" } else { "a" }.into()),
+        ArgKind::RecallTarget => {
+            if high {
+                OscType::String("small".into())
+            } else {
+                OscType::Int(1)
+            }
         }
         ArgKind::Midi => OscType::Midi(OscMidiMessage {
             port: 0,

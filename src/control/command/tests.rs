@@ -252,6 +252,53 @@ fn every_command_round_trips() {
             vec![OscType::Blob(vec![0xE0, 0, 0x40])],
             C::Midi(MidiBytes::new(&[0xE0, 0, 0x40]).unwrap()),
         ),
+        (
+            "/voice/mod",
+            vec![Int(7), s("pan"), s("sine"), Float(2.0), Float(0.5)],
+            C::VoiceMod {
+                id: 7,
+                spec: ModSpec {
+                    param: VoiceParam::Pan,
+                    shape: ModShape::Sine,
+                    rate: 2.0,
+                    depth: 0.5,
+                    phase: None,
+                },
+            },
+        ),
+        (
+            "/voice/mod/clear",
+            vec![Int(7), s("pan")],
+            C::VoiceModClear {
+                id: 7,
+                param: Some(VoiceParam::Pan),
+            },
+        ),
+        (
+            "/preset/save",
+            vec![s("soft"), Int(7)],
+            C::PresetSave {
+                name: "soft".into(),
+                id: 7,
+            },
+        ),
+        (
+            "/preset/recall",
+            vec![s("soft"), s("drum"), Float(1.0)],
+            C::PresetRecall {
+                name: "soft".into(),
+                target: RecallTarget::Instrument("drum".into()),
+                seconds: Some(1.0),
+            },
+        ),
+        ("/preset/list", vec![], C::PresetList),
+        (
+            "/preset/delete",
+            vec![s("soft")],
+            C::PresetDelete {
+                name: "soft".into(),
+            },
+        ),
     ];
     let mut seen: Vec<&str> = cases.iter().map(|c| c.0).collect();
     seen.dedup();

@@ -8,10 +8,13 @@ pub use crate::control::param::{
     WIDTH_RANGE,
 };
 pub use crate::instrument::format::ExciteShape;
+pub use crate::types::{ModShape, ModSpec, MAX_MODULATORS, MOD_PHASE_RANGE, MOD_RATE_RANGE};
 
 use super::signature::{
-    ParamPairs, Signature, AMPLITUDE, FILE_NAME, GAIN, INST, LX, LY, MIDI, MORPH_SECONDS, MORPH_T,
-    NEW_VOICE_ID, NOTE, ON, REPLY_PORT, RX, RY, SHAPE, SYNC_ID, VELOCITY, VOICE_ID, WIDTH, X, Y,
+    ParamPairs, Signature, AMPLITUDE, FILE_NAME, GAIN, INST, LX, LY, MIDI, MOD_DEPTH, MOD_PARAM,
+    MOD_PARAM_OPTIONAL, MOD_PHASE, MOD_RATE, MOD_SHAPE, MORPH_SECONDS, MORPH_T, NEW_VOICE_ID, NOTE,
+    ON, PRESET_NAME, RECALL_SECONDS, RECALL_TARGET, REPLY_PORT, RX, RY, SHAPE, SYNC_ID, VELOCITY,
+    VOICE_ID, WIDTH, X, Y,
 };
 
 /// Declares the address table once: [`Address`] (one variant per address,
@@ -92,6 +95,21 @@ address_table! {
     Morph => "/morph": Signature::new(&[VOICE_ID, INST, MORPH_T, MORPH_SECONDS], "Moves the voice's physics toward the instrument by t, over seconds if given."),
     MasterGain => "/master/gain": Signature::new(&[GAIN], "Output gain, linear."),
     Midi => "/midi": Signature::new(&[MIDI], "A MIDI message (OSC m, a blob or 1 to 3 integers), handled like one from a MIDI port."),
+    VoiceMod => "/voice/mod": Signature::new(&[VOICE_ID, MOD_PARAM, MOD_SHAPE, MOD_RATE, MOD_DEPTH, MOD_PHASE], "Sets (or replaces) the voice's modulator on param: an LFO (sine, triangle, saw, square) or smoothed noise at rate Hz, depth in the param's units, phase in cycles."),
+    VoiceModClear => "/voice/mod/clear": Signature::new(&[VOICE_ID, MOD_PARAM_OPTIONAL], "Removes the voice's modulator on param, or all of them, with a short fade."),
+    PresetSave => "/preset/save": Signature::new(&[PRESET_NAME, VOICE_ID], "Stores the voice's controls, modulators and morph, and the master gain, under name; answers /done /preset/save <name>."),
+    PresetRecall => "/preset/recall": Signature::new(&[PRESET_NAME, RECALL_TARGET, RECALL_SECONDS], "Recalls the preset on a voice (id) or on every voice of an instrument (name), at once or gliding over seconds."),
+    PresetList => "/preset/list": Signature::new(&[], "Answers /preset/list.reply <count> <name>... in name order."),
+    PresetDelete => "/preset/delete": Signature::new(&[PRESET_NAME], "Forgets the preset and removes its file."),
+}
+
+/// What `/preset/recall` applies a preset to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RecallTarget {
+    /// One voice, by id (a number).
+    Voice(i32),
+    /// Every voice of an instrument, by name (a string).
+    Instrument(String),
 }
 
 /// An instrument, named by its name or by its index in the bank.
@@ -236,6 +254,47 @@ pub enum Command {
     /// `/midi ...`: a MIDI message, handled like one from a MIDI port. The
     /// bytes are checked to parse with [`crate::control::midi::parse`].
     Midi(MidiBytes),
+    /// `/voice/mod id param shape rate depth [phase]`: set or replace the
+    /// modulator of one parameter of a voice (an extension).
+    VoiceMod {
+        /// The voice.
+        id: i32,
+        /// The modulator (rate, depth and phase clamped into range).
+        spec: ModSpec,
+    },
+    /// `/voice/mod/clear id [param]`: remove a voice's modulator of
+    /// `param`, or all of them (an extension).
+    VoiceModClear {
+        /// The voice.
+        id: i32,
+        /// The parameter; `None` for every modulator.
+        param: Option<VoiceParam>,
+    },
+    /// `/preset/save name id`: store voice `id`'s controls and the master
+    /// section under `name` (an extension).
+    PresetSave {
+        /// Preset name (letters, digits, `_`, `-`, `.`; never a path).
+        name: String,
+        /// The voice whose controls are stored.
+        id: i32,
+    },
+    /// `/preset/recall name target [seconds]`: apply a preset at once, or
+    /// linearly over `seconds` (an extension).
+    PresetRecall {
+        /// Preset name.
+        name: String,
+        /// One voice or every voice of an instrument.
+        target: RecallTarget,
+        /// [`MORPH_SECONDS_RANGE`]; `None` for at once (smoothed).
+        seconds: Option<f32>,
+    },
+    /// `/preset/list`: answer `/preset/list.reply` (an extension).
+    PresetList,
+    /// `/preset/delete name`: forget a preset, and its file (an extension).
+    PresetDelete {
+        /// Preset name.
+        name: String,
+    },
 }
 
 impl Command {

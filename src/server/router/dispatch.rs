@@ -60,6 +60,9 @@ impl Router {
     ) {
         let first_command = out.commands.len();
         self.dispatch_message(msg, from, frame, out);
+        for t in &out.commands[first_command..] {
+            self.track(&t.command);
+        }
         if let Some(f) = out.commands[first_command..]
             .iter()
             .filter_map(|t| t.frame)
@@ -111,6 +114,16 @@ impl Router {
             | Command::InstReload { .. } => {
                 let to = self.reply_to(from);
                 self.route_instrument(cmd, to, out)
+            }
+            Command::VoiceMod { .. } | Command::VoiceModClear { .. } => {
+                self.route_modulation(cmd, frame, out)
+            }
+            Command::PresetSave { .. }
+            | Command::PresetRecall { .. }
+            | Command::PresetList
+            | Command::PresetDelete { .. } => {
+                let to = self.reply_to(from);
+                self.route_preset(cmd, to, frame, out)
             }
             Command::Midi(bytes) => {
                 let ev = bytes.parse()?;

@@ -74,6 +74,20 @@ pub enum RouterError {
         /// The voice's note.
         note: f64,
     },
+    /// `/voice/mod` on a voice whose other parameters use every modulator.
+    #[error("voice {id} has {max} modulators already; clear one first (/voice/mod/clear)")]
+    TooManyModulators {
+        /// The voice.
+        id: i32,
+        /// The limit.
+        max: usize,
+    },
+    /// No preset of that name.
+    #[error("unknown preset `{0}`")]
+    UnknownPreset(String),
+    /// A preset file could not be written or removed.
+    #[error("preset not stored: {0}")]
+    PresetFile(String),
     /// `/midi` bytes that do not parse.
     #[error(transparent)]
     Midi(#[from] MidiError),

@@ -7,12 +7,14 @@
 //! asked for notifications, and MIDI channel state. One area per file:
 //! `state` (the router and its helpers, engine events), `dispatch`
 //! (message → command → area), `queries`, `instruments`, `voices`, `midi`,
+//! `presets` (modulators, presets, the controls tracked for them),
 //! `error` (why a command is refused).
 
 mod dispatch;
 mod error;
 mod instruments;
 mod midi;
+mod presets;
 mod queries;
 mod state;
 mod voices;

@@ -16,6 +16,8 @@ use crate::engine::command::{EngineCommand, EngineEvent, Timed};
 use crate::instrument::bank::Bank;
 use crate::instrument::{Instrument, NotePlan};
 use crate::server::midi_map::{MidiMap, MidiState};
+use crate::server::preset::VoiceControls;
+use crate::server::preset_store::PresetStore;
 
 use super::error::RouterError;
 
@@ -48,6 +50,8 @@ pub(super) struct VoiceInfo {
     pub(super) note: f64,
     /// MIDI channel when started from MIDI.
     pub(super) channel: Option<u8>,
+    /// Its controls as last set (what `/preset/save` stores).
+    pub(super) controls: VoiceControls,
 }
 
 /// A reply held until the engine reaches the frame of the command that
@@ -98,6 +102,10 @@ pub struct Router {
     pub(super) latest_frame: Option<u64>,
     /// While routing a command of a future bundle: its frame (its replies wait for it).
     pub(super) defer_at: Option<u64>,
+    /// The presets (`/preset/*`).
+    pub(super) presets: PresetStore,
+    /// The master gain as last set.
+    pub(super) master_gain: f32,
 }
 
 /// Key of a voice started by `/note/on` (instrument index and note).
@@ -127,7 +135,20 @@ impl Router {
             next_marker: 0,
             latest_frame: None,
             defer_at: None,
+            presets: PresetStore::in_memory(),
+            master_gain: 1.0,
         }
+    }
+
+    /// The router with `presets` (by default it keeps them in memory only).
+    pub fn with_presets(mut self, presets: PresetStore) -> Self {
+        self.presets = presets;
+        self
+    }
+
+    /// Its presets.
+    pub fn presets(&self) -> &PresetStore {
+        &self.presets
     }
 
     /// A router with counters of its own, that nothing else reads (offline

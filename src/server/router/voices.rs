@@ -11,6 +11,7 @@ use crate::control::command::{Command, VoiceParam};
 use crate::engine::command::EngineCommand;
 use crate::engine::voice::{morph_compatible, NoteRequest};
 use crate::instrument::Instrument;
+use crate::server::preset::VoiceControls;
 
 impl Router {
     /// Handles a voice command.
@@ -176,6 +177,8 @@ impl Router {
                 reason,
             })?;
         let id = id.unwrap_or_else(|| self.allocate_id());
+        let f = &inst.file.pickups;
+        let pickups = [f.left[0], f.left[1], f.right[0], f.right[1]];
         self.voices.insert(
             id,
             VoiceInfo {
@@ -183,6 +186,7 @@ impl Router {
                 plan,
                 note: req.note,
                 channel,
+                controls: VoiceControls::from_request(&req, pickups),
             },
         );
         Self::push(
