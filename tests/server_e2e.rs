@@ -25,12 +25,13 @@ fn queries_answer() {
             _ => '?',
         })
         .collect();
-    assert_eq!(types, "iiisfiiiififisffi");
+    assert_eq!(types, "iiisfiiiififisffii");
     assert_eq!(int(&st[12]), 0, "GPU failovers");
     assert_eq!(st[13], s(""), "no GPU adapter on the CPU engine");
     assert_eq!(st[14], OscType::Float(0.0), "no limiting in silence");
     assert_eq!(st[15], OscType::Float(0.0), "no peak limiting in silence");
     assert_eq!(int(&st[16]), 0, "no voice faults");
+    assert!((0..60).contains(&int(&st[17])), "uptime in seconds");
     assert_eq!(int(&st[1]), 8, "voice limit");
     assert_eq!(int(&st[2]), 2, "instruments loaded");
     assert_eq!(st[3], s("cpu"));

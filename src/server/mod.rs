@@ -6,19 +6,29 @@
 //! cannot start), `builder` (options → running parts), `engine_thread`
 //! (the real-time render loop), `network` (UDP receive, decode, reply),
 //! `clock` (timetags → frames), `midi_input` (MIDI ports), [`runtime`]
-//! (the control loop), [`router`], [`midi_map`] and [`mpe`] (MPE zones).
+//! (the control loop), [`router`], [`midi_map`] and [`mpe`] (MPE zones);
+//! running as a service: [`config`] (the TOML file), [`service`] (what the
+//! binary hands in, `SIGHUP`), [`notify`] (systemd's notify socket and
+//! watchdog), [`state`] (the state that survives a restart), `log_limit`
+//! (warnings bounded in rate).
 
 mod builder;
 mod clock;
+pub mod config;
 mod engine_thread;
 pub mod error;
+mod housekeeping;
+mod log_limit;
 mod midi_input;
 pub mod midi_map;
 pub mod mpe;
 mod network;
+pub mod notify;
 pub mod options;
 pub mod router;
 pub mod runtime;
+pub mod service;
+pub mod state;
 
 pub use error::ServeError;
 pub use options::{MidiSelect, ServeOptions, DEFAULT_PORT};

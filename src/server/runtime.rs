@@ -25,6 +25,7 @@ use ringbuf::traits::{Consumer, Producer};
 
 use super::builder::{build, Parts};
 use super::error::ServeError;
+use super::housekeeping::Housekeeping;
 use super::options::ServeOptions;
 use super::router::Output;
 use crate::audio::stats::SharedStats;
@@ -41,16 +42,19 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), ServeError
     println!("listening udp {}", parts.local);
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    control_loop(&mut parts, &quit);
+    let mut out = Output::default();
+    let mut house = Housekeeping::start(&opts, &mut parts, &mut out);
+    control_loop(&mut parts, &quit, &mut house, out);
+    house.finish(&parts);
     shut_down(parts, &opts);
     Ok(())
 }
 
 /// The network thread's loop: packets, MIDI, engine events, commands,
 /// replies, the audio device's health and a failed GPU, until `quit`.
-fn control_loop(p: &mut Parts, quit: &AtomicBool) {
-    let mut out = Output::default();
+fn control_loop(p: &mut Parts, quit: &AtomicBool, house: &mut Housekeeping, mut out: Output) {
     while !quit.load(Ordering::Relaxed) {
+        house.poll(p, &mut out);
         p.network
             .receive(&mut p.router, &p.clock, &p.stats, &mut out);
         p.midi.drain(&mut p.router, &mut out);

@@ -98,6 +98,8 @@ pub struct Router {
     pub(super) latest_frame: Option<u64>,
     /// While routing a command of a future bundle: its frame (its replies wait for it).
     pub(super) defer_at: Option<u64>,
+    /// Uptime and the state that survives a restart.
+    pub(super) service: super::service_state::ServiceState,
 }
 
 /// Key of a voice started by `/note/on` (instrument index and note).
@@ -127,6 +129,7 @@ impl Router {
             next_marker: 0,
             latest_frame: None,
             defer_at: None,
+            service: Default::default(),
         }
     }
 
@@ -242,6 +245,7 @@ impl Router {
             limiter_reduction_db: s.limiter_reduction_db(),
             limiter_peak_reduction_db: s.take_limiter_peak_db(),
             voice_faults: s.voice_faults.load(Ordering::Relaxed),
+            uptime_s: self.service.uptime().as_secs(),
         };
         reply::status_reply(&figures)
     }

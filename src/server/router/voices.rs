@@ -152,7 +152,10 @@ impl Router {
                     },
                 );
             }
-            Command::MasterGain { gain } => Self::push(out, frame, EngineCommand::MasterGain(gain)),
+            Command::MasterGain { gain } => {
+                self.service.set_gain(gain);
+                Self::push(out, frame, EngineCommand::MasterGain(gain))
+            }
             other => unreachable!("{} is not a voice command", other.address()),
         }
         Ok(())
