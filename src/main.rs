@@ -49,9 +49,9 @@ enum AudioArg {
 struct ServeArgs {
     /// Settings from this TOML file: one key per flag, named as the flag
     /// without `--` (`port = 57130`, `midi-map = "map.json"`, switches
-    /// `true`/`false`); flags given here win. `SIGHUP` re-reads it and
-    /// applies instruments (a rescan), midi-map, master-gain and log-level;
-    /// other changes wait for a restart. `neirosynth config --print` shows
+    /// `true`/`false`); flags given here win. `SIGHUP` re-reads it (and
+    /// rescans the instruments folder without one) and applies instruments,
+    /// midi-map, master-gain and log-level; other changes wait for a restart. `neirosynth config --print` shows
     /// the effective settings.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -778,12 +778,10 @@ fn run(
         Command::Serve(a) => {
             use neirosynth::server::service::ServiceOptions;
             let (notify_socket, watchdog) = systemd_service();
-            let reload = a
-                .config
-                .is_some()
-                .then(|| std::sync::Arc::new(std::sync::Mutex::new(reloader(argv, set_filter))));
+            // SIGHUP re-reads the command line and the --config file, if any.
+            let reload = std::sync::Arc::new(std::sync::Mutex::new(reloader(argv, set_filter)));
             let service = ServiceOptions {
-                reload,
+                reload: Some(reload),
                 settings,
                 notify_socket,
                 watchdog,

@@ -24,6 +24,7 @@ const SAVE_DEBOUNCE: Duration = Duration::from_millis(250);
 /// The service duties' state.
 pub struct Housekeeping {
     watchdog: Option<Watchdog>,
+    notify_socket: Option<PathBuf>,
     state_file: Option<PathBuf>,
     saved: u64,
     seen: u64,
@@ -77,6 +78,7 @@ impl Housekeeping {
         });
         Self {
             watchdog,
+            notify_socket: opts.service.notify_socket.clone(),
             state_file: opts.state_file.clone(),
             saved: generation,
             seen: generation,
@@ -112,8 +114,12 @@ impl Housekeeping {
         }
     }
 
-    /// Saves a change not yet written (at shut-down).
+    /// Tells systemd the server is stopping; saves a change not yet
+    /// written.
     pub fn finish(&mut self, p: &Parts) {
+        if let Some(path) = &self.notify_socket {
+            let _ = Notifier::new(path).and_then(|n| n.send("STOPPING=1"));
+        }
         if p.router.state_generation() != self.saved {
             self.save(p);
         }
