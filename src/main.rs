@@ -546,44 +546,12 @@ fn render(a: RenderArgs) -> Result<()> {
 /// `--config FILE` added where no flag gives them; and the effective
 /// settings (empty for the other subcommands).
 fn parse_with_config(argv: &[OsString]) -> Result<(Cli, Vec<(String, Setting)>)> {
-    use clap::parser::ValueSource;
-    use neirosynth::server::config::{effective, flags_of, ConfigFile};
     let cmd = Cli::command();
-    let matches = cmd.clone().get_matches_from(argv);
-    let flags = match matches.subcommand() {
-        Some((name @ ("serve" | "config"), _)) => {
-            flags_of(&[&cmd, cmd.find_subcommand(name).expect("a subcommand")])
-        }
-        _ => return Ok((Cli::from_arg_matches(&matches)?, Vec::new())),
-    };
-    let sub = matches.subcommand().expect("a subcommand").1;
-    let Some(file) = sub.get_one::<PathBuf>("config") else {
-        return Ok((Cli::from_arg_matches(&matches)?, effective(&flags, sub)));
-    };
-    let given = |id: &str| {
-        [&matches, sub].iter().any(|m| {
-            m.try_contains_id(id).unwrap_or(false)
-                && m.value_source(id) == Some(ValueSource::CommandLine)
-        })
-    };
-    let extra = ConfigFile::load(file)
-        .and_then(|f| f.args(&flags, given))
-        .map_err(|e| bad(e.to_string()))?;
-    let merged = cmd
-        .try_get_matches_from(argv.iter().cloned().chain(extra))
-        .map_err(|e| {
-            let msg = e.render().to_string();
-            bad(format!(
-                "config {}: {}",
-                file.display(),
-                msg.lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ")
-            ))
-        })?;
-    let settings = effective(&flags, merged.subcommand().expect("a subcommand").1);
-    Ok((Cli::from_arg_matches(&merged)?, settings))
+    let first = cmd.clone().get_matches_from(argv);
+    let (matches, settings) =
+        neirosynth::server::config::merge(&cmd, argv, first, &["serve", "config"])
+            .map_err(|e| bad(e.to_string()))?;
+    Ok((Cli::from_arg_matches(&matches)?, settings))
 }
 
 /// `serve`'s `SIGHUP`: parses `argv` again with the file as it is now and

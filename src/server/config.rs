@@ -57,6 +57,14 @@ pub enum ConfigError {
         /// The key.
         key: String,
     },
+    /// A value the key's flag refuses (clap's reason).
+    #[error("config {}: {reason}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A value of the wrong TOML type for its key.
     #[error("config {}: key `{key}`: {reason}", path.display())]
     BadValue {
@@ -98,6 +106,56 @@ pub fn flags_of(commands: &[&clap::Command]) -> Vec<Flag> {
         }
     }
     flags
+}
+
+/// The command line `argv` (parsed by `cmd` as `first`) with the settings
+/// of its `--config FILE` added where no flag gives them, when its
+/// subcommand is one of `subcommands`; and the effective settings of that
+/// subcommand (empty for the others).
+pub fn merge(
+    cmd: &clap::Command,
+    argv: &[OsString],
+    first: clap::ArgMatches,
+    subcommands: &[&str],
+) -> Result<(clap::ArgMatches, Vec<(String, Setting)>), ConfigError> {
+    use clap::parser::ValueSource;
+    let (flags, sub) = match first.subcommand() {
+        Some((name, sub)) if subcommands.contains(&name) => match cmd.find_subcommand(name) {
+            Some(sc) => (flags_of(&[cmd, sc]), sub),
+            None => return Ok((first, Vec::new())),
+        },
+        _ => return Ok((first, Vec::new())),
+    };
+    let Some(file) = sub.try_get_one::<PathBuf>("config").ok().flatten() else {
+        let settings = effective(&flags, sub);
+        return Ok((first, settings));
+    };
+    let given = |id: &str| {
+        [&first, sub].iter().any(|m| {
+            m.try_contains_id(id).unwrap_or(false)
+                && m.value_source(id) == Some(ValueSource::CommandLine)
+        })
+    };
+    let extra = ConfigFile::load(file)?.args(&flags, given)?;
+    let merged = cmd
+        .clone()
+        .try_get_matches_from(argv.iter().cloned().chain(extra))
+        .map_err(|e| ConfigError::Refused {
+            path: file.clone(),
+            reason: e
+                .render()
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string(),
+        })?;
+    let settings = match merged.subcommand() {
+        Some((_, sub)) => effective(&flags, sub),
+        None => Vec::new(),
+    };
+    Ok((merged, settings))
 }
 
 /// A parsed configuration file.
