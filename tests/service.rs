@@ -235,15 +235,22 @@ fn sighup_reloads_the_configuration() {
         dir.join("instruments/added.json"),
     )
     .unwrap();
+    let missing_map = dir.join("missing-map.json");
     std::fs::write(
         &file,
-        "voices = 9\nmaster-gain = 0.5\nlog-level = \"debug\"\n",
+        format!(
+            "voices = 9\nmaster-gain = 0.5\nlog-level = \"debug\"\nmidi-map = {:?}\n",
+            missing_map.to_str().unwrap()
+        ),
     )
     .unwrap();
     srv.hangup();
     let log = srv.wait_log("changed voices");
     assert!(log.contains("takes effect at the next start"), "{log}");
+    assert!(!log.contains("changed master-gain"), "applied live: {log}");
     assert!(log.contains("master gain 0.5"), "{log}");
+    assert!(log.contains("missing-map.json"), "{log}");
+    assert!(log.contains("the MIDI map stays as it was"), "{log}");
     let list = c.ask("/inst/list", vec![], "/inst/list.reply");
     assert!(
         list.args.contains(&s("added")),
