@@ -118,3 +118,88 @@ impl Router {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::midi::MidiEvent;
+    use crate::control::reply::EngineKind;
+    use crate::server::router::RouterConfig;
+
+    fn router(tag: &str) -> (Router, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("neirosynth-persist-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good_small.json");
+        for name in ["a", "b"] {
+            std::fs::copy(&good, dir.join(format!("{name}.json"))).unwrap();
+        }
+        let (bank, errors) = Bank::load_dir(&dir).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        let cfg = RouterConfig {
+            sample_rate: 48_000.0,
+            block: 256,
+            voices: 4,
+            bend_headroom: 2.0,
+            allow_quit: false,
+            fixed_reply: None,
+            engine: EngineKind::Cpu,
+            voice_capacity: bank.max_buffer_len(),
+        };
+        (Router::standalone(bank, cfg, MidiMap::default()), dir)
+    }
+
+    #[test]
+    fn the_saved_state_follows_changes_and_restores() {
+        let (mut r, dir) = router("save");
+        let mut out = Output::default();
+        let g0 = r.state_generation();
+        r.midi_event(
+            MidiEvent::ProgramChange {
+                channel: 2,
+                program: 1,
+            },
+            None,
+            &mut out,
+        )
+        .unwrap();
+        r.set_master_gain(0.5, &mut out);
+        r.load_named("a").map(|n| r.service.loaded(&n)).unwrap();
+        assert!(r.state_generation() > g0, "changes are counted");
+        let saved = r.saved_state();
+        assert_eq!(saved.master_gain, 0.5);
+        assert_eq!(saved.instruments, ["a"]);
+        assert_eq!(saved.midi_programs, [(2, "b".to_string())]);
+
+        // A fresh router gets it all back; what is gone is reported.
+        let (mut fresh, dir2) = router("restore");
+        let mut with_missing = saved.clone();
+        with_missing.instruments.push("gone".into());
+        let mut out = Output::default();
+        let problems = fresh.restore(&with_missing, &mut out);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("gone"), "{problems:?}");
+        assert_eq!(fresh.saved_state(), saved);
+        assert!(out
+            .commands
+            .iter()
+            .any(|t| matches!(t.command, EngineCommand::MasterGain(g) if g == 0.5)));
+        assert_eq!(fresh.midi.program(2), Some(1));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&dir2);
+    }
+
+    #[test]
+    fn a_rescan_of_an_unreadable_folder_changes_nothing() {
+        let (mut r, dir) = router("rescan");
+        std::fs::copy(dir.join("a.json"), dir.join("c.json")).unwrap();
+        let scan = r.rescan(&dir).unwrap();
+        assert_eq!((scan.loaded, r.bank.instruments.len()), (3, 3));
+        let gone = dir.join("nowhere");
+        assert!(r.rescan(&gone).is_err());
+        assert_eq!(r.bank.instruments.len(), 3, "the bank stays");
+        assert_eq!(r.bank.dir, dir, "and its folder");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
