@@ -11,11 +11,12 @@
 # util-linux and iproute2 (unshare, ip: tests/mdns.rs browses `--advertise`
 # inside a private network namespace, loopback only);
 # python-osc for the Python and TouchDesigner patches' tests, numpy and scipy
-# for the evaluation metric. Under CI (CI=true) a test whose tool is missing
+# for the evaluation metric; systemd (systemd-analyze verifies the service
+# unit, packaging/systemd/neirosynth.service). Under CI (CI=true) a test whose tool is missing
 # fails. Uses sudo when not root.
 set -euo pipefail
 PKGS=(pkg-config libasound2-dev libjack-jackd2-dev jackd2 libvulkan1 mesa-vulkan-drivers
-  supercollider-language puredata-core liblo-tools curl util-linux iproute2)
+  supercollider-language puredata-core liblo-tools curl util-linux iproute2 systemd)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -4,12 +4,13 @@
 //! library as explicit options. Errors are reported here, with context
 //! (`anyhow`): exit code 2 for bad input ([`Usage`]), 1 for a failure.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use neirosynth::gpu::{EngineChoice, EngineSpec};
 use neirosynth::instrument::format::ExciteShape;
 use neirosynth::instrument::lookup::{find_instrument, instruments_dir};
@@ -17,6 +18,7 @@ use neirosynth::instrument::Instrument;
 use neirosynth::render::{
     render_note_on_engine, NoteOverrides, NoteSpec, OutputLevel, RenderSettings,
 };
+use neirosynth::server::config::Setting;
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +47,22 @@ enum AudioArg {
 
 #[derive(clap::Args)]
 struct ServeArgs {
+    /// Settings from this TOML file: one key per flag, named as the flag
+    /// without `--` (`port = 57130`, `midi-map = "map.json"`, switches
+    /// `true`/`false`); flags given here win. `SIGHUP` re-reads it (and
+    /// rescans the instruments folder without one) and applies instruments,
+    /// midi-map, master-gain and log-level; other changes wait for a restart. `neirosynth config --print` shows
+    /// the effective settings.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Master gain at start, linear 0..16 (a restored --state-file's wins).
+    #[arg(long, default_value_t = 1.0)]
+    master_gain: f32,
+    /// Keep the state that survives a restart in this JSON file (written
+    /// atomically): instruments loaded or reloaded, master gain, MIDI
+    /// program changes. A corrupt file is reported and ignored.
+    #[arg(long, value_name = "FILE")]
+    state_file: Option<PathBuf>,
     /// Instruments folder (default: ./instruments, then the source tree's).
     #[arg(long)]
     instruments: Option<PathBuf>,
@@ -178,6 +196,8 @@ enum SampleFormat {
 enum Command {
     /// Run the server: the instrument bank, OSC over UDP, MIDI, audio out.
     Serve(ServeArgs),
+    /// Show the settings `serve` would run with (defaults < --config file < flags).
+    Config(ConfigArgs),
     /// Render one note of an instrument, or a score of timed OSC commands,
     /// to a 48 kHz stereo WAV (deterministic).
     Render(RenderArgs),
@@ -187,6 +207,15 @@ enum Command {
     Inspect(InspectArgs),
     /// Measure how many voices the engine renders in real time at 48 kHz.
     Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct ConfigArgs {
+    /// Print the effective settings as a configuration file (TOML).
+    #[arg(long, required = true)]
+    print: bool,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(clap::Args)]
@@ -530,10 +559,65 @@ fn render(a: RenderArgs) -> Result<()> {
     Ok(())
 }
 
+/// The command line, with the settings of `serve`'s (or `config`'s)
+/// `--config FILE` added where no flag gives them; and the effective
+/// settings (empty for the other subcommands).
+fn parse_with_config(argv: &[OsString]) -> Result<(Cli, Vec<(String, Setting)>)> {
+    let cmd = Cli::command();
+    let first = cmd.clone().get_matches_from(argv);
+    let (matches, settings) =
+        neirosynth::server::config::merge(&cmd, argv, first, &["serve", "config"])
+            .map_err(|e| bad(e.to_string()))?;
+    Ok((Cli::from_arg_matches(&matches)?, settings))
+}
+
+/// `serve`'s `SIGHUP`: parses `argv` again with the file as it is now and
+/// applies the log level (`set_filter`); the server applies the rest.
+fn reloader(argv: Vec<OsString>, set_filter: SetFilter) -> neirosynth::server::service::Reloader {
+    use neirosynth::server::service::Reloaded;
+    Box::new(move || {
+        let (cli, settings) = parse_with_config(&argv).map_err(|e| format!("{e:#}"))?;
+        let Command::Serve(a) = cli.command else {
+            return Err("not serve".into());
+        };
+        check_master_gain(a.master_gain).map_err(|e| e.to_string())?;
+        set_filter(&cli.log_level).map_err(|e| format!("{e:#}"))?;
+        Ok(Reloaded {
+            instruments: instruments_dir(a.instruments),
+            midi_map: a.midi_map,
+            master_gain: a.master_gain,
+            settings,
+        })
+    })
+}
+
+fn check_master_gain(g: f32) -> Result<()> {
+    if !g.is_finite() || !(0.0..=16.0).contains(&g) {
+        return Err(bad(format!("--master-gain {g} must be 0..16 (linear)")));
+    }
+    Ok(())
+}
+
+/// systemd's interface (read here only): the notify socket and the
+/// watchdog interval, when systemd set them for this process.
+fn systemd_service() -> (Option<PathBuf>, Option<std::time::Duration>) {
+    let socket = std::env::var_os("NOTIFY_SOCKET").map(PathBuf::from);
+    let for_us = std::env::var("WATCHDOG_PID")
+        .ok()
+        .is_none_or(|pid| pid.trim() == std::process::id().to_string());
+    let watchdog = std::env::var("WATCHDOG_USEC")
+        .ok()
+        .and_then(|u| u.trim().parse::<u64>().ok())
+        .filter(|&u| u > 0 && for_us)
+        .map(std::time::Duration::from_micros);
+    (socket, watchdog)
+}
+
 /// `serve`: checks the arguments, then runs the server until it is told to stop.
-fn serve(a: ServeArgs) -> Result<()> {
+fn serve(a: ServeArgs, service: neirosynth::server::service::ServiceOptions) -> Result<()> {
     use neirosynth::audio::AudioKind;
     use neirosynth::server::{serve, MidiSelect, ServeOptions};
+    check_master_gain(a.master_gain)?;
     if !(16..=4096).contains(&a.block) {
         return Err(bad(format!("--block {} must be 16..4096", a.block)));
     }
@@ -600,11 +684,16 @@ fn serve(a: ServeArgs) -> Result<()> {
         oscquery_port: a.oscquery_port,
         advertise: a.advertise,
         preset_dir: a.preset_dir,
+        master_gain: a.master_gain,
+        state_file: a.state_file,
+        service,
     };
     let quit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let q = quit.clone();
     ctrlc::set_handler(move || q.store(true, std::sync::atomic::Ordering::Relaxed))
         .context("cannot install the signal handler")?;
+    // After ctrlc's (which would quit on it): SIGHUP reloads.
+    neirosynth::server::service::catch_hangup().context("cannot install the SIGHUP handler")?;
     Ok(serve(opts, quit)?)
 }
 
@@ -665,10 +754,32 @@ fn open_engine(arg: EngineArg) -> Result<EngineSpec> {
     EngineSpec::open(choice).map_err(|e| anyhow!("--engine gpu: {e}"))
 }
 
-/// What `main` runs: one subcommand.
-fn run(cli: Cli) -> Result<()> {
+/// What `main` runs: one subcommand (`argv`, the effective settings and
+/// the log filter's setter for `serve`'s `SIGHUP`).
+fn run(
+    cli: Cli,
+    argv: Vec<OsString>,
+    settings: Vec<(String, Setting)>,
+    set_filter: SetFilter,
+) -> Result<()> {
     match cli.command {
-        Command::Serve(a) => serve(a),
+        Command::Serve(a) => {
+            use neirosynth::server::service::ServiceOptions;
+            let (notify_socket, watchdog) = systemd_service();
+            // SIGHUP re-reads the command line and the --config file, if any.
+            let reload = std::sync::Arc::new(std::sync::Mutex::new(reloader(argv, set_filter)));
+            let service = ServiceOptions {
+                reload: Some(reload),
+                settings,
+                notify_socket,
+                watchdog,
+            };
+            serve(a, service)
+        }
+        Command::Config(_) => {
+            print!("{}", neirosynth::server::config::render(&settings));
+            Ok(())
+        }
         Command::Train(a) => train(a),
         Command::Render(a) => render(a),
         Command::Inspect(a) => inspect(a),
@@ -676,21 +787,37 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Logs to stderr under `--log-level`; a filter that does not parse is bad input.
-fn init_logging(filter: &str) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .map_err(|e| bad(format!("--log-level {filter}: {e}")))?;
-    tracing_subscriber::fmt()
+/// Changes the log filter of a running process.
+type SetFilter = Box<dyn Fn(&str) -> Result<()> + Send + Sync>;
+
+/// A `--log-level` filter; one that does not parse is bad input.
+fn log_filter(filter: &str) -> Result<tracing_subscriber::EnvFilter> {
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| bad(format!("--log-level {filter}: {e}")))
+}
+
+/// Logs to stderr under `--log-level`; returns the filter's setter.
+fn init_logging(filter: &str) -> Result<SetFilter> {
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_env_filter(filter)
-        .init();
-    Ok(())
+        .with_env_filter(log_filter(filter)?)
+        .with_filter_reloading();
+    let handle = builder.reload_handle();
+    builder.init();
+    Ok(Box::new(move |f: &str| {
+        let filter = log_filter(f)?;
+        handle.reload(filter).map_err(|e| anyhow!("{e}"))
+    }))
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match init_logging(&cli.log_level).and_then(|()| run(cli)) {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let started = parse_with_config(&argv).and_then(|(cli, settings)| {
+        let set_filter = init_logging(&cli.log_level)?;
+        run(cli, argv, settings, set_filter)
+    });
+    match started {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("neirosynth: {e:#}");

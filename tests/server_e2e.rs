@@ -15,7 +15,7 @@ fn queries_answer() {
     let mut c = srv.client();
     let st = c.status();
     // The contract's twelve figures, then five extensions (docs/osc.md).
-    assert_eq!(st.len(), 17);
+    assert_eq!(st.len(), 18);
     let types: String = st
         .iter()
         .map(|a| match a {
@@ -25,12 +25,13 @@ fn queries_answer() {
             _ => '?',
         })
         .collect();
-    assert_eq!(types, "iiisfiiiififisffi");
+    assert_eq!(types, "iiisfiiiififisffii");
     assert_eq!(int(&st[12]), 0, "GPU failovers");
     assert_eq!(st[13], s(""), "no GPU adapter on the CPU engine");
     assert_eq!(st[14], OscType::Float(0.0), "no limiting in silence");
     assert_eq!(st[15], OscType::Float(0.0), "no peak limiting in silence");
     assert_eq!(int(&st[16]), 0, "no voice faults");
+    assert!((0..60).contains(&int(&st[17])), "uptime in seconds");
     assert_eq!(int(&st[1]), 8, "voice limit");
     assert_eq!(int(&st[2]), 2, "instruments loaded");
     assert_eq!(st[3], s("cpu"));
@@ -302,7 +303,7 @@ fn reply_ports() {
         ..fixed
     };
     // The contract's twelve figures and two extensions (docs/osc.md).
-    assert_eq!(fixed.until("/status.reply").args.len(), 17);
+    assert_eq!(fixed.until("/status.reply").args.len(), 18);
 }
 
 /// Nothing arrives on a client's socket within `ms` (replies went elsewhere).
@@ -342,7 +343,7 @@ fn notify_redirects_every_reply_per_client() {
     assert_eq!(recv_a.until("/synced").args, vec![i(11)]);
     assert_eq!(recv_b.until("/synced").args, vec![i(22)]);
     send_a.send("/status", vec![]);
-    assert_eq!(recv_a.until("/status.reply").args.len(), 17);
+    assert_eq!(recv_a.until("/status.reply").args.len(), 18);
     send_a.send("/inst/list", vec![]);
     assert_eq!(recv_a.until("/inst/list.reply").args[0], i(2));
     send_a.send("/version", vec![]);

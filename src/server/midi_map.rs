@@ -543,6 +543,11 @@ impl MidiState {
         }
     }
 
+    /// The channel's program change (bank index), if it had one.
+    pub fn program(&self, channel: u8) -> Option<usize> {
+        self.program[channel as usize & 15]
+    }
+
     /// Sets the channel's program (bank index).
     pub fn set_program(&mut self, channel: u8, index: usize) {
         self.program[channel as usize & 15] = Some(index);

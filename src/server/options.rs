@@ -85,4 +85,10 @@ pub struct ServeOptions {
     /// simulates a device loss after this many blocks, so that the
     /// hand-over to the CPU engine can be tested without a faulty GPU.
     pub simulate_gpu_failure_after: Option<u64>,
+    /// The master gain at start, linear (`--master-gain`; a restored state's wins).
+    pub master_gain: f32,
+    /// Where the state that survives a restart is kept (`--state-file`).
+    pub state_file: Option<PathBuf>,
+    /// Running as a service: the `SIGHUP` reload, systemd's notify socket.
+    pub service: crate::server::service::ServiceOptions,
 }

@@ -30,6 +30,7 @@ use ringbuf::traits::{Consumer, Producer};
 use super::advertise::Advertiser;
 use super::builder::{build, Parts};
 use super::error::ServeError;
+use super::housekeeping::Housekeeping;
 use super::options::ServeOptions;
 use super::oscquery_http::OscQueryHttp;
 use super::router::Output;
@@ -62,7 +63,10 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), ServeError
         .advertise
         .then(|| advertise(&opts, parts.local, http.as_ref()))
         .flatten();
-    control_loop(&mut parts, &quit, &mut http);
+    let mut out = Output::default();
+    let mut house = Housekeeping::start(&opts, &mut parts, &mut out);
+    control_loop(&mut parts, &quit, &mut house, &mut http, out);
+    house.finish(&parts);
     if let Some(a) = advertiser {
         a.close();
     }
@@ -98,9 +102,15 @@ fn advertise(
 
 /// The network thread's loop: packets, MIDI, engine events, commands,
 /// replies, the audio device's health and a failed GPU, until `quit`.
-fn control_loop(p: &mut Parts, quit: &AtomicBool, http: &mut Option<OscQueryHttp>) {
-    let mut out = Output::default();
+fn control_loop(
+    p: &mut Parts,
+    quit: &AtomicBool,
+    house: &mut Housekeeping,
+    http: &mut Option<OscQueryHttp>,
+    mut out: Output,
+) {
     while !quit.load(Ordering::Relaxed) {
+        house.poll(p, &mut out);
         p.network
             .receive(&mut p.router, &p.clock, &p.stats, &mut out);
         p.midi.drain(&mut p.router, &mut out);

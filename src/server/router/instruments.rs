@@ -2,13 +2,11 @@
 //! `/inst/load`, `/inst/reload`.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use super::error::RouterError;
 use super::state::{Output, Router};
 use crate::control::command::{Command, VoiceParam};
 use crate::control::reply;
-use crate::instrument::bank::Bank;
 
 impl Router {
     /// Handles an instrument command; replies go to `to`.
@@ -44,13 +42,8 @@ impl Router {
             }
             Command::InstLoad { name } | Command::InstReload { name } => {
                 let reload = self.bank.index_of(&name).is_some();
-                let path = self.bank.path_for(&name)?;
-                let inst = Bank::load_file(&path)?;
-                if inst.max_buffer_len() > self.cfg.voice_capacity {
-                    return Err(RouterError::MeshTooLarge(inst.name().to_string()));
-                }
-                let n = inst.name().to_string();
-                self.bank.upsert(Arc::new(inst));
+                let n = self.load_named(&name)?;
+                self.service.loaded(&n);
                 let addr = if reload { "/inst/reload" } else { "/inst/load" };
                 out.replies.push((to, reply::done(addr, Some(&n))));
             }

@@ -95,6 +95,7 @@ impl Router {
             MidiEvent::ProgramChange { channel, program } => {
                 if (program as usize) < self.bank.instruments.len() {
                     self.midi.set_program(channel, program as usize);
+                    self.service.touch();
                 } else {
                     return Err(RouterError::NoProgram {
                         program,

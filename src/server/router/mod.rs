@@ -8,16 +8,21 @@
 //! `state` (the router and its helpers, engine events), `dispatch`
 //! (message → command → area), `queries`, `instruments`, `voices`, `midi`,
 //! `presets` (modulators, presets, the controls tracked for them),
-//! `error` (why a command is refused).
+//! `error` (why a command is refused), `service_state` (uptime, the state that
+//! survives a restart) and `persist` (saving, restoring, what `SIGHUP`
+//! applies).
 
 mod dispatch;
 mod error;
 mod instruments;
 mod midi;
+mod persist;
 mod presets;
 mod queries;
+mod service_state;
 mod state;
 mod voices;
 
 pub use error::RouterError;
+pub use persist::Rescan;
 pub use state::{Output, Router, RouterConfig, MAX_REGISTRATIONS};

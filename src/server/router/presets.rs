@@ -18,7 +18,8 @@ impl Router {
     pub(super) fn track(&mut self, command: &EngineCommand) {
         let id = match command {
             EngineCommand::MasterGain(g) | EngineCommand::MasterGainOver { gain: g, .. } => {
-                self.master_gain = *g;
+                // The gain it glides to is the one saved (state file, presets).
+                self.service.set_gain(*g);
                 return;
             }
             EngineCommand::Set { id, .. }
@@ -73,7 +74,7 @@ impl Router {
         match cmd {
             Command::PresetSave { name, id } => {
                 let info = self.known_voice(id)?;
-                let preset = Preset::capture(&info.controls, info.note, self.master_gain);
+                let preset = Preset::capture(&info.controls, info.note, self.service.master_gain);
                 self.presets
                     .save(&name, preset)
                     .map_err(|e| RouterError::PresetFile(e.to_string()))?;

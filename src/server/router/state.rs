@@ -104,8 +104,8 @@ pub struct Router {
     pub(super) defer_at: Option<u64>,
     /// The presets (`/preset/*`).
     pub(super) presets: PresetStore,
-    /// The master gain as last set.
-    pub(super) master_gain: f32,
+    /// Uptime and the state that survives a restart.
+    pub(super) service: super::service_state::ServiceState,
 }
 
 /// Key of a voice started by `/note/on` (instrument index and note).
@@ -136,7 +136,7 @@ impl Router {
             latest_frame: None,
             defer_at: None,
             presets: PresetStore::in_memory(),
-            master_gain: 1.0,
+            service: Default::default(),
         }
     }
 
@@ -263,6 +263,7 @@ impl Router {
             limiter_reduction_db: s.limiter_reduction_db(),
             limiter_peak_reduction_db: s.take_limiter_peak_db(),
             voice_faults: s.voice_faults.load(Ordering::Relaxed),
+            uptime_s: self.service.uptime().as_secs(),
         };
         reply::status_reply(&figures)
     }

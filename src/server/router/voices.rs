@@ -153,6 +153,7 @@ impl Router {
                     },
                 );
             }
+            // `track` notes the gain (presets, the state file).
             Command::MasterGain { gain } => Self::push(out, frame, EngineCommand::MasterGain(gain)),
             other => unreachable!("{} is not a voice command", other.address()),
         }
