@@ -66,6 +66,9 @@ pub struct StatusFigures {
     pub limiter_peak_reduction_db: f32,
     /// Extension: voices cut by their circuit breaker since start.
     pub voice_faults: u64,
+    /// Extension: the output device's rate error against the system clock,
+    /// ppm (positive: it runs fast), as the server's clock tracks it.
+    pub clock_drift_ppm: f32,
 }
 
 /// An `s` argument (NUL bytes, which OSC strings cannot hold, are removed).
@@ -106,7 +109,7 @@ pub fn synced(id: i32) -> OscMessage {
 /// `/status.reply` with the twelve figures in the contract's order,
 /// followed by the extensions (GPU failovers:i, GPU adapter:s, limiter
 /// gain reduction now dB:f, its peak since the last `/status` dB:f, voice
-/// faults:i).
+/// faults:i, clock drift ppm:f).
 pub fn status_reply(f: &StatusFigures) -> OscMessage {
     message(
         "/status.reply",
@@ -128,6 +131,7 @@ pub fn status_reply(f: &StatusFigures) -> OscMessage {
             OscType::Float(f.limiter_reduction_db),
             OscType::Float(f.limiter_peak_reduction_db),
             i(f.voice_faults),
+            OscType::Float(f.clock_drift_ppm),
         ],
     )
 }
@@ -305,6 +309,7 @@ mod tests {
             limiter_reduction_db: 1.5,
             limiter_peak_reduction_db: 6.0,
             voice_faults: 2,
+            clock_drift_ppm: -21.5,
         }));
         assert_eq!(m.addr, "/status.reply");
         use OscType::{Float as F, Int as I};
@@ -327,7 +332,8 @@ mod tests {
                 st("NVIDIA H100"),
                 F(1.5),
                 F(6.0),
-                I(2)
+                I(2),
+                F(-21.5)
             ]
         );
     }

@@ -76,4 +76,8 @@ pub struct ServeOptions {
     /// simulates a device loss after this many blocks, so that the
     /// hand-over to the CPU engine can be tested without a faulty GPU.
     pub simulate_gpu_failure_after: Option<u64>,
+    /// Testing aid (`--null-drift-ppm N`): the null back-end runs N ppm
+    /// fast (negative: slow) against the system clock, like a sound card's
+    /// crystal, so that clock tracking can be tried on one machine.
+    pub null_drift_ppm: f64,
 }

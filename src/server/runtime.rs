@@ -51,6 +51,9 @@ pub fn serve(opts: ServeOptions, quit: Arc<AtomicBool>) -> Result<(), ServeError
 fn control_loop(p: &mut Parts, quit: &AtomicBool) {
     let mut out = Output::default();
     while !quit.load(Ordering::Relaxed) {
+        // The device's latest stamp: timetags follow its own clock.
+        p.clock.set_latency_frames(p.supervisor.latency_frames());
+        p.clock.update(&p.stats);
         p.network
             .receive(&mut p.router, &p.clock, &p.stats, &mut out);
         p.midi.drain(&mut p.router, &mut out);
@@ -77,7 +80,6 @@ fn control_loop(p: &mut Parts, quit: &AtomicBool) {
             );
             // The CPU engine has no readback lag.
             p.supervisor.set_ring_frames(p.ring_target);
-            p.clock.set_latency_frames(p.supervisor.latency_frames());
             drop(f);
         }
     }

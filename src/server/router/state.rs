@@ -242,6 +242,7 @@ impl Router {
             limiter_reduction_db: s.limiter_reduction_db(),
             limiter_peak_reduction_db: s.take_limiter_peak_db(),
             voice_faults: s.voice_faults.load(Ordering::Relaxed),
+            clock_drift_ppm: s.clock_drift_ppm(),
         };
         reply::status_reply(&figures)
     }
