@@ -177,7 +177,12 @@ def main():
     status = []
     for s in servers:
         sock.sendto(message("/status", []), s.addr)
-        status.append(parse_args_of(sock.recvfrom(65536)[0]))
+        while True:
+            packet, frm = sock.recvfrom(65536)
+            if packet.startswith(b"/status.reply\0"):
+                break
+            print(f"(from {frm}: {packet[:40]!r})")
+        status.append(parse_args_of(packet))
         sock.sendto(message("/quit", []), s.addr)
     for s in servers:
         s.proc.wait(timeout=20)
