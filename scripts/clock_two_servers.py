@@ -97,7 +97,7 @@ class Server:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [binary, "serve", "--audio", "null", "--port", "0", "--midi", "none",
-             "--rt-priority", "0", "--instruments", instruments,
+             "--instruments", instruments,
              "--null-drift-ppm", str(drift), "--record", self.wav],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()

@@ -38,6 +38,8 @@ pub struct DevicePosition {
     device_frames: AtomicU64,
     ring_frames: AtomicU64,
     unix_ns: AtomicU64,
+    /// The first stamp's time (device frame 0).
+    first_unix_ns: AtomicU64,
 }
 
 /// The system time now, nanoseconds since the Unix epoch (0 before it).
@@ -61,6 +63,15 @@ impl DevicePosition {
             .store(self.ring_count.load(Ordering::Relaxed), Ordering::Relaxed);
         self.unix_ns.store(unix_ns, Ordering::Relaxed);
         self.seq.store(s.wrapping_add(2), Ordering::Release);
+        if self.first_unix_ns.load(Ordering::Relaxed) == 0 {
+            self.first_unix_ns.store(unix_ns, Ordering::Relaxed);
+        }
+    }
+
+    /// When the device started its frame 0 (the first stamp), system time
+    /// in nanoseconds since the Unix epoch; 0 before it.
+    pub fn first_unix_ns(&self) -> u64 {
+        self.first_unix_ns.load(Ordering::Relaxed)
     }
 
     /// Audio callback: `device` frames went out, `ring` of them from the
@@ -111,6 +122,7 @@ mod tests {
         p.stamp(2000);
         p.advance(64, 10);
         p.stamp(3000);
+        assert_eq!(p.first_unix_ns(), 1000);
         assert_eq!(
             p.latest(),
             Some(Observation {

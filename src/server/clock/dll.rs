@@ -46,6 +46,8 @@ pub struct Dll {
     /// loop maps once `locked`, after its first window).
     anchor: Option<(u64, f64)>,
     locked: bool,
+    /// Times the loop locked again after a jump.
+    relocks: u64,
     /// Time of the first stamp (the bandwidth narrows from it).
     locked_at: f64,
     /// Since when stamps have been outliers.
@@ -66,6 +68,7 @@ impl Dll {
             period: 1.0 / rate,
             anchor: None,
             locked: false,
+            relocks: 0,
             locked_at: 0.0,
             outlier_since: None,
             best: None,
@@ -78,6 +81,11 @@ impl Dll {
     /// before, it maps nothing).
     pub fn is_locked(&self) -> bool {
         self.locked
+    }
+
+    /// Times the loop locked again after the device's clock jumped.
+    pub fn relocks(&self) -> u64 {
+        self.relocks
     }
 
     /// The device's rate error against the system clock, ppm (positive:
@@ -135,6 +143,7 @@ impl Dll {
             let since = *self.outlier_since.get_or_insert(time);
             if time - since >= JUMP_PERSIST_S {
                 self.lock(frame, time);
+                self.relocks += 1;
             }
             return;
         }

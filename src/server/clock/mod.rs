@@ -98,15 +98,22 @@ impl Clock {
     pub fn update(&mut self, stats: &SharedStats) {
         if let Some(o) = stats.position.latest() {
             let ntp = system_time_to_ntp(UNIX_EPOCH + Duration::from_nanos(o.unix_ns));
-            let was_locked = self.dll.is_locked();
+            let (was_locked, relocks) = (self.dll.is_locked(), self.dll.relocks());
             self.observe(o, ntp);
             stats.set_clock_drift_ppm(self.drift_ppm() as f32);
-            if !was_locked {
+            if !was_locked && self.dll.is_locked() {
+                let first = stats.position.first_unix_ns();
                 tracing::info!(
-                    "clock: following the output device (device frame {} stamped at unix {}.{:09} s)",
-                    o.device_frames,
-                    o.unix_ns / 1_000_000_000,
-                    o.unix_ns % 1_000_000_000
+                    "clock: following the output device (device frame 0 stamped at unix {}.{:09} s)",
+                    first / 1_000_000_000,
+                    first % 1_000_000_000
+                );
+            }
+            if self.dll.relocks() > relocks {
+                tracing::warn!(
+                    "clock: the output device's clock jumped (a new device, or a long stall): \
+                     following it again from device frame {}",
+                    o.device_frames
                 );
             }
         }

@@ -250,6 +250,14 @@ fn re_anchors_when_the_device_jumps() {
         let (o, t) = card.callback();
         c.observe(o, ntp(t));
     }
+    // A callback stalled 40 ms: ignored.
+    let (o, t) = card.callback();
+    c.observe(o, ntp(t + 0.04));
+    while card.due() < 10.5 {
+        let (o, t) = card.callback();
+        c.observe(o, ntp(t));
+    }
+    assert_eq!(c.dll.relocks(), 0);
     // The device now plays its frames 80 ms later than before.
     card.start += 0.08;
     while card.due() < 12.0 {
@@ -258,4 +266,5 @@ fn re_anchors_when_the_device_jumps() {
     }
     let e = card.heard(schedule(&c, 12.5, 0.5)) - 12.5;
     assert!(e.abs() < 0.002, "{e} s off after the jump");
+    assert_eq!(c.dll.relocks(), 1);
 }
