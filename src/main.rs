@@ -156,6 +156,17 @@ struct ServeArgs {
     /// so that the hand-over to the CPU engine can be tried on a sound GPU.
     #[arg(long, value_name = "N")]
     simulate_gpu_failure_after: Option<u64>,
+    /// Testing aid: the null back-end runs PPM parts per million fast
+    /// (negative: slow) against the system clock, like a sound card's crystal
+    /// (-10000..10000), so that the clock tracking (/status clock drift) and
+    /// servers kept in step can be tried on one machine (docs/clock.md).
+    #[arg(
+        long,
+        value_name = "PPM",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    null_drift_ppm: f64,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -633,6 +644,9 @@ fn serve(a: ServeArgs, service: neirosynth::server::service::ServiceOptions) -> 
     if !a.horizon.is_finite() || a.horizon <= 0.0 {
         return Err(bad("--horizon must be a positive number of seconds"));
     }
+    if !a.null_drift_ppm.is_finite() || a.null_drift_ppm.abs() > 10000.0 {
+        return Err(bad("--null-drift-ppm must be -10000..10000"));
+    }
     let reply = match (a.reply_port, a.reply_host) {
         (Some(p), h) => Some(std::net::SocketAddr::new(
             h.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
@@ -680,6 +694,7 @@ fn serve(a: ServeArgs, service: neirosynth::server::service::ServiceOptions) -> 
         engine: open_engine(a.engine)?,
         require_gpu: a.engine == EngineArg::Gpu,
         simulate_gpu_failure_after: a.simulate_gpu_failure_after,
+        null_drift_ppm: a.null_drift_ppm,
         limiter: a.limiter == Switch::On,
         oscquery_port: a.oscquery_port,
         advertise: a.advertise,

@@ -65,7 +65,7 @@ fn serve_gpu_fails_over_to_cpu() {
     );
     let mut c = srv.client();
     let st = c.status();
-    assert_eq!(st.len(), 18, "{st:?}");
+    assert_eq!(st.len(), 19, "{st:?}");
     assert_eq!(text(&st[3]), "gpu", "{st:?}");
     assert_eq!(int(&st[12]), 0, "no failover yet: {st:?}");
     assert!(!text(&st[13]).is_empty(), "adapter named: {st:?}");

@@ -267,7 +267,8 @@ fn scheduled_commands_do_not_allocate(engine: &mut CpuEngine, inst: &Arc<Instrum
     assert_eq!(n, 0, "{n} allocations applying scheduled commands");
 }
 
-/// The cpal/null callback body: ring to device buffer, recorder tee, underruns.
+/// The cpal/null callback body: ring to device buffer, recorder tee,
+/// underruns, the device position stamped for the clock.
 fn audio_callback_does_not_allocate() {
     use neirosynth::audio::stats::SharedStats;
     use ringbuf::traits::{Producer, Split};
@@ -299,4 +300,12 @@ fn audio_callback_does_not_allocate() {
         stats.underruns.load(Ordering::Relaxed) > 0,
         "short reads are counted"
     );
+    // Each callback stamped the frame it started at; underrun silence is
+    // told apart from the ring's frames.
+    let o = stats
+        .position
+        .latest()
+        .expect("the callback stamps its position");
+    assert_eq!(o.device_frames, 499 * 333);
+    assert!(o.ring_frames < o.device_frames, "{o:?}");
 }

@@ -14,8 +14,8 @@ fn queries_answer() {
     let srv = Server::start("queries", &[]);
     let mut c = srv.client();
     let st = c.status();
-    // The contract's twelve figures, then five extensions (docs/osc.md).
-    assert_eq!(st.len(), 18);
+    // The contract's twelve figures, then seven extensions (docs/osc.md).
+    assert_eq!(st.len(), 19);
     let types: String = st
         .iter()
         .map(|a| match a {
@@ -25,7 +25,7 @@ fn queries_answer() {
             _ => '?',
         })
         .collect();
-    assert_eq!(types, "iiisfiiiififisffii");
+    assert_eq!(types, "iiisfiiiififisffiif");
     assert_eq!(int(&st[12]), 0, "GPU failovers");
     assert_eq!(st[13], s(""), "no GPU adapter on the CPU engine");
     assert_eq!(st[14], OscType::Float(0.0), "no limiting in silence");
@@ -303,7 +303,7 @@ fn reply_ports() {
         ..fixed
     };
     // The contract's twelve figures and two extensions (docs/osc.md).
-    assert_eq!(fixed.until("/status.reply").args.len(), 18);
+    assert_eq!(fixed.until("/status.reply").args.len(), 19);
 }
 
 /// Nothing arrives on a client's socket within `ms` (replies went elsewhere).
@@ -343,7 +343,7 @@ fn notify_redirects_every_reply_per_client() {
     assert_eq!(recv_a.until("/synced").args, vec![i(11)]);
     assert_eq!(recv_b.until("/synced").args, vec![i(22)]);
     send_a.send("/status", vec![]);
-    assert_eq!(recv_a.until("/status.reply").args.len(), 18);
+    assert_eq!(recv_a.until("/status.reply").args.len(), 19);
     send_a.send("/inst/list", vec![]);
     assert_eq!(recv_a.until("/inst/list.reply").args[0], i(2));
     send_a.send("/version", vec![]);

@@ -14,6 +14,7 @@
 #[cfg(target_os = "linux")]
 pub mod alsa_messages;
 mod error;
+pub mod position;
 pub mod recorder;
 pub mod stats;
 pub mod supervisor;
@@ -188,7 +189,8 @@ impl OpenAudio {
 /// The body of the audio callback: copies frames from the ring into `out`
 /// (interleaved, `channels` wide; mono mixes, extra channels are silent),
 /// tees them into the recorder, and counts a short read as one underrun
-/// (filled with silence).
+/// (filled with silence). It stamps the device's position with the system
+/// time first ([`position`]): the server's clock follows the device's rate.
 ///
 /// # Real-time safety
 /// No allocation, lock, log or I/O (`tests/no_alloc.rs` checks it).
@@ -201,11 +203,14 @@ pub fn fill_from_ring(
     stats: &SharedStats,
 ) {
     let frames = out.len() / channels.max(1);
+    stats.position.stamp(position::unix_now_ns());
     let mut done = 0;
+    let mut popped = 0;
     let mut short = false;
     while done < frames {
         let n = (frames - done).min(scratch.len() / 2);
         let got = ring.pop_slice(&mut scratch[..2 * n]) / 2;
+        popped += got;
         if got < n {
             short = true;
             scratch[2 * got..2 * n].iter_mut().for_each(|v| *v = 0.0);
@@ -229,6 +234,7 @@ pub fn fill_from_ring(
         }
         done += n;
     }
+    stats.position.advance(frames as u64, popped as u64);
     if short {
         SharedStats::add(&stats.underruns, 1);
     }
@@ -242,7 +248,10 @@ pub fn null_period(block: usize) -> usize {
 }
 
 /// Starts the null back-end: a thread that consumes `block` frames every
-/// block period, on a deadline clock (no drift).
+/// block period, on a deadline clock. `drift_ppm` (a testing aid,
+/// `serve --null-drift-ppm`) makes it run that many parts per million fast
+/// (positive) or slow against the system clock, as a sound card's crystal
+/// does; 0 follows the system clock.
 /// The thread stops on `quit` (the server's) or when the back-end is
 /// closed, and then hands the ring back through `home`.
 pub fn open_null(
@@ -250,6 +259,7 @@ pub fn open_null(
     home: Home,
     block: usize,
     sample_rate: u32,
+    drift_ppm: f64,
     stats: Arc<SharedStats>,
     quit: Arc<AtomicBool>,
 ) -> OpenAudio {
@@ -266,7 +276,7 @@ pub fn open_null(
         .spawn(move || {
             let mut scratch = vec![0.0f32; 2 * block];
             let mut out = vec![0.0f32; 2 * block];
-            let period = Duration::from_secs_f64(block as f64 / sample_rate as f64);
+            let period = block as f64 / (sample_rate as f64 * (1.0 + drift_ppm * 1e-6));
             let running = || !quit.load(Ordering::Relaxed) && !thread_stop.load(Ordering::Relaxed);
             let Held { ring, tap, .. } = &mut held;
             let Some(ring) = ring.as_mut() else { return };
@@ -275,11 +285,11 @@ pub fn open_null(
                 std::thread::sleep(Duration::from_micros(200));
             }
             let start = Instant::now();
-            let mut n: u32 = 0;
+            let mut n: u64 = 0;
             while running() {
                 fill_from_ring(ring, &mut scratch, &mut out, 2, tap, &stats);
                 n += 1;
-                let deadline = start + period * n;
+                let deadline = start + Duration::from_secs_f64(period * n as f64);
                 let now = Instant::now();
                 if deadline > now {
                     std::thread::sleep(deadline - now);
@@ -290,7 +300,14 @@ pub fn open_null(
     OpenAudio {
         sample_rate,
         device_buffer: block,
-        description: format!("null (silent, clocked at {sample_rate} Hz in {block}-frame periods)"),
+        description: if drift_ppm == 0.0 {
+            format!("null (silent, clocked at {sample_rate} Hz in {block}-frame periods)")
+        } else {
+            format!(
+                "null (silent, clocked at {sample_rate} Hz {drift_ppm:+} ppm in {block}-frame periods: \
+                 --null-drift-ppm, a testing aid)"
+            )
+        },
         _keep: Keep::Null(handle, stop),
     }
 }

@@ -42,6 +42,12 @@ pub struct SharedStats {
     limiter_peak_bits: AtomicU32,
     /// Voices cut by their circuit breaker (non-finite or runaway output).
     pub voice_faults: AtomicU64,
+    /// Where the output device is, and when (the audio callback stamps it;
+    /// the server's clock follows it).
+    pub position: super::position::DevicePosition,
+    /// The output device's rate against the system clock, ppm (f32 bits;
+    /// the server's clock publishes it).
+    clock_drift_bits: AtomicU32,
     /// Histogram of block render times in tenths of a block (last bucket: ≥ 3).
     block_times: [AtomicU64; BLOCK_TIME_BUCKETS],
 }
@@ -109,6 +115,16 @@ impl SharedStats {
     /// next span starts at 0).
     pub fn take_limiter_peak_db(&self) -> f32 {
         f32::from_bits(self.limiter_peak_bits.swap(0, Ordering::Relaxed))
+    }
+    /// The output device's estimated rate error against the system clock,
+    /// ppm (positive: the device runs fast).
+    pub fn clock_drift_ppm(&self) -> f32 {
+        f32::from_bits(self.clock_drift_bits.load(Ordering::Relaxed))
+    }
+    /// Publishes the estimated rate error.
+    pub fn set_clock_drift_ppm(&self, ppm: f32) {
+        self.clock_drift_bits
+            .store(ppm.to_bits(), Ordering::Relaxed);
     }
     /// Output latency, ms.
     pub fn latency_ms(&self) -> f32 {

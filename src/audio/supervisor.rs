@@ -35,6 +35,8 @@ pub struct DeviceRequest {
     pub sample_rate: u32,
     /// Block size, frames.
     pub block: usize,
+    /// The null back-end's simulated rate error, ppm (`--null-drift-ppm`).
+    pub null_drift_ppm: f64,
 }
 
 /// Owns the running back-end and replaces it when it fails.
@@ -164,6 +166,7 @@ impl AudioSupervisor {
             self.home.clone(),
             super::null_period(self.request.block),
             self.request.sample_rate,
+            self.request.null_drift_ppm,
             self.stats.clone(),
             self.quit.clone(),
         );

@@ -68,6 +68,9 @@ pub struct StatusFigures {
     pub voice_faults: u64,
     /// Extension: seconds since the server started (whole seconds).
     pub uptime_s: u64,
+    /// Extension: the output device's rate error against the system clock,
+    /// ppm (positive: it runs fast), as the server's clock tracks it.
+    pub clock_drift_ppm: f32,
 }
 
 /// An `s` argument (NUL bytes, which OSC strings cannot hold, are removed).
@@ -108,7 +111,7 @@ pub fn synced(id: i32) -> OscMessage {
 /// `/status.reply` with the twelve figures in the contract's order,
 /// followed by the extensions (GPU failovers:i, GPU adapter:s, limiter
 /// gain reduction now dB:f, its peak since the last `/status` dB:f, voice
-/// faults:i, uptime in whole seconds:i).
+/// faults:i, uptime in whole seconds:i, clock drift ppm:f).
 pub fn status_reply(f: &StatusFigures) -> OscMessage {
     message(
         "/status.reply",
@@ -131,6 +134,7 @@ pub fn status_reply(f: &StatusFigures) -> OscMessage {
             OscType::Float(f.limiter_peak_reduction_db),
             i(f.voice_faults),
             i(f.uptime_s),
+            OscType::Float(f.clock_drift_ppm),
         ],
     )
 }
@@ -321,6 +325,7 @@ mod tests {
             limiter_peak_reduction_db: 6.0,
             voice_faults: 2,
             uptime_s: 3600,
+            clock_drift_ppm: -21.5,
         }));
         assert_eq!(m.addr, "/status.reply");
         use OscType::{Float as F, Int as I};
@@ -344,7 +349,8 @@ mod tests {
                 F(1.5),
                 F(6.0),
                 I(2),
-                I(3600)
+                I(3600),
+                F(-21.5)
             ]
         );
     }

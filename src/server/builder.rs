@@ -228,6 +228,7 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
             home.clone(),
             null_period,
             rate,
+            opts.null_drift_ppm,
             stats.clone(),
             quit.clone(),
         ),
@@ -248,6 +249,7 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
             name: opts.device.clone(),
             sample_rate: rate,
             block: opts.block,
+            null_drift_ppm: opts.null_drift_ppm,
         },
         audio,
         home,
@@ -301,6 +303,7 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
     let clock = Clock::start(
         rate as f64,
         latency_frames,
+        ring_target,
         opts.horizon,
         opts.ignore_timetags,
     );

@@ -91,4 +91,8 @@ pub struct ServeOptions {
     pub state_file: Option<PathBuf>,
     /// Running as a service: the `SIGHUP` reload, systemd's notify socket.
     pub service: crate::server::service::ServiceOptions,
+    /// Testing aid (`--null-drift-ppm N`): the null back-end runs N ppm
+    /// fast (negative: slow) against the system clock, like a sound card's
+    /// crystal, so that clock tracking can be tried on one machine.
+    pub null_drift_ppm: f64,
 }

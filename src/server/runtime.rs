@@ -111,6 +111,9 @@ fn control_loop(
 ) {
     while !quit.load(Ordering::Relaxed) {
         house.poll(p, &mut out);
+        // The device's latest stamp: timetags follow its own clock.
+        p.clock.set_latency_frames(p.supervisor.latency_frames());
+        p.clock.update(&p.stats);
         p.network
             .receive(&mut p.router, &p.clock, &p.stats, &mut out);
         p.midi.drain(&mut p.router, &mut out);
@@ -142,7 +145,6 @@ fn control_loop(
             );
             // The CPU engine has no readback lag.
             p.supervisor.set_ring_frames(p.ring_target);
-            p.clock.set_latency_frames(p.supervisor.latency_frames());
             drop(f);
         }
     }

@@ -264,6 +264,7 @@ impl Router {
             limiter_peak_reduction_db: s.take_limiter_peak_db(),
             voice_faults: s.voice_faults.load(Ordering::Relaxed),
             uptime_s: self.service.uptime().as_secs(),
+            clock_drift_ppm: s.clock_drift_ppm(),
         };
         reply::status_reply(&figures)
     }
