@@ -6,37 +6,22 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::server::{f, i, instruments_dir, s, Client};
+use common::server::{f, i, s, Server};
 
 #[test]
 fn a_full_disk_stops_the_recording_not_the_server() {
     let full = std::path::Path::new("/dev/full");
     assert!(full.exists(), "/dev/full is missing on this machine");
-    let dir = instruments_dir("diskfull");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_neirosynth"))
-        .args(["serve", "--port", "0", "--audio", "null", "--midi", "none"])
-        .arg("--instruments")
-        .arg(&dir)
-        .args(["--record", "/dev/full", "--log-level", "info"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening udp ")
-        .unwrap_or_else(|| panic!("unexpected first line `{line}`"))
-        .parse()
-        .unwrap();
-    let mut c = Client::new(addr);
+    let mut srv = Server::start_with_stderr(
+        "diskfull",
+        &["--record", "/dev/full", "--log-level", "info"],
+        Stdio::piped(),
+    );
+    let mut c = srv.client();
     c.send("/notify", vec![i(1)]);
     c.sync();
     // Long enough for the writer's buffer to reach the disk and fail.
@@ -56,25 +41,14 @@ fn a_full_disk_stops_the_recording_not_the_server() {
     let st = c.status();
     assert!(st.len() >= 12, "{st:?}");
     c.send("/quit", vec![]);
-    let t = Instant::now();
-    let code = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "the server did not quit"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = srv.wait_exit(Duration::from_secs(10));
     let mut err = String::new();
-    child
+    srv.child
         .stderr
         .take()
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(code, Some(0), "stderr:\n{err}");
     let stopped = err
         .lines()

@@ -150,10 +150,7 @@ where
     I: IntoIterator,
     I::Item: AsRef<str>,
 {
-    let mut args = vec![i(0)];
-    args.extend(names.into_iter().map(|n| s(n.as_ref())));
-    args[0] = i(args.len() - 1);
-    message("/inst/list.reply", args)
+    counted_names("/inst/list.reply", names)
 }
 
 /// `/preset/list.reply <count> <name>...`: the stored presets, sorted by name.
@@ -162,10 +159,19 @@ where
     I: IntoIterator,
     I::Item: AsRef<str>,
 {
+    counted_names("/preset/list.reply", names)
+}
+
+/// `<address> <count> <name>...`.
+fn counted_names<I>(address: &str, names: I) -> OscMessage
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
     let mut args = vec![i(0)];
     args.extend(names.into_iter().map(|n| s(n.as_ref())));
     args[0] = i(args.len() - 1);
-    message("/preset/list.reply", args)
+    message(address, args)
 }
 
 /// `/inst/info.reply <name> <index> <mesh width> <mesh height> <reference note>`

@@ -34,6 +34,17 @@ pub fn instruments_dir(tag: &str) -> PathBuf {
 impl Server {
     /// Starts a server on a fresh instruments folder; extra CLI args appended.
     pub fn start(tag: &str, extra: &[&str]) -> Self {
+        let stderr = if std::env::var_os("NEIROSYNTH_TEST_STDERR").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
+        Self::start_with_stderr(tag, extra, stderr)
+    }
+
+    /// As [`Server::start`], its standard error going to `stderr` (e.g.
+    /// `Stdio::piped()`, to read the log from `child.stderr`).
+    pub fn start_with_stderr(tag: &str, extra: &[&str], stderr: Stdio) -> Self {
         let dir = instruments_dir(tag);
         let mut args: Vec<&str> = vec!["serve", "--port", "0", "--instruments"];
         let dir_str = dir.to_str().unwrap().to_string();
@@ -47,11 +58,7 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_neirosynth"))
             .args(&args)
             .stdout(Stdio::piped())
-            .stderr(if std::env::var_os("NEIROSYNTH_TEST_STDERR").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stderr(stderr)
             .spawn()
             .expect("server starts");
         let mut line = String::new();
