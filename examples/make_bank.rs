@@ -184,6 +184,8 @@ fn strike(x: f64, y: f64, width: f64, contact_ms: f64) -> ExcitationSpec {
         y,
         width,
         contact_ms,
+        bow_force: None,
+        bow_velocity: None,
     }
 }
 
@@ -194,6 +196,8 @@ fn pluck(x: f64, y: f64, width: f64) -> ExcitationSpec {
         y,
         width,
         contact_ms: 1.0,
+        bow_force: None,
+        bow_velocity: None,
     }
 }
 

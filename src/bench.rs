@@ -75,6 +75,8 @@ pub fn bench_instrument(n: usize) -> Result<Arc<Instrument>, InstrumentError> {
             y: 0.37,
             width: 0.1,
             contact_ms: 1.0,
+            bow_force: None,
+            bow_velocity: None,
         },
         pickups: PickupSpec {
             left: [0.3, 0.3],

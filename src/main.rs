@@ -389,6 +389,11 @@ struct TrainArgs {
     /// Candidate bodies (default: the shipped instruments folder).
     #[arg(long)]
     instruments: Option<PathBuf>,
+    /// Excitation of the trained model (`strike`, `pluck`, `noise`, `bow`;
+    /// default: the search picks strike or pluck). `bow` fits the bow's
+    /// force and velocity with the body (SPSA refinement).
+    #[arg(long)]
+    excite: Option<String>,
 }
 
 fn train(a: TrainArgs) -> Result<()> {
@@ -407,7 +412,15 @@ fn train(a: TrainArgs) -> Result<()> {
         Some(spec) => Some(load_instrument(spec, a.instruments.clone())?),
         None => None,
     };
+    let excite = match &a.excite {
+        Some(name) => Some(
+            neirosynth::types::ExciteShape::from_name(name)
+                .ok_or_else(|| bad(format!("--excite {name}: not strike, pluck, noise or bow")))?,
+        ),
+        None => None,
+    };
     let opts = TrainOptions {
+        excite,
         targets: a.targets,
         out: a.out,
         mode,

@@ -125,6 +125,7 @@ fn train_writes_instrument_report_and_resumes() {
         live: None,
         resume: false,
         loss_seconds: 0.5,
+        excite: None,
     };
     let stop = AtomicBool::new(false);
     let run = train(&opts, &mut Quiet, &stop).unwrap();
@@ -258,6 +259,7 @@ fn multi_note_training_fits_the_note_shaping_network() {
         live: None,
         resume: false,
         loss_seconds: 0.6,
+        excite: None,
     };
     let run = train(&opts, &mut Quiet, &AtomicBool::new(false)).unwrap();
     let inst = Instrument::load(&out).unwrap();
@@ -341,6 +343,7 @@ fn train_sets_the_play_level() {
         live: None,
         resume: false,
         loss_seconds: 0.4,
+        excite: None,
     };
     let run = train(&opts, &mut Quiet, &AtomicBool::new(false)).unwrap();
     let inst = Arc::new(Instrument::load(&out).unwrap());

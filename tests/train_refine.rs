@@ -383,6 +383,7 @@ fn hybrid_and_progressive_end_to_end() {
             live: None,
             resume: false,
             loss_seconds: 0.3,
+            excite: None,
         };
         let o = train(&opts, &mut Quiet, &AtomicBool::new(false)).unwrap();
         Instrument::load(&out).expect("a valid instrument");

@@ -106,6 +106,15 @@ pub struct ExcitationSpec {
     pub width: f64,
     /// Contact time at velocity 0.5, milliseconds (halves at velocity 1, doubles at 0).
     pub contact_ms: f64,
+    /// Bow force of a note (0..1) for shape `bow`; absent: the server's
+    /// default ([`crate::types::DEFAULT_BOW_FORCE`]). A trained bowed
+    /// instrument stores the force it was fitted with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bow_force: Option<f64>,
+    /// Bow velocity of a note (0..1) for shape `bow`; absent: the server's
+    /// default ([`crate::types::DEFAULT_BOW_VELOCITY`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bow_velocity: Option<f64>,
 }
 
 /// Default pickup positions, each `[x, y]` in 0..1.

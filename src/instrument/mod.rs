@@ -329,10 +329,17 @@ impl Instrument {
 
     /// A note request with this instrument's note shaping applied (its KAN,
     /// if it has one: detune, damping, contact time, strike position and
-    /// level for this note and velocity). Callers add their own parameters
+    /// level for this note and velocity; the file's bow force and velocity,
+    /// if it stores them). Callers add their own parameters
     /// on top.
     pub fn note_request(&self, note: f64, velocity: f32) -> crate::types::NoteRequest {
         let mut req = crate::types::NoteRequest::new(note, velocity);
+        if let Some(f) = self.file.excitation.bow_force {
+            req.bow_force = f.clamp(0.0, 1.0) as f32;
+        }
+        if let Some(v) = self.file.excitation.bow_velocity {
+            req.bow_velocity = v.clamp(0.0, 1.0) as f32;
+        }
         if let Some(k) = &self.file.kan {
             k.shape(note, velocity as f64)
                 .apply(&mut req, self.file.excitation.shape);

@@ -59,6 +59,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::instrument::Instrument;
+use crate::types::ExciteShape;
 pub use error::TrainError;
 use fit::{BodyMatch, FitModel, NoteTarget};
 use loss::LossConfig;
@@ -129,6 +130,11 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Seconds of each target the refinement loss looks at.
     pub loss_seconds: f64,
+    /// Excitation the model must use (`None`: the search picks strike or
+    /// pluck per body). `Some(Bow)` trains a bowed model: bow force and
+    /// velocity are fitted with the body by the search and SPSA, and the
+    /// refiner is SPSA whatever `mode` says (the adjoint model has no bow).
+    pub excite: Option<ExciteShape>,
 }
 
 /// Default refinement iterations.
@@ -237,7 +243,13 @@ fn check_options(opts: &TrainOptions) -> Result<Box<dyn Refiner>, TrainError> {
     if opts.targets.is_empty() {
         return Err(TrainError::Usage("no target WAV given".into()));
     }
-    let refiner = opts.mode.refiner()?;
+    // The friction's stick-slip solve has no adjoint here: a bowed model
+    // is refined by SPSA through the real engine.
+    let refiner = if opts.excite == Some(ExciteShape::Bow) {
+        Mode::Spsa.refiner()?
+    } else {
+        opts.mode.refiner()?
+    };
     if let Some(live) = &opts.live {
         use std::net::ToSocketAddrs;
         live.to_socket_addrs()
@@ -327,6 +339,7 @@ fn starting_point(
             &ranking,
             &run.problem,
             &run.name,
+            opts.excite,
             &mut *observer,
         )?;
         Start {

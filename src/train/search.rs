@@ -41,6 +41,8 @@ pub const SCREEN_EVALUATIONS: usize = 7;
 pub const TUNE_EVALUATIONS: usize = 48;
 /// Parameters screened: σ₁, contact time, σ₀ scale (indices into θ).
 const SCREEN_DIMS: [usize; 3] = [1, 5, 0];
+/// Parameters screened for a bowed model: σ₁, bow force, σ₀ scale.
+const SCREEN_DIMS_BOW: [usize; 3] = [1, 10, 0];
 /// Weight of the body's partial mismatch ([`BodyMatch::cost_cents`], per
 /// cent) added to its screened loss: the spectral loss alone can prefer a
 /// body whose overtones sit in the wrong places (a plate for a harp) when
@@ -52,8 +54,8 @@ const INVALID_LOSS: f64 = 1e3;
 
 /// Initial step of each parameter of θ ([`spsa::apply`]'s coordinates:
 /// log σ₀ scale, log(σ₁+0.1), logit strike x/y, log width, log contact,
-/// logit pickups).
-const STEPS: [f64; DIM] = [0.7, 1.6, 0.8, 0.8, 0.7, 0.9, 0.8, 0.8, 0.8, 0.8];
+/// logit pickups, log bow force, log bow velocity).
+const STEPS: [f64; DIM] = [0.7, 1.6, 0.8, 0.8, 0.7, 0.9, 0.8, 0.8, 0.8, 0.8, 0.9, 0.7];
 /// Steps below this are not tried.
 const MIN_STEP: f64 = 0.05;
 
@@ -150,19 +152,26 @@ pub struct Screened {
 }
 
 /// The shortlisted starting models: each of the best [`SHORTLIST`] bodies
-/// with its own excitation kind and with the other of strike/pluck.
+/// with its own excitation kind and with the other of strike/pluck, or,
+/// with `excite` given, with that kind only.
 fn candidates(
     templates: &[Arc<Instrument>],
     ranking: &[BodyMatch],
     problem: &Problem,
     name: &str,
+    excite: Option<ExciteShape>,
 ) -> Result<Vec<(BodyMatch, FitModel)>, TrainError> {
     let mut out = Vec::new();
     for m in ranking.iter().take(SHORTLIST) {
         let Some(inst) = templates.iter().find(|t| t.name() == m.template) else {
             continue;
         };
-        let base = fit::fit_body(inst, m, &problem.targets, name)?;
+        let mut base = fit::fit_body(inst, m, &problem.targets, name)?;
+        if let Some(shape) = excite {
+            base.file.excitation.shape = shape;
+            out.push((m.clone(), base));
+            continue;
+        }
         let other = match base.file.excitation.shape {
             ExciteShape::Pluck => ExciteShape::Strike,
             _ => ExciteShape::Pluck,
@@ -190,13 +199,19 @@ pub fn search(
     ranking: &[BodyMatch],
     problem: &Problem,
     name: &str,
+    excite: Option<ExciteShape>,
     observer: &mut dyn Observer,
 ) -> Result<(FitModel, Vec<Screened>), TrainError> {
     let losses = problem.losses(&LossConfig::default());
     let mut screened = Vec::new();
     let mut best: Option<(FitModel, SearchResult, f64)> = None;
-    for (body, base) in candidates(templates, ranking, problem, name)? {
-        let dims: Vec<usize> = SCREEN_DIMS
+    for (body, base) in candidates(templates, ranking, problem, name, excite)? {
+        let screen = if base.file.excitation.shape == ExciteShape::Bow {
+            SCREEN_DIMS_BOW
+        } else {
+            SCREEN_DIMS
+        };
+        let dims: Vec<usize> = screen
             .iter()
             .copied()
             .filter(|&d| spsa::is_active(&base, d))

@@ -4,7 +4,10 @@
 //!
 //! Parameters (unconstrained θ, 0 = the initial fit): log σ₀-map scale,
 //! σ₁ (log of σ₁ + 0.1), excitation position (logit x, y), log window
-//! width, log contact time, pickup positions (logit). The maps' shapes
+//! width, log contact time, pickup positions (logit), and for a bowed
+//! model (excitation shape `bow`) log bow force and log bow velocity
+//! (the friction's stick-slip solve is not differentiable, so the bow is
+//! fitted here, not by the adjoint). The maps' shapes
 //! stay the template's: moving them per node is the adjoint refiner's job.
 //! Each iteration renders θ ± c·Δ (Δ random ±1) for every target; the
 //! loss is RMS-matched (level is set once at the end) and follows the
@@ -18,9 +21,10 @@ use super::fit::{certify, FitModel};
 use super::loss::{LossConfig, SpectralLoss};
 use super::problem::Problem;
 use super::refine::{RefineContext, Refiner};
+use crate::types::{ExciteShape, DEFAULT_BOW_FORCE, DEFAULT_BOW_VELOCITY};
 
 /// Number of parameters.
-pub const DIM: usize = 10;
+pub const DIM: usize = 12;
 /// Loss of a parameter set that cannot be played (refused by validation).
 const INVALID_LOSS: f64 = 1e3;
 
@@ -65,8 +69,21 @@ impl Default for Spsa {
 }
 
 /// True when parameter `d` of θ moves `model` (a string has no y coordinates).
+/// The bow's force and velocity (10, 11) move only a bowed model.
 pub fn is_active(model: &FitModel, d: usize) -> bool {
+    if d >= 10 {
+        return model.file.excitation.shape == ExciteShape::Bow;
+    }
     model.file.mesh.height > 1 || ![3, 7, 9].contains(&d)
+}
+
+/// A bowed model's bow force and velocity (the file's, else the defaults).
+pub fn bow_controls(model: &FitModel) -> (f64, f64) {
+    let e = &model.file.excitation;
+    (
+        e.bow_force.unwrap_or(DEFAULT_BOW_FORCE as f64),
+        e.bow_velocity.unwrap_or(DEFAULT_BOW_VELOCITY as f64),
+    )
 }
 
 fn logit(p: f64) -> f64 {
@@ -105,6 +122,12 @@ pub fn apply(base: &FitModel, theta: &[f64]) -> Result<FitModel, TrainError> {
     if f.mesh.height > 1 {
         f.pickups.left[1] = pos(f.pickups.left[1], theta[7]);
         f.pickups.right[1] = pos(f.pickups.right[1], theta[9]);
+    }
+    if f.excitation.shape == ExciteShape::Bow {
+        let (force, vel) = bow_controls(&m);
+        let t = |d: usize| theta.get(d).copied().unwrap_or(0.0);
+        m.file.excitation.bow_force = Some((force * t(10).exp()).clamp(0.005, 1.0));
+        m.file.excitation.bow_velocity = Some((vel * t(11).exp()).clamp(0.02, 1.0));
     }
     certify(&mut m)?;
     Ok(m)
@@ -145,6 +168,12 @@ impl Refiner for Spsa {
     fn resume(&mut self, state: &serde_json::Value) -> Result<(), TrainError> {
         self.state = serde_json::from_value(state.clone())
             .map_err(|e| TrainError::Resume(format!("not an SPSA state: {e}")))?;
+        // A checkpoint from before the bow's two parameters: they start at 0.
+        for v in [&mut self.state.theta, &mut self.state.best_theta] {
+            if v.len() == DIM - 2 {
+                v.resize(DIM, 0.0);
+            }
+        }
         if self.state.theta.len() != DIM || self.state.best_theta.len() != DIM {
             return Err(TrainError::Resume("SPSA state of the wrong size".into()));
         }
