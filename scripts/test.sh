@@ -7,4 +7,4 @@ bash scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
-cargo test --locked
+cargo test --locked --no-fail-fast
