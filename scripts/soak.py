@@ -5,14 +5,23 @@ morph every 2 s, a reload every 5 s, a burst of bad packets every second, a
 client arriving and leaving every 3 s), checking what an installation
 needs:
 
-- zero underruns (from /status, start to end),
-- flat memory: the server's resident set (VmRSS) after warm-up and at the
-  end, growth at most --max-rss-growth-mib,
+- zero underruns (from /status, start to end); the server's own figures
+  say whose they were: its block render times (p99, max, blocks slower
+  than real time) and its once-a-second underrun lines by cause (the
+  engine too slow, or the machine not running the engine thread), and
+  --latency-probe measures the machine's worst thread wake-up beside it,
+- flat memory: the server's resident set (VmRSS) once the run has settled
+  (--settle, a tenth of it by default) and at the end, growth at most
+  --max-rss-growth-mib,
 - every voice ended: each /voice/started has its /voice/end, and /status
   counts no active voice once playing stops,
 - still answering and a clean exit (/quit → 0).
 
     python3 scripts/soak.py --bin target/release/neirosynth --seconds 3600 --voices 16
+
+--server-args passes more `serve` flags (an installation's --block);
+--without morphs,reloads,bad,clients leaves events out (to find what a
+problem follows).
 
 Plays about half of --voices at once (set --voices to the machine's voice
 capacity for the instrument, from `neirosynth bench` or
@@ -30,6 +39,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -104,6 +114,42 @@ class Client:
         self.sock.close()
 
 
+def engine_block_times(log_path):
+    """The engine's block render times from the server's stop line."""
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            m = re.search(r"p50 < ([\d.]+), p99 < ([\d.]+), max ([\d.]+); (\d+) blocks slower", line)
+            if m:
+                return dict(p50=float(m[1]), p99=float(m[2]), max=float(m[3]), slow=int(m[4]))
+    return {}
+
+
+def underrun_reports(log_path):
+    """The server's once-a-second underrun lines (what the engine saw), by cause."""
+    causes = {"engine too slow": "the engine was too slow",
+              "engine thread not run": "did not run the engine thread",
+              "audio thread late": "audio device's thread ran late"}
+    counts = {k: 0 for k in causes}
+    lines = []
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            if "underrun(s) in the last second" not in line:
+                continue
+            lines.append(line.split("WARN", 1)[-1].strip(" \x1b[0m\n"))
+            for k, text in causes.items():
+                if text in line:
+                    counts[k] += 1
+    return counts, lines[:10]
+
+
+def probe_max_latency_ms(output):
+    """cyclictest's worst wake-up latency (its "# Max Latencies" line), ms."""
+    for line in output.splitlines():
+        if line.startswith("# Max Latencies:"):
+            return max(int(v) for v in line.split(":")[1].split()) / 1000.0
+    return None
+
+
 def bad_packets(rng):
     """Malformed or refused input of every kind a client might send."""
     return [
@@ -125,10 +171,23 @@ def main():
     ap.add_argument("--voices", type=int, default=16, help="the server's --voices; about half play at once")
     ap.add_argument("--instruments", default=None)
     ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--settle", type=float, default=0.1,
+                    help="share of the run played before the resident set's reference is taken "
+                         "(first touches of every instrument's maps and buffers, the allocator's "
+                         "arenas, the client table filling are start-up, not growth)")
     ap.add_argument("--max-rss-growth-mib", type=float, default=4.0)
     ap.add_argument("--max-underruns", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--report", default=None)
+    ap.add_argument("--server-args", default="", help="more `serve` flags, e.g. \"--threads 1\"")
+    ap.add_argument("--without", default="", help="comma-separated events to leave out: morphs,reloads,bad,clients")
+    ap.add_argument("--server-log", default=None,
+                    help="keep the server's log (stderr) here (default: a temporary file, removed)")
+    ap.add_argument("--latency-probe", action="store_true",
+                    help="run cyclictest (rt-tests) beside the server at its priority and period, and report "
+                         "the machine's worst thread wake-up latency: underruns with no slow engine block "
+                         "and a wake-up later than the ring's slack are the machine's, not the engine's")
+    ap.add_argument("--progress", type=float, default=60.0, help="seconds between progress lines")
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -144,10 +203,12 @@ def main():
             f.write(text)
         inst_dir = tmp
 
+    log_path = args.server_log or os.path.join(tempfile.gettempdir(), f"neirosynth-soak-{os.getpid()}.log")
+    log_file = open(log_path, "w")
     server = subprocess.Popen(
         [args.bin, "serve", "--port", "0", "--audio", "null", "--midi", "none",
-         "--voices", str(args.voices), "--instruments", inst_dir, "--log-level", "warn"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+         "--voices", str(args.voices), "--instruments", inst_dir, "--log-level", "info"] + args.server_args.split(),
+        stdout=subprocess.PIPE, text=True, stderr=log_file)
     line = server.stdout.readline().strip()
     if not line.startswith("listening udp "):
         print(f"unexpected first line: {line!r}", file=sys.stderr)
@@ -167,9 +228,21 @@ def main():
     playable = names
 
     status0 = main_client.ask("/status", [], "/status.reply")
+    block, latency_ms = status0[10], status0[11]
+    probe = None
+    if args.latency_probe:
+        if shutil.which("cyclictest") is None:
+            print("--latency-probe needs cyclictest (apt-get install rt-tests)", file=sys.stderr)
+            return 1
+        period_us = int(1e6 * max(16, block // 4) / status0[9])
+        probe = subprocess.Popen(
+            ["cyclictest", "-m", "-q", "-p", "70", "-i", str(period_us),
+             "-D", f"{int(args.seconds + args.warmup + 1)}s", "-h", "100000"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(args.warmup)
-    rss_start = rss_kib(server.pid)
-    rss_max = rss_start
+    rss_idle = rss_kib(server.pid)
+    rss_start = None  # taken once the run has settled
+    rss_max = rss_idle
 
     started, ended = set(), set()
     releases = []  # (time, id)
@@ -180,12 +253,21 @@ def main():
     next_morph = next_reload = next_bad = next_client = next_status = next_progress = t0
     visitors = []  # (leave_time, client)
 
+    history = {}  # id -> what the soak did to it and heard about it (for a voice that never ends)
+
+    def log_event(vid, what):
+        history.setdefault(vid, []).append((round(time.monotonic() - t0, 3), what))
+
     def handle(evs):
         for a, p in evs:
             if a == "/voice/started":
                 started.add(p[0])
+                log_event(p[0], "started")
             elif a == "/voice/end":
                 ended.add(p[0])
+                log_event(p[0], "end")
+            elif a.startswith("/voice/"):
+                log_event(p[0] if p and isinstance(p[0], int) else None, a)
 
     while time.monotonic() - t0 < args.seconds:
         now = time.monotonic()
@@ -199,33 +281,40 @@ def main():
             note = meshes[inst][2] + rng.uniform(-7, 7)
             main_client.send("/voice/new", next_id, inst, float(note), rng.uniform(0.2, 1.0),
                              "pan", rng.uniform(-1, 1))
+            log_event(next_id, f"new {inst}")
             releases.append((now + rng.uniform(0.2, 2.0), next_id))
             next_id += 1
             counts["notes"] += 1
         due = [r for r in releases if r[0] <= now]
         for r in due:
             main_client.send("/voice/release", r[1])
+            log_event(r[1], "release")
             releases.remove(r)
-        if now >= next_morph:
+        if now >= next_morph and "morphs" not in args.without:
             live = sorted(started - ended)
             if live:
                 v = rng.choice(live)
                 for inst in rng.sample(playable, len(playable)):
                     if partners[inst]:
-                        main_client.send("/morph", v, rng.choice(partners[inst]), rng.uniform(0, 1), 0.5)
+                        partner = rng.choice(partners[inst])
+                        main_client.send("/morph", v, partner, rng.uniform(0, 1), 0.5)
+                        log_event(v, f"morph {partner}")
                         counts["morphs"] += 1
                         break
             next_morph = now + 2.0
-        if now >= next_reload:
-            main_client.send("/inst/reload", rng.choice(playable))
+        if now >= next_reload and "reloads" not in args.without:
+            reloaded = rng.choice(playable)
+            main_client.send("/inst/reload", reloaded)
+            for v in started - ended:
+                log_event(v, f"reload {reloaded}")
             counts["reloads"] += 1
             next_reload = now + 5.0
-        if now >= next_bad:
+        if now >= next_bad and "bad" not in args.without:
             for p in bad_packets(rng):
                 main_client.raw(p)
                 counts["bad_packets"] += 1
             next_bad = now + 1.0
-        if now >= next_client:
+        if now >= next_client and "clients" not in args.without:
             c = Client(addr)
             c.send("/notify", 1)
             c.send("/note/on", rng.choice(playable), 60.0, 0.3)
@@ -240,11 +329,14 @@ def main():
             st = main_client.ask("/status", [], "/status.reply", keep=events)
             counts["status_polls"] += 1
             rss_max = max(rss_max, rss_kib(server.pid))
+            if rss_start is None and now - t0 >= args.settle * args.seconds:
+                rss_start = rss_kib(server.pid)
             next_status = now + 1.0
             if now >= next_progress:
-                print(f"{now - t0:7.0f} s: {counts['notes']} notes, {len(started - ended)} sounding, "
-                      f"underruns {st[5] - status0[5]}, RSS {rss_kib(server.pid) / 1024:.1f} MiB", flush=True)
-                next_progress = now + 60.0
+                print(f"{now - t0:7.0f} s: {counts['notes']} notes, {len(started - ended)} sounding "
+                      f"(server: {st[0]} active, load {st[4]:.2f}), underruns {st[5] - status0[5]}, "
+                      f"RSS {rss_kib(server.pid) / 1024:.1f} MiB", flush=True)
+                next_progress = now + args.progress
         time.sleep(0.01)
 
     # Stop playing: release everything; every voice must end by itself
@@ -275,16 +367,35 @@ def main():
         code = None
     if tmp:
         shutil.rmtree(tmp, ignore_errors=True)
+    log_file.close()
+    engine = engine_block_times(log_path)
+    causes, reports = underrun_reports(log_path)
+    if not args.server_log:
+        os.remove(log_path)
+    wakeup = None
+    if probe is not None:
+        probe.terminate()
+        wakeup = probe_max_latency_ms(probe.communicate()[0])
 
     underruns = st[5] - status0[5]
+    if rss_start is None:
+        rss_start = rss_idle
     growth_mib = (rss_end - rss_start) / 1024.0
     summary = dict(
         seconds=args.seconds, voices=args.voices, **counts,
         voices_started=len(started), voices_ended=len(ended & started),
         active_at_end=st[0], underruns=underruns, late=st[6], dropped=st[7],
-        rss_start_mib=rss_start / 1024.0, rss_end_mib=rss_end / 1024.0,
+        rss_idle_mib=rss_idle / 1024.0, rss_start_mib=rss_start / 1024.0, rss_end_mib=rss_end / 1024.0,
         rss_max_mib=rss_max / 1024.0, rss_growth_mib=growth_mib,
         quit=quit_reply, exit_code=code,
+        block=block, output_latency_ms=latency_ms,
+        # The engine's own figures (blocks of real time): an underrun with
+        # no block slower than real time was the machine not running the
+        # engine or audio thread in time, not the engine being slow.
+        engine_block_p99=engine.get("p99"), engine_block_max=engine.get("max"),
+        engine_slow_blocks=engine.get("slow"),
+        worst_wakeup_ms=wakeup,
+        underrun_causes=causes, underrun_reports=reports,
     )
     failures = []
     if underruns > args.max_underruns:
@@ -292,12 +403,14 @@ def main():
     if growth_mib > args.max_rss_growth_mib:
         failures.append(f"resident set grew {growth_mib:.1f} MiB")
     if st[0] != 0 or not started <= ended:
-        failures.append(f"{st[0]} voices still active, {len(started - ended)} never ended")
+        failures.append(f"{st[0]} voices still active, {len(started - ended)} never ended "
+                        f"(ids {sorted(started - ended)[:10]})")
     if counts["notes"] == 0 or len(started) == 0:
         failures.append("nothing played")
     if code != 0:
         failures.append(f"exit code {code}")
     summary["failures"] = failures
+    summary["never_ended"] = {str(v): history.get(v, []) for v in sorted(started - ended)[:5]}
     print(json.dumps(summary, indent=1))
     if args.report:
         with open(args.report, "w") as f:

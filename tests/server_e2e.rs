@@ -378,6 +378,38 @@ fn notify_redirects_every_reply_per_client() {
     silent_for(&recv_a, 150);
 }
 
+/// With every `/notify` registration taken (clients that vanished without
+/// `/notify 0`), a new client still registers: the client heard from least
+/// recently makes room; one that spoke lately keeps its notifications.
+#[test]
+fn vanished_clients_make_room_for_new_ones() {
+    let srv = Server::start("notifyfull", &[]);
+    let limit = neirosynth::server::router::MAX_REGISTRATIONS;
+    let old: Vec<Client> = (0..limit)
+        .map(|_| {
+            let c = srv.client();
+            assert_eq!(
+                c.ask("/notify", vec![i(1)], "/done").args,
+                vec![s("/notify")]
+            );
+            c
+        })
+        .collect();
+    // The first registered speaks again: the second is now the stalest.
+    assert_eq!(old[0].status().len(), 19);
+    let newcomer = srv.client();
+    assert_eq!(
+        newcomer.ask("/notify", vec![i(1)], "/done").args,
+        vec![s("/notify")],
+        "a full registration table must not lock a new client out"
+    );
+    newcomer.send("/voice/new", vec![i(5), s("small"), f(60.0), f(0.5)]);
+    assert_eq!(newcomer.until("/voice/started").args, vec![i(5)]);
+    assert_eq!(old[0].until("/voice/started").args, vec![i(5)]);
+    assert_eq!(old[2].until("/voice/started").args, vec![i(5)]);
+    silent_for(&old[1], 200);
+}
+
 /// A copy of an instrument file under a new name loads under that name (the
 /// file name), beside the original, at start-up and through `/inst/load`.
 #[test]

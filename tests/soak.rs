@@ -59,4 +59,8 @@ fn short_soak_run() {
         "{summary}"
     );
     assert_eq!(summary["exit_code"], 0);
+    // The server's own figures reached the summary (its stop line), so a
+    // long run can say whose its underruns were.
+    assert!(summary["engine_block_p99"].is_number(), "{summary}");
+    assert!(summary["underrun_causes"].is_object(), "{summary}");
 }

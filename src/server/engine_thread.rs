@@ -149,7 +149,14 @@ impl EngineThread {
         let mut pending: VecDeque<Timed> = VecDeque::with_capacity(PENDING_CAPACITY);
         let mut load = 0.0f32;
         let mut worst = 0.0f32;
+        let mut last_turn = Instant::now();
         while !self.quit.load(Ordering::Relaxed) {
+            // The gap since the previous turn: a short sleep or a block
+            // normally; longer when the machine did not run this thread.
+            let turn = Instant::now();
+            let gap_us = turn.duration_since(last_turn).as_micros() as u64;
+            last_turn = turn;
+            self.stats.record_turn(0.0, gap_us);
             if self.out.occupied_len() / 2 >= self.target_frames
                 || self.out.vacant_len() < 2 * block
             {
@@ -199,6 +206,7 @@ impl EngineThread {
                 SharedStats::add(&self.stats.slow_blocks, 1);
             }
             self.stats.record_block_time(used);
+            self.stats.record_turn(used, 0);
             load = if load == 0.0 {
                 used
             } else {

@@ -1,7 +1,8 @@
 //! The control loop's service duties, between packets: systemd's
 //! `READY=1` and watchdog pings (only while the engine makes progress), the
 //! state file (restored at start, saved atomically after changes settle),
-//! and the `SIGHUP` reload. Control side: never the engine thread.
+//! the `SIGHUP` reload, and the underrun report
+//! ([`super::underrun_report`]). Control side: never the engine thread.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -17,6 +18,7 @@ use super::options::ServeOptions;
 use super::router::Output;
 use super::service::{self, Reloader};
 use super::state;
+use super::underrun_report::UnderrunReport;
 
 /// Changes of the saved state are written once they have settled this long.
 const SAVE_DEBOUNCE: Duration = Duration::from_millis(250);
@@ -33,6 +35,7 @@ pub struct Housekeeping {
     settings: Vec<(String, Setting)>,
     master_gain: f32,
     mpe: Option<Zones>,
+    underruns: UnderrunReport,
 }
 
 impl Housekeeping {
@@ -76,7 +79,9 @@ impl Housekeeping {
             tracing::info!("systemd watchdog: {:.1} s", interval.as_secs_f64());
             Some(Watchdog::new(n, interval, Instant::now(), frames))
         });
+        let slack = Duration::from_secs_f64(p.ring_target as f64 / p.report.rate as f64);
         Self {
+            underruns: UnderrunReport::new(&p.stats, slack),
             watchdog,
             notify_socket: opts.service.notify_socket.clone(),
             state_file: opts.state_file.clone(),
@@ -101,6 +106,7 @@ impl Housekeeping {
                 );
             }
         }
+        self.underruns.poll(&p.stats, now);
         let generation = p.router.state_generation();
         if generation != self.seen {
             self.seen = generation;

@@ -107,18 +107,55 @@ pub fn render_mono(
     render_request(inst, inst.note_request(note, VELOCITY), seconds)
 }
 
+/// Where a rendering of `target` lets its note go: at the recording's
+/// release when the recording holds a note and `model` has a release
+/// (then the rendering plays the note as the recording did); `None`
+/// holds it throughout.
+pub fn release_at(model: &FitModel, target: &NoteTarget) -> Option<f64> {
+    target
+        .target
+        .release
+        .filter(|r| r.sustained && model.file.physics.release_t60.is_some())
+        .map(|r| r.hold_seconds)
+}
+
+/// Renders `inst` at `note` as the recording of `target` played (its
+/// length; released where it released a held note: [`release_at`]), mono.
+pub fn render_as_recorded(
+    inst: &Arc<Instrument>,
+    model: &FitModel,
+    target: &NoteTarget,
+    note: f64,
+) -> Result<Vec<f64>, TrainError> {
+    render_spec_mono(
+        inst,
+        &NoteSpec {
+            request: inst.note_request(note, VELOCITY),
+            duration: target.signal.len() as f64 / SAMPLE_RATE as f64,
+            release_at: release_at(model, target),
+        },
+    )
+}
+
 /// Renders `request` on `inst` for `seconds` and mixes to mono.
 pub fn render_request(
     inst: &Arc<Instrument>,
     request: NoteRequest,
     seconds: f64,
 ) -> Result<Vec<f64>, TrainError> {
-    let spec = NoteSpec {
-        request,
-        duration: seconds,
-        release_at: None,
-    };
-    let b = render_note_cpu(inst, &spec, RenderSettings::default())
+    render_spec_mono(
+        inst,
+        &NoteSpec {
+            request,
+            duration: seconds,
+            release_at: None,
+        },
+    )
+}
+
+/// Renders `spec` on `inst` and mixes to mono.
+fn render_spec_mono(inst: &Arc<Instrument>, spec: &NoteSpec) -> Result<Vec<f64>, TrainError> {
+    let b = render_note_cpu(inst, spec, RenderSettings::default())
         .map_err(|e| TrainError::Render(e.to_string()))?;
     Ok(b.left
         .iter()
@@ -407,7 +444,7 @@ pub fn set_gain(model: &mut FitModel, targets: &[NoteTarget]) -> Result<(), Trai
     let inst = model.instrument()?;
     let mut log_g = 0.0;
     for (t, &note) in targets.iter().zip(&model.play_notes) {
-        let y = render_mono(&inst, note, t.signal.len() as f64 / SAMPLE_RATE as f64)?;
+        let y = render_as_recorded(&inst, model, t, note)?;
         let r = rms(&y).max(1e-12);
         log_g += (rms(&t.signal) / r).ln() / targets.len() as f64;
     }

@@ -83,11 +83,7 @@ pub fn write(
             request: inst.note_request(note, VELOCITY),
             duration: t.signal.len() as f64 / SAMPLE_RATE as f64,
             // A held note is let go where the recording let it go.
-            release_at: t
-                .target
-                .release
-                .filter(|r| r.sustained && model.file.physics.release_t60.is_some())
-                .map(|r| r.hold_seconds),
+            release_at: super::fit::release_at(model, t),
         };
         let buf = render_note_cpu(&inst, &spec, RenderSettings::default())
             .map_err(|e| TrainError::Render(e.to_string()))?;

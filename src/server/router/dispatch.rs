@@ -23,6 +23,7 @@ impl Router {
         out: &mut Output,
     ) {
         self.defer_at = None;
+        self.heard_from(from);
         self.dispatch(msg, from, frame, out);
     }
 
@@ -38,6 +39,7 @@ impl Router {
         out: &mut Output,
     ) {
         self.defer_at = frame;
+        self.heard_from(from);
         let first = out.replies.len();
         self.dispatch(msg, from, frame, out);
         self.defer_at = None;

@@ -34,9 +34,6 @@ pub enum RouterError {
         /// Why, as `Instrument::plan` says.
         reason: crate::instrument::PlanError,
     },
-    /// `/notify 1` with every registration slot taken (the limit).
-    #[error("{0} clients are registered already; send /notify 0 from one of them")]
-    TooManyClients(usize),
     /// `/quit` while remote quit is disabled.
     #[error("remote quit is disabled (--no-remote-quit)")]
     QuitDisabled,

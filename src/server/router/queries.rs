@@ -40,11 +40,12 @@ impl Router {
                 self.registrations.retain(|r| r.sender != from);
                 if on {
                     if self.registrations.len() >= MAX_REGISTRATIONS {
-                        return Err(RouterError::TooManyClients(MAX_REGISTRATIONS));
+                        self.evict_least_recently_heard();
                     }
                     self.registrations.push(Registration {
                         sender: from,
                         to: target,
+                        heard: self.messages_seen,
                     });
                 }
                 // Acknowledged where the client's replies go from now on.

@@ -69,9 +69,16 @@ pub(super) enum Deferred {
 pub(super) struct Registration {
     pub(super) sender: SocketAddr,
     pub(super) to: SocketAddr,
+    /// The router's packet count when `sender` was last heard from (the
+    /// least recently heard registration makes room for a new one).
+    pub(super) heard: u64,
 }
 
-/// Most clients registered with `/notify` at once (more are refused).
+/// Most clients registered with `/notify` at once. A client that registers
+/// when all are taken replaces the one heard from least recently: clients
+/// that vanish without `/notify 0` (a crashed patch, a show controller that
+/// reconnects from a new port each day) cannot lock newcomers out of a
+/// server that runs for months.
 pub const MAX_REGISTRATIONS: usize = 256;
 
 /// Everything a routed message produces.
@@ -93,6 +100,8 @@ pub struct Router {
     pub(super) stats: Arc<SharedStats>,
     pub(super) voices: HashMap<i32, VoiceInfo>,
     pub(super) registrations: Vec<Registration>,
+    /// Messages routed so far (the clock of [`Registration::heard`]).
+    pub(super) messages_seen: u64,
     pub(super) next_id: i32,
     pub(super) midi: MidiState,
     /// Replies waiting for the engine to reach a marker.
@@ -129,6 +138,7 @@ impl Router {
             stats,
             voices: HashMap::new(),
             registrations: Vec::new(),
+            messages_seen: 0,
             next_id: 1,
             midi: MidiState::new(midi),
             deferred: HashMap::new(),
@@ -172,6 +182,34 @@ impl Router {
                 .find(|r| r.sender == from)
                 .map_or(from, |r| r.to)
         })
+    }
+
+    /// Counts one message from `from` (its registration, if any, was heard now).
+    pub(super) fn heard_from(&mut self, from: SocketAddr) {
+        self.messages_seen += 1;
+        let now = self.messages_seen;
+        if let Some(r) = self.registrations.iter_mut().find(|r| r.sender == from) {
+            r.heard = now;
+        }
+    }
+
+    /// Makes room for one registration: drops the one heard from least
+    /// recently (logged).
+    pub(super) fn evict_least_recently_heard(&mut self) {
+        let Some((i, _)) = self
+            .registrations
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, r)| r.heard)
+        else {
+            return;
+        };
+        let gone = self.registrations.remove(i);
+        tracing::info!(
+            "{MAX_REGISTRATIONS} clients registered with /notify: {} (heard from least recently) \
+             no longer gets notifications, to make room for a new client",
+            gone.sender
+        );
     }
 
     /// Destinations of notifications (each once).
