@@ -31,9 +31,9 @@ pub struct SharedStats {
     worst_block_bits: AtomicU32,
     /// Blocks that took longer than their own duration to render.
     pub slow_blocks: AtomicU64,
-    /// Longest block render since the last [`SharedStats::take_stall_window`],
-    /// in blocks of real time (f32 bits; non-negative floats order like
-    /// their bits).
+    /// Largest CPU time the engine thread spent on one block since the
+    /// last [`SharedStats::take_stall_window`], in blocks of real time (f32
+    /// bits; non-negative floats order like their bits).
     window_block_bits: AtomicU32,
     /// Longest time the engine thread went between two turns of its loop
     /// since the last [`SharedStats::take_stall_window`], µs: a turn is at
@@ -108,14 +108,14 @@ impl SharedStats {
     pub fn set_worst_block(&self, v: f32) {
         self.worst_block_bits.store(v.to_bits(), Ordering::Relaxed);
     }
-    /// Records one block's render time (blocks of real time) and the time
+    /// Records one block's CPU time (blocks of real time) and the time
     /// since the engine thread's previous turn (µs) for the stall window.
     pub fn record_turn(&self, block: f32, gap_us: u64) {
         self.window_block_bits
             .fetch_max(block.max(0.0).to_bits(), Ordering::Relaxed);
         self.window_gap_us.fetch_max(gap_us, Ordering::Relaxed);
     }
-    /// The longest block render (blocks of real time) and the engine
+    /// The largest block CPU time (blocks of real time) and the engine
     /// thread's longest gap between turns (µs) since the last call; the
     /// next window starts empty.
     pub fn take_stall_window(&self) -> (f32, u64) {

@@ -36,6 +36,7 @@ pub mod router;
 pub mod runtime;
 pub mod service;
 pub mod state;
+mod thread_cpu;
 mod underrun_report;
 
 pub use error::ServeError;

@@ -1,9 +1,10 @@
 //! Tells the operator why audio went missing: once a second, when the
 //! underrun count has grown, one log line with the count and what the
-//! engine thread saw since the previous check — its slowest block (the
-//! engine too slow for its voices) and its longest gap between two turns
-//! of its loop (the machine not running it: another process at real-time
-//! priority, a hypervisor, power management). Control side: reads the
+//! engine thread saw since the previous check — the most CPU time it spent
+//! on one block (the engine too slow for its voices; CPU time, so a block
+//! the machine interrupted does not count as slow) and its longest gap
+//! between two turns of its loop (the machine not running it: another
+//! process at real-time priority, a hypervisor, power management). Control side: reads the
 //! shared counters, never touches the engine.
 
 use std::sync::atomic::Ordering;
@@ -28,7 +29,7 @@ pub enum StallCause {
     AudioThreadLate,
 }
 
-/// Decides the cause from the window's slowest block (blocks of real time),
+/// Decides the cause from the window's largest block CPU time (blocks of real time),
 /// the engine thread's longest gap and the ring's slack.
 pub fn classify(worst_block: f32, longest_gap: Duration, slack: Duration) -> StallCause {
     if worst_block > 1.0 {
@@ -87,7 +88,7 @@ impl UnderrunReport {
             }
         };
         tracing::warn!(
-            "{new} underrun(s) in the last second ({total} in all): slowest block {:.2} of real time, \
+            "{new} underrun(s) in the last second ({total} in all): largest block CPU time {:.2} of real time, \
              longest engine-thread gap {:.1} ms against {:.1} ms of buffer; {why}",
             worst_block,
             gap.as_secs_f64() * 1e3,
