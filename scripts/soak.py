@@ -60,10 +60,13 @@ def build(addr, *args):
     return b.build().dgram
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """A resident-set figure of /proc/PID/status, KiB: VmRSS (all), RssAnon
+    (private: heap, stacks; where a leak shows) or RssFile (the mapped
+    binary's pages)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -74,6 +77,9 @@ class Client:
     def __init__(self, server):
         self.server = server
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # A large receive buffer: a client starved of CPU for a moment must
+        # not lose /voice/end replies (the kernel drops what does not fit).
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setblocking(False)
 
@@ -242,6 +248,7 @@ def main():
     time.sleep(args.warmup)
     rss_idle = rss_kib(server.pid)
     rss_start = None  # taken once the run has settled
+    anon_start = rss_kib(server.pid, "RssAnon")
     rss_max = rss_idle
 
     started, ended = set(), set()
@@ -331,6 +338,7 @@ def main():
             rss_max = max(rss_max, rss_kib(server.pid))
             if rss_start is None and now - t0 >= args.settle * args.seconds:
                 rss_start = rss_kib(server.pid)
+                anon_start = rss_kib(server.pid, "RssAnon")
             next_status = now + 1.0
             if now >= next_progress:
                 print(f"{now - t0:7.0f} s: {counts['notes']} notes, {len(started - ended)} sounding "
@@ -359,6 +367,7 @@ def main():
             main_client.send("/note/off", inst, 60.0)
         time.sleep(0.5)
     rss_end = rss_kib(server.pid)
+    anon_end = rss_kib(server.pid, "RssAnon")
     quit_reply = main_client.ask("/quit", [], "/done")
     try:
         code = server.wait(timeout=15)
@@ -387,6 +396,7 @@ def main():
         active_at_end=st[0], underruns=underruns, late=st[6], dropped=st[7],
         rss_idle_mib=rss_idle / 1024.0, rss_start_mib=rss_start / 1024.0, rss_end_mib=rss_end / 1024.0,
         rss_max_mib=rss_max / 1024.0, rss_growth_mib=growth_mib,
+        rss_anon_start_mib=anon_start / 1024.0, rss_anon_end_mib=anon_end / 1024.0,
         quit=quit_reply, exit_code=code,
         block=block, output_latency_ms=latency_ms,
         # The engine's own figures (blocks of real time): an underrun with
