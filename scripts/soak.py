@@ -79,9 +79,29 @@ class Client:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         # A large receive buffer: a client starved of CPU for a moment must
         # not lose /voice/end replies (the kernel drops what does not fit).
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        # SO_RCVBUF is capped at net.core.rmem_max (about 208 KiB by default);
+        # root may go past it with SO_RCVBUFFORCE (33 on Linux).
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, 33, 1 << 22)
+        except OSError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setblocking(False)
+
+    def udp_drops(self):
+        """Datagrams the kernel dropped for this socket (its receive buffer
+        was full): the `drops` column of /proc/net/udp, or None."""
+        port = self.sock.getsockname()[1]
+        try:
+            with open("/proc/net/udp") as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if int(cols[1].split(":")[1], 16) == port:
+                        return int(cols[-1])
+        except OSError:
+            pass
+        return None
 
     def send(self, addr, *args):
         self.sock.sendto(build(addr, *args), self.server)
@@ -261,6 +281,8 @@ def main():
     visitors = []  # (leave_time, client)
 
     history = {}  # id -> what the soak did to it and heard about it (for a voice that never ends)
+    our_ids = set()  # the ids the main client asked for with /voice/new
+    fails = {}  # "/address: reason" -> count, for /fail replies to the main client
 
     def log_event(vid, what):
         history.setdefault(vid, []).append((round(time.monotonic() - t0, 3), what))
@@ -275,6 +297,9 @@ def main():
                 log_event(p[0], "end")
             elif a.startswith("/voice/"):
                 log_event(p[0] if p and isinstance(p[0], int) else None, a)
+            elif a == "/fail":
+                key = ": ".join(str(x) for x in p[:2])
+                fails[key] = fails.get(key, 0) + 1
 
     while time.monotonic() - t0 < args.seconds:
         now = time.monotonic()
@@ -289,6 +314,7 @@ def main():
             main_client.send("/voice/new", next_id, inst, float(note), rng.uniform(0.2, 1.0),
                              "pan", rng.uniform(-1, 1))
             log_event(next_id, f"new {inst}")
+            our_ids.add(next_id)
             releases.append((now + rng.uniform(0.2, 2.0), next_id))
             next_id += 1
             counts["notes"] += 1
@@ -367,6 +393,9 @@ def main():
             main_client.send("/note/off", inst, 60.0)
         time.sleep(0.5)
     rss_end = rss_kib(server.pid)
+    # Replies the kernel dropped because the soak did not read them in time:
+    # a voice whose /voice/end is among them looks as if it never ended.
+    client_drops = main_client.udp_drops()
     anon_end = rss_kib(server.pid, "RssAnon")
     quit_reply = main_client.ask("/quit", [], "/done")
     try:
@@ -397,7 +426,7 @@ def main():
         rss_idle_mib=rss_idle / 1024.0, rss_start_mib=rss_start / 1024.0, rss_end_mib=rss_end / 1024.0,
         rss_max_mib=rss_max / 1024.0, rss_growth_mib=growth_mib,
         rss_anon_start_mib=anon_start / 1024.0, rss_anon_end_mib=anon_end / 1024.0,
-        quit=quit_reply, exit_code=code,
+        quit=quit_reply, exit_code=code, client_udp_drops=client_drops,
         block=block, output_latency_ms=latency_ms,
         # The engine's own figures (blocks of real time): an underrun with
         # no block slower than real time was the machine not running the
@@ -421,6 +450,13 @@ def main():
         failures.append(f"exit code {code}")
     summary["failures"] = failures
     summary["never_ended"] = {str(v): history.get(v, []) for v in sorted(started - ended)[:5]}
+    # Our /voice/new that never got /voice/started, with what happened to them,
+    # and the /fail replies the main client got (bad packets are the
+    # visitors', so these are the main client's own commands refused).
+    never_started = sorted(our_ids - started)
+    summary["never_started"] = len(never_started)
+    summary["never_started_history"] = {str(v): history.get(v, []) for v in never_started[:5]}
+    summary["fails"] = fails
     print(json.dumps(summary, indent=1))
     if args.report:
         with open(args.report, "w") as f:

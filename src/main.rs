@@ -369,9 +369,10 @@ struct TrainArgs {
     /// Refinement after the analysis fit.
     #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
     mode: ModeArg,
-    /// Refinement iterations (each renders every target twice).
-    #[arg(long, default_value_t = neirosynth::train::DEFAULT_ITERATIONS)]
-    iterations: usize,
+    /// Refinement iterations (each renders every target twice; default 40,
+    /// 80 with `--excite bow`, whose refinement is SPSA only).
+    #[arg(long)]
+    iterations: Option<usize>,
     /// Start from this instrument's body (name in the bank or a file)
     /// instead of choosing among the bank's.
     #[arg(long)]
@@ -424,7 +425,9 @@ fn train(a: TrainArgs) -> Result<()> {
         targets: a.targets,
         out: a.out,
         mode,
-        iterations: a.iterations,
+        iterations: a
+            .iterations
+            .unwrap_or(neirosynth::train::default_iterations(excite)),
         from,
         templates_dir: instruments_dir(a.instruments),
         live: a.live,

@@ -329,3 +329,71 @@ fn cost() {
         );
     }
 }
+
+/// Renders `note` on the string bowed at `x` with `force` and `velocity`.
+fn bowed_at(note: f64, x: f32, force: f32, velocity: f32, duration: f64) -> StereoBuffer {
+    let inst = string();
+    let mut request = inst.note_request(note, 0.8);
+    request.excite = Some((ExciteShape::Bow, x, 0.0));
+    request.bow_force = force;
+    request.bow_velocity = velocity;
+    let spec = NoteSpec {
+        request,
+        duration,
+        release_at: None,
+    };
+    render_note_cpu(&inst, &spec, RenderSettings::default()).unwrap()
+}
+
+/// How periodic the left channel is over 0.1 s from `a` seconds: the
+/// largest normalised autocorrelation at a lag of one period of 80–400 Hz
+/// (1 = exactly periodic).
+fn periodicity(buf: &StereoBuffer, a: f64) -> f64 {
+    let n = (0.1 * RATE) as usize;
+    let s: Vec<f64> = buf.left[(a * RATE) as usize..][..n + (RATE / 80.0) as usize]
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
+    let e0: f64 = s[..n].iter().map(|v| v * v).sum();
+    ((RATE / 400.0) as usize..=(RATE / 80.0) as usize)
+        .map(|lag| {
+            let (mut c, mut e1) = (0.0, 0.0);
+            for i in 0..n {
+                c += s[i] * s[i + lag];
+                e1 += s[i + lag] * s[i + lag];
+            }
+            c / (e0 * e1).sqrt().max(1e-30)
+        })
+        .fold(f64::MIN, f64::max)
+}
+
+/// Schelleng's playable region, as the bowed training search relies on it
+/// (`train::search::start_in_helmholtz_region`): the bow the search starts
+/// from gives periodic Helmholtz motion on the string, the server's default
+/// bow (force 0.3, velocity 0.3) raucous, aperiodic motion there.
+#[test]
+fn the_bowed_search_starts_in_helmholtz_motion() {
+    use neirosynth::train::search::{BOW_START_FORCE, BOW_START_VELOCITY, BOW_START_X};
+    let start = bowed_at(
+        52.0,
+        BOW_START_X as f32,
+        BOW_START_FORCE as f32,
+        BOW_START_VELOCITY as f32,
+        1.6,
+    );
+    let default = bowed_at(52.0, BOW_START_X as f32, 0.3, 0.3, 1.6);
+    for a in [0.5, 1.0, 1.4] {
+        let (p, q) = (periodicity(&start, a), periodicity(&default, a));
+        eprintln!("{a} s: periodicity {p:.3} (search start) vs {q:.3} (default bow)");
+        assert!(
+            p > 0.95,
+            "the search's start bow is not periodic at {a} s: {p:.3}"
+        );
+        assert!(q < 0.9, "the default bow is periodic at {a} s: {q:.3}");
+    }
+    // Sounding: the bow grips (a bow that slips without grip leaves the
+    // string near silent, 60 dB and more below).
+    let (ls, ld) = (level(&start, 1.0, 1.5), level(&default, 1.0, 1.5));
+    eprintln!("level 1.0-1.5 s: {ls:.1} dB (search start) vs {ld:.1} dB (default bow)");
+    assert!(ls > ld - 20.0, "{ls:.1} vs {ld:.1} dB");
+}

@@ -3,7 +3,10 @@
 //! model; the trained file stores its bow force and velocity and plays
 //! bowed, sustained, with them.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::files::{bank_dir, scratch_dir, write_mono_wav};
+
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -13,34 +16,8 @@ use neirosynth::train::loss::LossConfig;
 use neirosynth::train::{target, train, Mode, Problem, Quiet, TrainOptions};
 use neirosynth::types::ExciteShape;
 
-fn bank_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments")
-}
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "neirosynth-bow-train-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Writes `y · scale` as a 48 kHz mono float WAV.
-fn write_mono_wav(path: &Path, y: &[f64], scale: f64) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48000,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &v in y {
-        w.write_sample((v * scale) as f32).unwrap();
-    }
-    w.finalize().unwrap();
-}
+/// Scratch folders of this suite: `neirosynth-bow-train-…`.
+const SUITE: &str = "bow-train";
 
 fn rms_db(y: &[f64]) -> f64 {
     let ms = y.iter().map(|v| v * v).sum::<f64>() / y.len().max(1) as f64;
@@ -59,7 +36,7 @@ fn bowed_string(force: f64) -> Arc<Instrument> {
 
 #[test]
 fn a_bowed_target_trains_a_bowed_model_with_its_bow_force() {
-    let d = tmp_dir("bow");
+    let d = scratch_dir(SUITE, "bow");
     const TRUE_FORCE: f64 = 0.12;
     let truth = bowed_string(TRUE_FORCE);
     let y = fit::render_mono(&truth, 50.0, 1.0).unwrap();

@@ -2,6 +2,10 @@
 //! from a shipped instrument is fitted back at its pitch; `train` writes a
 //! loadable instrument, its report and a checkpoint it can resume from.
 
+mod common;
+
+use common::files::{bank_dir, scratch_dir, write_mono_wav};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -11,19 +15,8 @@ use neirosynth::instrument::{note_to_hz, Instrument};
 use neirosynth::train::fit::{self, NoteTarget};
 use neirosynth::train::{analysis, target, train, Mode, Quiet, TrainOptions};
 
-fn bank_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("instruments")
-}
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "neirosynth-train-fit-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+/// Scratch folders of this suite: `neirosynth-train-fit-…`.
+const SUITE: &str = "train-fit";
 
 /// Renders `name` at `note` (1.2 s) and writes it as a float WAV.
 fn synth_target(dir: &Path, name: &str, note: f64, file: &str) -> PathBuf {
@@ -35,21 +28,6 @@ fn synth_target(dir: &Path, name: &str, note: f64, file: &str) -> PathBuf {
     p
 }
 
-/// Writes `y · scale` as a 48 kHz mono float WAV.
-fn write_mono_wav(path: &Path, y: &[f64], scale: f64) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48000,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for v in y {
-        w.write_sample((scale * v) as f32).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 fn cents(a: f64, b: f64) -> f64 {
     1200.0 * (a / b).log2()
 }
@@ -57,7 +35,7 @@ fn cents(a: f64, b: f64) -> f64 {
 /// The fit recovers the pitch of engine renders of shipped instruments.
 #[test]
 fn fit_recovers_pitch() {
-    let d = tmp_dir("pitch");
+    let d = scratch_dir(SUITE, "pitch");
     let templates = fit::load_templates(&bank_dir()).unwrap();
     for (name, note, file) in [
         ("string", 52.0, "synth_E3.wav"),
@@ -110,7 +88,7 @@ fn fit_recovers_pitch() {
 /// `train` writes a valid instrument, the report and a checkpoint; `--resume` continues.
 #[test]
 fn train_writes_instrument_report_and_resumes() {
-    let d = tmp_dir("run");
+    let d = scratch_dir(SUITE, "run");
     let p = synth_target(&d, "string", 57.0, "pluck_A3.wav");
     let out = d.join("pluck.json");
     let mut opts = TrainOptions {
@@ -170,7 +148,7 @@ fn train_writes_instrument_report_and_resumes() {
 /// The CLI: bad targets exit 2 with one line (whatever the mode).
 #[test]
 fn cli_refusals() {
-    let d = tmp_dir("cli");
+    let d = scratch_dir(SUITE, "cli");
     let bad = d.join("noise.wav");
     std::fs::write(&bad, b"not a wav").unwrap();
     let exe = env!("CARGO_BIN_EXE_neirosynth");
@@ -236,7 +214,7 @@ fn live_reload_message() {
 #[test]
 fn multi_note_training_fits_the_note_shaping_network() {
     use neirosynth::engine::voice::NoteRequest;
-    let d = tmp_dir("multi");
+    let d = scratch_dir(SUITE, "multi");
     let string = Arc::new(Instrument::load(&bank_dir().join("string.json")).unwrap());
     // Two notes, the upper one damped twice as much (a KAN damping_log2 of +1 between them).
     let mut targets = Vec::new();
@@ -326,7 +304,7 @@ fn velocity_one_rms_db(inst: &Arc<Instrument>, note: f64) -> f64 {
 /// description. The loudest note of 24..108 is reported as it plays.
 #[test]
 fn train_sets_the_play_level() {
-    let d = tmp_dir("level");
+    let d = scratch_dir(SUITE, "level");
     let string = Arc::new(Instrument::load(&bank_dir().join("string.json")).unwrap());
     let y = fit::render_mono(&string, 57.0, 1.2).unwrap();
     let peak = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));

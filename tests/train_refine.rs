@@ -4,6 +4,10 @@
 //! DC blocker, alignment and RMS match included), the loss it removes on
 //! a synthetic target, the three modes end to end, and the CLI.
 
+mod common;
+
+use common::files::{scratch_dir, write_mono_wav};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -19,16 +23,12 @@ use neirosynth::train::refine_adjoint::{self as ra, AdjointRefiner, Variant};
 use neirosynth::train::target::{NoteSource, Target};
 use neirosynth::train::{train, Mode, Problem, Quiet, RefineContext, Refiner, TrainOptions};
 
+/// Scratch folders of this suite: `neirosynth-refine-…`.
+const SUITE: &str = "refine";
+
 fn bank(name: &str) -> Arc<Instrument> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("instruments/{name}.json"));
     Arc::new(Instrument::load(&p).unwrap())
-}
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("neirosynth-refine-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// The bank's drum at 16×16: its pyramid level 2 as an instrument of its own.
@@ -349,24 +349,14 @@ fn adjoint_recovers_perturbed_maps() {
 }
 
 fn write_wav(path: &Path, t: &NoteTarget) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48000,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
     let peak = t.signal.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for v in &t.signal {
-        w.write_sample((0.5 * v / peak) as f32).unwrap();
-    }
-    w.finalize().unwrap();
+    write_mono_wav(path, &t.signal, 0.5 / peak);
 }
 
 /// `hybrid` and `progressive` run through `train::train` and write a valid instrument.
 #[test]
 fn hybrid_and_progressive_end_to_end() {
-    let d = tmp_dir("modes");
+    let d = scratch_dir(SUITE, "modes");
     let base = drum16();
     let wav = d.join("synth_A3.wav");
     write_wav(&wav, &target_of(&perturbed(&base), 57.0, 0.6));
@@ -395,7 +385,7 @@ fn hybrid_and_progressive_end_to_end() {
 /// `neirosynth train … --mode adjoint` writes a loadable instrument.
 #[test]
 fn cli_mode_adjoint() {
-    let d = tmp_dir("cli");
+    let d = scratch_dir(SUITE, "cli");
     let base = drum16();
     let wav = d.join("synth_A3.wav");
     write_wav(&wav, &target_of(&perturbed(&base), 57.0, 0.6));

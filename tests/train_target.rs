@@ -2,23 +2,20 @@
 //! rate loads to a trimmed 48 kHz note, note numbers come from a manifest,
 //! the file name or the pitch.
 
+mod common;
+
+use common::files::scratch_dir;
+
 use std::f64::consts::PI;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use neirosynth::train::analysis;
 use neirosynth::train::target::{
     self, load, note_from_name, parse_note_name, NoteSource, TargetError, SAMPLE_RATE,
 };
 
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "neirosynth-train-target-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+/// Scratch folders of this suite: `neirosynth-train-target-…`.
+const SUITE: &str = "train-target";
 
 /// Writes interleaved samples (full scale ±1) with the given format.
 fn write_wav(path: &Path, rate: u32, channels: u16, bits: u16, float: bool, x: &[f64]) {
@@ -66,7 +63,7 @@ fn tone(rate: u32, f0: f64, silence: f64, seconds: f64) -> Vec<f64> {
 
 #[test]
 fn refuses_bad_files_with_reasons() {
-    let d = tmp_dir("bad");
+    let d = scratch_dir(SUITE, "bad");
     // Not a WAV.
     let p = d.join("notes_C4.wav");
     std::fs::write(&p, b"this is not a RIFF file at all").unwrap();
@@ -114,7 +111,7 @@ fn refuses_bad_files_with_reasons() {
 /// trimmed to 1 ms before the onset, its pitch (and note) right.
 #[test]
 fn resamples_trims_and_finds_pitch() {
-    let d = tmp_dir("resample");
+    let d = scratch_dir(SUITE, "resample");
     let rate = 44100;
     let mono = tone(rate, 440.0, 0.4, 1.5);
     let stereo: Vec<f64> = mono.iter().flat_map(|&v| [v, 0.5 * v]).collect();
@@ -173,7 +170,7 @@ fn note_names() {
 /// A manifest beside the file wins over the file name.
 #[test]
 fn manifest_note_wins() {
-    let d = tmp_dir("manifest");
+    let d = scratch_dir(SUITE, "manifest");
     let p = d.join("bell_C4.wav");
     write_wav(&p, 48000, 1, 16, false, &tone(48000, 262.0, 0.0, 0.5));
     assert_eq!(load(&p).unwrap().note, 60.0);

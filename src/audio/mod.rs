@@ -10,11 +10,13 @@
 //!
 //! Both can tee what they output into a recorder ring drained by a writer
 //! thread (`--record FILE.wav`): exactly the samples that left the process.
+//! Every such ring is made resident before use ([`prefault`]).
 
 #[cfg(target_os = "linux")]
 pub mod alsa_messages;
 mod error;
 pub mod position;
+pub mod prefault;
 pub mod recorder;
 pub mod stats;
 pub mod supervisor;

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ringbuf::traits::{Consumer, Observer, Split};
-use ringbuf::{HeapCons, HeapRb};
+use ringbuf::HeapCons;
 
 use thiserror::Error;
 
@@ -68,7 +68,7 @@ impl Recorder {
             Err(source) => return Err(RecorderError::Create { path, source }),
         };
         let (prod, mut cons): (RecordTap, HeapCons<f32>) =
-            HeapRb::<f32>::new((2.0 * sample_rate as f64 * seconds) as usize).split();
+            super::prefault::ring::<f32>((2.0 * sample_rate as f64 * seconds) as usize).split();
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
         let handle = std::thread::Builder::new()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ringbuf::traits::{Observer, Split};
-use ringbuf::{HeapCons, HeapProd, HeapRb};
+use ringbuf::{HeapCons, HeapProd};
 
 use super::clock::Clock;
 use super::engine_thread::{EngineThread, FailedGpu, RingSink, RING_CAPACITY};
@@ -19,6 +19,7 @@ use super::network::Network;
 use super::options::ServeOptions;
 use super::preset_store::PresetStore;
 use super::router::{Router, RouterConfig};
+use crate::audio::prefault;
 use crate::audio::stats::SharedStats;
 use crate::audio::supervisor::{AudioSupervisor, DeviceRequest};
 use crate::audio::{self, recorder::Recorder, AudioError, AudioKind, DeviceHealth};
@@ -146,9 +147,9 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
     }
     let (failed_tx, failed_rx) = crossbeam_channel::bounded::<FailedGpu>(1);
 
-    let (cmd_prod, cmd_cons) = HeapRb::<Timed>::new(RING_CAPACITY).split();
-    let (ev_prod, ev_cons) = HeapRb::<EngineEvent>::new(RING_CAPACITY).split();
-    let (out_prod, out_cons) = HeapRb::<f32>::new(2 * opts.block * 8).split();
+    let (cmd_prod, cmd_cons) = prefault::ring::<Timed>(RING_CAPACITY).split();
+    let (ev_prod, ev_cons) = prefault::ring::<EngineEvent>(RING_CAPACITY).split();
+    let (out_prod, out_cons) = prefault::ring::<f32>(2 * opts.block * 8).split();
 
     let (recorder, tap) = match &opts.record {
         Some(p) => {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Consumer, Observer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 
+use crate::audio::prefault;
 use crate::audio::stats::SharedStats;
 use crate::engine::command::{pop_due, EngineEvent, EventSink, Timed};
 use crate::engine::{ApplyCommands, CpuEngine, VoiceEngine};
@@ -58,8 +59,8 @@ impl RingSink {
     pub fn new(prod: HeapProd<EngineEvent>, stats: Arc<SharedStats>) -> Self {
         Self {
             prod,
-            held: Vec::with_capacity(RING_CAPACITY),
-            overflow: Vec::with_capacity(1024),
+            held: prefault::vec(RING_CAPACITY),
+            overflow: prefault::vec(1024),
             stats,
         }
     }
@@ -148,7 +149,7 @@ impl EngineThread {
         let period = Duration::from_secs_f64(block as f64 / rate);
         let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
         let mut inter = vec![0.0f32; 2 * block];
-        let mut pending: VecDeque<Timed> = VecDeque::with_capacity(PENDING_CAPACITY);
+        let mut pending: VecDeque<Timed> = prefault::deque(PENDING_CAPACITY);
         let mut load = 0.0f32;
         let mut worst = 0.0f32;
         let mut last_turn = Instant::now();
