@@ -32,9 +32,21 @@ fn bowed(
     duration: f64,
     release: Option<f64>,
 ) -> StereoBuffer {
+    bowed_at(note, 0.16, force, velocity, duration, release)
+}
+
+/// [`bowed`] with the bow at `x` (share of the length).
+fn bowed_at(
+    note: f64,
+    x: f32,
+    force: f32,
+    velocity: f32,
+    duration: f64,
+    release: Option<f64>,
+) -> StereoBuffer {
     let inst = string();
     let mut request = inst.note_request(note, 0.8);
-    request.excite = Some((ExciteShape::Bow, 0.16, 0.0));
+    request.excite = Some((ExciteShape::Bow, x, 0.0));
     request.bow_force = force;
     request.bow_velocity = velocity;
     let spec = NoteSpec {
@@ -330,21 +342,6 @@ fn cost() {
     }
 }
 
-/// Renders `note` on the string bowed at `x` with `force` and `velocity`.
-fn bowed_at(note: f64, x: f32, force: f32, velocity: f32, duration: f64) -> StereoBuffer {
-    let inst = string();
-    let mut request = inst.note_request(note, 0.8);
-    request.excite = Some((ExciteShape::Bow, x, 0.0));
-    request.bow_force = force;
-    request.bow_velocity = velocity;
-    let spec = NoteSpec {
-        request,
-        duration,
-        release_at: None,
-    };
-    render_note_cpu(&inst, &spec, RenderSettings::default()).unwrap()
-}
-
 /// How periodic the left channel is over 0.1 s from `a` seconds: the
 /// largest normalised autocorrelation at a lag of one period of 80–400 Hz
 /// (1 = exactly periodic).
@@ -380,8 +377,9 @@ fn the_bowed_search_starts_in_helmholtz_motion() {
         BOW_START_FORCE as f32,
         BOW_START_VELOCITY as f32,
         1.6,
+        None,
     );
-    let default = bowed_at(52.0, BOW_START_X as f32, 0.3, 0.3, 1.6);
+    let default = bowed_at(52.0, BOW_START_X as f32, 0.3, 0.3, 1.6, None);
     for a in [0.5, 1.0, 1.4] {
         let (p, q) = (periodicity(&start, a), periodicity(&default, a));
         eprintln!("{a} s: periodicity {p:.3} (search start) vs {q:.3} (default bow)");
