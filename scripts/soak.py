@@ -130,11 +130,16 @@ class Client:
         self.send(addr, *args)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
+            found = None
+            # The whole batch is looked at: what came after the reply in it
+            # (a /voice/end, say) is kept, not lost.
             for a, p in self.drain():
-                if a == want:
-                    return p
-                if keep is not None:
+                if a == want and found is None:
+                    found = p
+                elif keep is not None:
                     keep.append((a, p))
+            if found is not None:
+                return found
             time.sleep(0.002)
         raise TimeoutError(f"no {want} after {addr}")
 
@@ -397,14 +402,20 @@ def main():
     # Voices whose /voice/end never arrived: ask the server. A voice it
     # no longer knows ("unknown voice") has ended; only its reply was lost.
     ended_unheard, still_known = [], []
+    handle(events)
+    events.clear()
+    handle(main_client.drain())
     for v in sorted(started - ended):
         main_client.send("/voice/set", v, "gain", 1.0)
         unknown, until = False, time.monotonic() + 1.0
         while not unknown and time.monotonic() < until:
-            for a, p in main_client.drain():
-                unknown |= a == "/fail" and f"unknown voice {v}" in " ".join(map(str, p))
+            batch = main_client.drain()
+            handle(batch)
+            unknown = any(a == "/fail" and f"unknown voice {v}" in " ".join(map(str, p))
+                          for a, p in batch)
             time.sleep(0.01)
-        (ended_unheard if unknown else still_known).append(v)
+        if v not in ended:
+            (ended_unheard if unknown else still_known).append(v)
     rss_end = rss_kib(server.pid)
     # Replies the kernel dropped because the soak did not read them in time:
     # a voice whose /voice/end is among them looks as if it never ended.
