@@ -49,7 +49,7 @@ const SCREEN_DIMS_BOW: [usize; 3] = [1, 10, 0];
 /// its balance is closer, and wrong partials are what a listener hears
 /// first.
 pub const PARTIAL_WEIGHT: f64 = 0.01;
-/// Bow force a bowed search starts from (see [`start_in_helmholtz_region`]).
+/// Bow force a bowed search starts from (see `start_in_helmholtz_region`).
 pub const BOW_START_FORCE: f64 = 0.05;
 /// Bow velocity a bowed search starts from.
 pub const BOW_START_VELOCITY: f64 = 0.15;
