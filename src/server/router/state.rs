@@ -21,8 +21,7 @@ use crate::server::preset_store::PresetStore;
 
 use super::error::RouterError;
 
-/// The first id the server picks: the largest the spec allows (ids are
-/// positive and below 2^24).
+/// The largest id the server picks (ids are positive and below 2^24).
 pub(super) const MAX_PICKED_ID: i32 = (1 << 24) - 1;
 
 /// Fixed settings of a router.
@@ -106,7 +105,7 @@ pub struct Router {
     pub(super) registrations: Vec<Registration>,
     /// Messages routed so far (the clock of [`Registration::heard`]).
     pub(super) messages_seen: u64,
-    /// The next id the server picks (counts down).
+    /// The next id the server picks.
     pub(super) next_id: i32,
     pub(super) midi: MidiState,
     /// Replies waiting for the engine to reach a marker.
@@ -144,7 +143,7 @@ impl Router {
             voices: HashMap::new(),
             registrations: Vec::new(),
             messages_seen: 0,
-            next_id: MAX_PICKED_ID,
+            next_id: 1,
             midi: MidiState::new(midi),
             deferred: HashMap::new(),
             next_marker: 0,
@@ -271,12 +270,12 @@ impl Router {
     }
 
     /// An id for a voice the server picks (`/voice/new -1`, `/note/on`,
-    /// MIDI): counting down from [`MAX_PICKED_ID`], so they stay clear of
-    /// the small ids clients count up from for their own `/voice/new`.
+    /// MIDI): counting up from 1 to [`MAX_PICKED_ID`], skipping ids in use
+    /// (scores rely on the order).
     pub(super) fn allocate_id(&mut self) -> i32 {
         loop {
             let id = self.next_id;
-            self.next_id = if id <= 1 { MAX_PICKED_ID } else { id - 1 };
+            self.next_id = if id >= MAX_PICKED_ID { 1 } else { id + 1 };
             if !self.voices.contains_key(&id) {
                 return id;
             }
