@@ -22,6 +22,8 @@
 # metrics_peak.txt; sine_reference.json is the sine reference on the same
 # second, from scripts/sine_reference.py). `scripts/corpus_table.py OUT_DIR
 # [--first-second]` prints the Markdown tables.
+# A file the corpus manifest marks `"excitation": "bowed"` trains with
+# `--excite bow` (its default iterations are 80).
 # ITERATIONS=N overrides the training iterations; MODE=spsa|adjoint|hybrid|
 # progressive sets the training mode (default: the trainer's default);
 # LOSS_SECONDS=S sets how much of each target the refinement loss sees;
@@ -48,7 +50,17 @@ for f in "${files[@]}"; do
   name=$(basename "$f" .wav)
   if [ -z "${RESCORE:-}" ]; then
     t0=$(date +%s.%N)
-    if ! "$bin" train "$f" --out "$out/inst/$name.json" "${iters[@]}" 2> "$out/inst/$name.log"; then
+    # A bowed recording (the corpus manifest's `excitation`) trains a bowed
+    # model; the others leave strike or pluck to the search.
+    excite=()
+    if [ -f "$corpus/manifest.json" ] && [ "$(python3 -c "
+import json, sys
+m = json.load(open(sys.argv[1]))
+print(next((e.get('excitation', '') for e in m.get('files', []) if e.get('file') == sys.argv[2]), ''))" \
+        "$corpus/manifest.json" "$(basename "$f")")" = bowed ]; then
+      excite=(--excite bow)
+    fi
+    if ! "$bin" train "$f" --out "$out/inst/$name.json" "${iters[@]}" "${excite[@]}" 2> "$out/inst/$name.log"; then
       echo "$name: training failed: $(tail -1 "$out/inst/$name.log")"; continue
     fi
     t1=$(date +%s.%N)

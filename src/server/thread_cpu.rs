@@ -27,6 +27,16 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
+    /// Spins until this thread has used `d` of CPU; returns what it used.
+    fn spin_for_cpu(d: Duration) -> Duration {
+        let c0 = thread_cpu_time();
+        let mut x = 0u64;
+        while thread_cpu_time() - c0 < d {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        thread_cpu_time() - c0
+    }
+
     #[test]
     fn sleeping_costs_no_cpu_and_spinning_does() {
         let c0 = thread_cpu_time();
@@ -36,15 +46,29 @@ mod tests {
             slept < Duration::from_millis(10),
             "{slept:?} of CPU while asleep"
         );
-        let c1 = thread_cpu_time();
+        // Its own spinning counts, and never faster than the wall clock.
         let t = Instant::now();
-        let mut x = 0u64;
-        while t.elapsed() < Duration::from_millis(30) {
-            x = std::hint::black_box(x.wrapping_add(1));
-        }
+        let used = spin_for_cpu(Duration::from_millis(40));
+        let wall = t.elapsed();
+        assert!(used >= Duration::from_millis(40), "{used:?}");
         assert!(
-            thread_cpu_time() - c1 > Duration::ZERO,
-            "spinning used no CPU"
+            wall + Duration::from_millis(1) >= used,
+            "{used:?} of CPU in {wall:?} of wall clock"
+        );
+    }
+
+    /// Per thread, not per process: another thread's spinning is not ours.
+    #[test]
+    fn another_threads_cpu_is_not_counted() {
+        let c0 = thread_cpu_time();
+        let theirs = std::thread::spawn(|| spin_for_cpu(Duration::from_millis(40)))
+            .join()
+            .unwrap();
+        let ours = thread_cpu_time() - c0;
+        assert!(theirs >= Duration::from_millis(40), "{theirs:?}");
+        assert!(
+            ours < Duration::from_millis(10),
+            "{ours:?} counted here while another thread used {theirs:?}"
         );
     }
 }

@@ -203,8 +203,8 @@ fn candidates(
 /// raucous (autocorrelation 0.2–0.8 at the period), its noise fills the
 /// troughs between harmonics, and a search started there stays there.
 /// Force 0.05 at velocity 0.15, bowed at a tenth of the length, gives
-/// periodic Helmholtz motion (autocorrelation 0.97): the sustained tone a
-/// bowed recording holds. `cello_E3`: 2.26 dB log-mel from here against
+/// periodic Helmholtz motion (autocorrelation at one period 0.99): the
+/// sustained tone a bowed recording holds. `cello_E3`: 2.26 dB log-mel from here against
 /// 2.68 from the default bow (docs/training.md, "Bowed targets").
 fn start_in_helmholtz_region(base: &mut FitModel) {
     let string = base.file.mesh.height == 1;
