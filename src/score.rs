@@ -521,6 +521,7 @@ fn score_with<E: VoiceEngine>(
         fixed_reply: None,
         engine: kind,
         voice_capacity: capacity,
+        first_picked_id: 1,
     };
     let mut router = Router::standalone(bank, rcfg, MidiMap::default());
     let from: SocketAddr = "127.0.0.1:0".parse().expect("address");

@@ -100,11 +100,18 @@ fn module_path(rel: &str) -> Vec<String> {
     parts
 }
 
-/// The top-level module a file belongs to (`lib` and `main` for the roots).
+/// Whether a file is the binary's: `main.rs` and its subcommands in
+/// `cli/` (declared by `main.rs`, not by the library).
+fn is_binary(rel: &str) -> bool {
+    rel == "main.rs" || rel.starts_with("cli/")
+}
+
+/// The top-level module a file belongs to (`lib` and `main` for the roots;
+/// the binary's `cli/` files are `main`).
 fn top_module(rel: &str) -> String {
     match rel {
         "lib.rs" => "lib".into(),
-        "main.rs" => "main".into(),
+        _ if is_binary(rel) => "main".into(),
         _ => module_path(rel)[0].clone(),
     }
 }
@@ -447,7 +454,7 @@ struct Ref {
 /// a child module of a module path (for bare paths such as `voice::Voice`).
 fn scan_file(rel: &str, text: &str, children: &dyn Fn(&[String], &str) -> bool) -> Vec<Ref> {
     let toks = tokenize(&strip_comments_and_strings(text));
-    let is_bin = rel == "main.rs";
+    let is_bin = is_binary(rel);
     let file_mod = module_path(rel);
     let mut refs = Vec::new();
     let mut depth = 0usize;
@@ -461,7 +468,8 @@ fn scan_file(rel: &str, text: &str, children: &dyn Fn(&[String], &str) -> bool) 
         match first {
             "crate" | "$crate" => !is_bin,
             "neirosynth" => is_bin,
-            "super" | "self" => true,
+            // The binary's own paths (`crate::`, `super::` in `cli/`) are not the library's.
+            "super" | "self" => !is_bin,
             name => !is_bin && children(ctx, name),
         }
     };
@@ -548,14 +556,14 @@ fn scan_file(rel: &str, text: &str, children: &dyn Fn(&[String], &str) -> bool) 
 }
 
 /// The absolute module path (from the library's root) a path names, or
-/// `None` when it is not the library's (an outside crate, or `crate::` in
-/// the binary, which is `main.rs` itself).
+/// `None` when it is not the library's (an outside crate, or `crate::`,
+/// `super::` in the binary: `main.rs` and `cli/`).
 fn absolute(rel: &str, ctx: &[String], segs: &[String]) -> Option<Vec<String>> {
-    let is_bin = rel == "main.rs";
+    let is_bin = is_binary(rel);
     let (mut base, rest) = match segs[0].as_str() {
         "crate" | "$crate" if !is_bin => (Vec::new(), &segs[1..]),
         "neirosynth" if is_bin => (Vec::new(), &segs[1..]),
-        "super" | "self" => (ctx.to_vec(), segs),
+        "super" | "self" if !is_bin => (ctx.to_vec(), segs),
         _ if !is_bin => (ctx.to_vec(), segs),
         _ => return None,
     };
@@ -602,7 +610,7 @@ struct Graphs {
 }
 
 fn analyze(sources: &[Source]) -> Graphs {
-    let lib: Vec<&Source> = sources.iter().filter(|s| s.rel != "main.rs").collect();
+    let lib: Vec<&Source> = sources.iter().filter(|s| !is_binary(&s.rel)).collect();
     let modules: HashMap<Vec<String>, &str> = lib
         .iter()
         .map(|s| (module_path(&s.rel), s.rel.as_str()))
@@ -1261,6 +1269,22 @@ fn main_uses_the_library_by_its_name() {
         src(
             "main.rs",
             "use neirosynth::a;\nfn main() { crate::g(); a::f(); }\nfn g() {}\n",
+        ),
+    ]);
+    assert_eq!(edge_keys(&g.modules), ["main -> a"]);
+}
+
+#[test]
+fn the_binarys_cli_files_are_main() {
+    let g = analyze(&[
+        src("lib.rs", "pub mod a;\npub mod b;\n"),
+        src("a.rs", "pub fn f() {}\n"),
+        src("b.rs", "pub fn g() {}\n"),
+        src("main.rs", "mod cli;\nuse cli::run;\nfn main() { run() }\n"),
+        src("cli/mod.rs", "pub(crate) mod run;\nuse crate::main;\n"),
+        src(
+            "cli/run.rs",
+            "use neirosynth::a::f;\nuse super::x;\npub(crate) fn run() { f() }\n",
         ),
     ]);
     assert_eq!(edge_keys(&g.modules), ["main -> a"]);

@@ -252,3 +252,85 @@ fn render_gain_db_scales() {
         let _ = std::fs::remove_file(p);
     }
 }
+
+/// The flags a subcommand's `--help` lists (`  -x, --flag <VALUE>` or
+/// `      --flag`), without `--help` itself.
+fn help_flags(subcommand: &str) -> Vec<String> {
+    let out = bin().args([subcommand, "--help"]).output().unwrap();
+    assert!(out.status.success(), "{subcommand} --help failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim_start().split(", ").last()?.strip_prefix("--"))
+        .filter_map(|l| l.split([' ', '<']).next())
+        .filter(|w| !w.is_empty() && *w != "help")
+        .map(|w| format!("--{w}"))
+        .collect()
+}
+
+/// `docs/cli.md` documents every flag of every subcommand, and every flag
+/// of the contract's synopsis (quoted there from `shared/spec/cli.md`) is
+/// still taken by the binary: an undocumented extension or a broken
+/// contract fails here.
+#[test]
+fn every_flag_is_documented_and_the_contract_holds() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md")).unwrap();
+    let subcommands = ["serve", "config", "render", "train", "bench", "inspect"];
+    // A subcommand's section: from `## SUB` to the next `## `.
+    let section = |sub: &str| -> String {
+        doc.split(&format!("\n## {sub}\n"))
+            .nth(1)
+            .map(|s| s.split("\n## ").next().unwrap_or(s).to_string())
+            .unwrap_or_default()
+    };
+    let mut missing = Vec::new();
+    for sub in subcommands {
+        let flags = help_flags(sub);
+        assert!(flags.len() >= 2, "{sub}: flags found in --help: {flags:?}");
+        // `config` takes `serve`'s flags; `--log-level` is every command's.
+        let mut text = section(sub);
+        if sub == "config" {
+            text += &section("serve");
+        }
+        for flag in flags {
+            let documented = text.contains(&format!("`{flag}"))
+                || text.contains(&format!("[{flag}"))
+                || flag == "--log-level" && doc.contains("`--log-level FILTER`");
+            if !documented {
+                missing.push(format!("{sub} {flag}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in docs/cli.md: {missing:?}");
+
+    // The synopsis: each `neirosynth SUB` line and its continuation lines.
+    let synopsis = doc
+        .split("## The contract (v1)")
+        .nth(1)
+        .and_then(|s| s.split("```").nth(1))
+        .expect("docs/cli.md quotes the contract's synopsis");
+    let mut checked = 0;
+    let mut current: Option<(&str, Vec<String>)> = None;
+    for line in synopsis.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() == Some(&"neirosynth") {
+            current = Some((words[1], help_flags(words[1])));
+        }
+        let Some((sub, flags)) = &current else {
+            continue;
+        };
+        for word in words {
+            let word = word.trim_start_matches('[');
+            if let Some(flag) = word.strip_prefix("--") {
+                let flag = format!("--{}", flag.trim_end_matches(']'));
+                assert!(
+                    flags.contains(&flag),
+                    "the contract's `{sub} {flag}` is not in `{sub} --help`: {flags:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} contract flags read");
+}

@@ -32,6 +32,7 @@ fn router() -> Router {
         fixed_reply: None,
         engine: EngineKind::Cpu,
         voice_capacity: 66 * 66,
+        first_picked_id: 1,
     };
     Router::new(
         bank,

@@ -196,6 +196,7 @@ fn router(map: MidiMap) -> Router {
         fixed_reply: None,
         engine: EngineKind::Cpu,
         voice_capacity: 66 * 66,
+        first_picked_id: 1,
     };
     Router::new(bank(), cfg, Arc::new(SharedStats::default()), map)
 }

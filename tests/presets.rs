@@ -39,6 +39,7 @@ fn router(presets: PresetStore) -> Router {
         fixed_reply: None,
         engine: neirosynth::control::reply::EngineKind::Cpu,
         voice_capacity: 1 << 16,
+        first_picked_id: 1,
     };
     Router::standalone(bank(), cfg, MidiMap::default()).with_presets(presets)
 }

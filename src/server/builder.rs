@@ -280,6 +280,7 @@ pub fn build(opts: &ServeOptions, quit: &Arc<AtomicBool>) -> Result<Parts, Serve
             EngineKind::Cpu
         },
         voice_capacity: capacity,
+        first_picked_id: opts.picked_ids_from,
     };
     let mut midi_map = match &opts.midi_map {
         Some(p) => MidiMap::load(p).map_err(ServeError::MidiMap)?,

@@ -61,6 +61,9 @@ pub struct ServeOptions {
     pub allow_quit: bool,
     /// Pitch-bend headroom of every voice, semitones.
     pub bend_headroom: f64,
+    /// `--picked-ids-from`: the first voice id the server picks (1 by
+    /// default; at most [`crate::server::router::MAX_FIRST_PICKED_ID`]).
+    pub picked_ids_from: i32,
     /// `SCHED_FIFO` priority of the engine threads (0: normal scheduling).
     pub rt_priority: u8,
     /// The engine: the CPU engine, or the GPU engine on an opened adapter

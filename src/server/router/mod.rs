@@ -25,4 +25,6 @@ mod voices;
 
 pub use error::RouterError;
 pub use persist::Rescan;
-pub use state::{Output, Router, RouterConfig, MAX_REGISTRATIONS};
+pub use state::{
+    Output, Router, RouterConfig, MAX_FIRST_PICKED_ID, MAX_PICKED_ID, MAX_REGISTRATIONS,
+};

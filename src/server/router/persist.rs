@@ -146,6 +146,7 @@ mod tests {
             fixed_reply: None,
             engine: EngineKind::Cpu,
             voice_capacity: bank.max_buffer_len(),
+            first_picked_id: 1,
         };
         (Router::standalone(bank, cfg, MidiMap::default()), dir)
     }

@@ -22,7 +22,12 @@ use crate::server::preset_store::PresetStore;
 use super::error::RouterError;
 
 /// The largest id the server picks (ids are positive and below 2^24).
-pub(super) const MAX_PICKED_ID: i32 = (1 << 24) - 1;
+pub const MAX_PICKED_ID: i32 = (1 << 24) - 1;
+
+/// The largest first id the server may pick from (`--picked-ids-from`):
+/// the range it counts through keeps 65,536 ids, far more than voices can
+/// sound at once, so a free one is always found.
+pub const MAX_FIRST_PICKED_ID: i32 = MAX_PICKED_ID - 65_535;
 
 /// Fixed settings of a router.
 #[derive(Clone, Debug)]
@@ -43,6 +48,11 @@ pub struct RouterConfig {
     pub engine: EngineKind,
     /// Padded nodes each engine voice holds (instruments loaded later must fit).
     pub voice_capacity: usize,
+    /// The first id the server picks (`--picked-ids-from`, 1 by default):
+    /// it counts up from here to [`MAX_PICKED_ID`] and starts again here,
+    /// so clients that pick their own ids below it never meet one of its
+    /// (1..=[`MAX_FIRST_PICKED_ID`]).
+    pub first_picked_id: i32,
 }
 
 /// What the control side knows about a voice it started.
@@ -136,6 +146,7 @@ pub(super) fn midi_key(channel: u8, note: u8) -> u64 {
 impl Router {
     /// A router over `bank`.
     pub fn new(bank: Bank, cfg: RouterConfig, stats: Arc<SharedStats>, midi: MidiMap) -> Self {
+        let next_id = cfg.first_picked_id.clamp(1, MAX_FIRST_PICKED_ID);
         Self {
             bank,
             cfg,
@@ -143,7 +154,7 @@ impl Router {
             voices: HashMap::new(),
             registrations: Vec::new(),
             messages_seen: 0,
-            next_id: 1,
+            next_id,
             midi: MidiState::new(midi),
             deferred: HashMap::new(),
             next_marker: 0,
@@ -270,12 +281,15 @@ impl Router {
     }
 
     /// An id for a voice the server picks (`/voice/new -1`, `/note/on`,
-    /// MIDI): counting up from 1 to [`MAX_PICKED_ID`], skipping ids in use
-    /// (scores rely on the order).
+    /// MIDI): counting up from the first picked id (1 by default) to
+    /// [`MAX_PICKED_ID`] and round again, skipping ids in use (scores rely
+    /// on the order).
     pub(super) fn allocate_id(&mut self) -> i32 {
+        let first = self.cfg.first_picked_id.clamp(1, MAX_FIRST_PICKED_ID);
         loop {
             let id = self.next_id;
-            self.next_id = if id >= MAX_PICKED_ID { 1 } else { id + 1 };
+            self.next_id = if id >= MAX_PICKED_ID { first } else { id + 1 };
+            // The range holds far more ids than voices can be known at once.
             if !self.voices.contains_key(&id) {
                 return id;
             }
