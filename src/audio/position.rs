@@ -134,29 +134,35 @@ mod tests {
     }
 
     /// A reader racing a writer never sees a torn stamp: the time and the
-    /// frames always belong together.
+    /// frames always belong together. The writer runs until the reader has
+    /// checked 1,000 stamps taken while it wrote (on a loaded machine the
+    /// reader may not run at all during a fixed number of writes).
     #[test]
     fn reads_are_never_torn() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        const READS: usize = 1000;
         let p = std::sync::Arc::new(DevicePosition::default());
-        let w = p.clone();
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let (w, reads) = (p.clone(), seen.clone());
         let writer = std::thread::spawn(move || {
-            for k in 1..200_000u64 {
+            let mut k = 1u64;
+            while reads.load(Ordering::Relaxed) < READS && k < 100_000_000 {
                 // Time k·1000 is stamped at frame (k−1)·64.
                 w.stamp(k * 1000);
                 w.advance(64, 64);
+                k += 1;
             }
         });
-        let mut seen = 0;
         while !writer.is_finished() {
             if let Some(o) = p.latest() {
                 // The frames are those at the stamp, never later ones.
                 let k = o.unix_ns / 1000;
                 assert_eq!(o.device_frames, (k - 1) * 64, "{o:?}");
                 assert_eq!(o.device_frames, o.ring_frames);
-                seen += 1;
+                seen.fetch_add(1, Ordering::Relaxed);
             }
         }
         writer.join().unwrap();
-        assert!(seen > 0);
+        assert!(seen.load(Ordering::Relaxed) >= READS);
     }
 }
