@@ -145,8 +145,10 @@ pub(super) fn midi_key(channel: u8, note: u8) -> u64 {
 
 impl Router {
     /// A router over `bank`.
-    pub fn new(bank: Bank, cfg: RouterConfig, stats: Arc<SharedStats>, midi: MidiMap) -> Self {
-        let next_id = cfg.first_picked_id.clamp(1, MAX_FIRST_PICKED_ID);
+    pub fn new(bank: Bank, mut cfg: RouterConfig, stats: Arc<SharedStats>, midi: MidiMap) -> Self {
+        // Clamped once here; `allocate_id` wraps round to it.
+        cfg.first_picked_id = cfg.first_picked_id.clamp(1, MAX_FIRST_PICKED_ID);
+        let next_id = cfg.first_picked_id;
         Self {
             bank,
             cfg,
@@ -285,10 +287,13 @@ impl Router {
     /// [`MAX_PICKED_ID`] and round again, skipping ids in use (scores rely
     /// on the order).
     pub(super) fn allocate_id(&mut self) -> i32 {
-        let first = self.cfg.first_picked_id.clamp(1, MAX_FIRST_PICKED_ID);
         loop {
             let id = self.next_id;
-            self.next_id = if id >= MAX_PICKED_ID { first } else { id + 1 };
+            self.next_id = if id >= MAX_PICKED_ID {
+                self.cfg.first_picked_id
+            } else {
+                id + 1
+            };
             // The range holds far more ids than voices can be known at once.
             if !self.voices.contains_key(&id) {
                 return id;
